@@ -1,0 +1,19 @@
+"""aekit: autoencoders with a scikit-learn API on PyTorch."""
+
+from aekit.estimators import Autoencoder
+from aekit.exceptions import AekitError, ModelFileError, TrainingError
+from aekit.persistence import load, save
+from aekit.registry import registered_names
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AekitError",
+    "Autoencoder",
+    "ModelFileError",
+    "TrainingError",
+    "__version__",
+    "load",
+    "registered_names",
+    "save",
+]

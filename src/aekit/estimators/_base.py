@@ -1,0 +1,162 @@
+"""What every aekit estimator shares: parameter checks, input validation, the call
+into the training loop, batched inference, and the fit-or-nothing guarantee."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from aekit import _validation as v
+from aekit.training import (
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    Callback,
+    TrainConfig,
+    fit_module,
+    resolve_device,
+    seeded,
+)
+
+INFERENCE_BATCH = 8192
+
+
+@contextlib.contextmanager
+def fit_or_nothing(estimator: BaseEstimator) -> Iterator[None]:
+    """If the block raises, put the estimator back exactly as it was before ``fit``:
+    bad input or a diverged run never leaves a half-fitted estimator behind."""
+    before = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(before)
+        raise
+
+
+class TorchEstimator(BaseEstimator):
+    """Base class of estimators that train a torch module with `fit_module`.
+
+    Subclasses define ``_check_params()``, ``_build_module()`` (from fitted metadata
+    such as ``n_features_in_``) and set ``_fitted_metadata`` (names of fitted
+    attributes that describe the model and are saved in ``config.json``).
+    """
+
+    # Training parameters every subclass takes, with the same meaning.
+    def _check_training_params(self) -> None:
+        v.check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        v.check_float("learning_rate", self.learning_rate, low_open=True)
+        v.check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        v.check_int("batch_size", self.batch_size)
+        v.check_int("max_epochs", self.max_epochs)
+        v.check_bool("early_stopping", self.early_stopping)
+        v.check_float(
+            "validation_fraction", self.validation_fraction, low_open=True, high=1.0
+        )
+        v.check_int("patience", self.patience)
+        if self.gradient_clip is not None:
+            v.check_float("gradient_clip", self.gradient_clip, low_open=True)
+        try:
+            resolve_device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', "
+                f"got {self.device!r} ({exc})."
+            ) from None
+
+    def _train_config(self) -> TrainConfig:
+        return TrainConfig(
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            weight_decay=getattr(self, "l2", 0.0),
+            lr_schedule=self.lr_schedule,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+            patience=self.patience,
+            gradient_clip=self.gradient_clip,
+            verbose=bool(self.verbose),
+        )
+
+    def _check_split(self, n_samples: int) -> None:
+        """Enough samples for the validation split (or for training at all)."""
+        if not self.early_stopping:
+            return
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        if n_samples - n_val < 2:
+            raise ValueError(
+                f"too few samples for early stopping: X has {n_samples} samples and "
+                f"validation_fraction={self.validation_fraction} holds out {n_val}, "
+                f"leaving {n_samples - n_val} to train on (at least 2 are needed). "
+                "Pass more samples, lower validation_fraction or set "
+                "early_stopping=False."
+            )
+
+    def _train(
+        self,
+        data: Any,
+        to_device: Callable[[Any, torch.device], Any],
+        callbacks: list[Callback] | None = None,
+    ) -> None:
+        """Build the module and train it on ``data``; sets the fitted attributes."""
+        device = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        with seeded(seed, device):
+            module = self._build_module().to(device)
+            generator = torch.Generator().manual_seed(seed)
+            result = fit_module(
+                module,
+                to_device(data, device),
+                self._train_config(),
+                generator=generator,
+                callbacks=callbacks or [],
+            )
+        self.module_: nn.Module = module
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.n_iter_ = len(result.history)
+        self.device_ = str(device)
+
+    def _build_module(self) -> nn.Module:
+        raise NotImplementedError
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "module_")
+
+    def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if reset else 1,
+        )
+
+    @torch.inference_mode()
+    def _apply(
+        self, fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray
+    ) -> np.ndarray:
+        """``fn`` on float32 batches of ``X`` on the model's device, back to NumPy."""
+        check_is_fitted(self)
+        self.module_.eval()
+        device = torch.device(self.device_)
+        chunks = []
+        X32 = np.asarray(X, dtype=np.float32)
+        for start in range(0, len(X32), INFERENCE_BATCH):
+            xb = torch.from_numpy(X32[start : start + INFERENCE_BATCH]).to(device)
+            chunks.append(fn(xb).float().cpu().numpy())
+        return np.concatenate(chunks) if chunks else np.empty((0,), np.float32)
+
+    def save(self, path: str) -> None:
+        """Save the fitted estimator to the folder ``path`` (see `aekit.save`)."""
+        from aekit.persistence import save
+
+        save(self, path)

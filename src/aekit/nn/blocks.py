@@ -1,0 +1,51 @@
+"""Small building blocks shared by every torch module: activations and MLPs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import nn
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+    "selu": nn.SELU,
+    "identity": nn.Identity,
+}
+
+
+def activation(name: str) -> nn.Module:
+    """A fresh activation module by name (see ``ACTIVATIONS``)."""
+    return ACTIVATIONS[name]()
+
+
+def mlp(
+    sizes: Sequence[int],
+    activation_name: str = "relu",
+    *,
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    output_activation: str = "identity",
+) -> nn.Sequential:
+    """A multi-layer perceptron ``sizes[0] -> ... -> sizes[-1]``.
+
+    Hidden layers are Linear -> [BatchNorm] -> activation -> [Dropout]; the last
+    layer is Linear followed by ``output_activation`` only.
+    """
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(n_in, n_out))
+        if i == len(sizes) - 2:
+            break
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(n_out))
+        layers.append(activation(activation_name))
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+    if output_activation != "identity":
+        layers.append(activation(output_activation))
+    return nn.Sequential(*layers)

@@ -1,0 +1,213 @@
+"""Save and load fitted estimators as a folder that never executes code on load.
+
+A model folder holds ``config.json`` (estimator name, parameters, fitted metadata,
+versions, and the SHA-256 of the weights) and ``model.safetensors`` (the module's
+weights and fitted arrays such as scaler statistics). No pickle anywhere.
+Writes go to a temporary folder that replaces the target only when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from aekit.exceptions import ModelFileError
+from aekit.registry import get_estimator_class
+from aekit.training import resolve_device
+
+FORMAT = "aekit"
+FORMAT_VERSION = 1
+CONFIG, WEIGHTS = "config.json", "model.safetensors"
+
+
+def save(estimator: BaseEstimator, path: str | os.PathLike) -> None:
+    """Write the fitted ``estimator`` to the folder ``path`` (created or replaced).
+
+    Examples
+    --------
+    >>> import numpy as np, aekit, tempfile
+    >>> X = np.random.default_rng(0).normal(size=(100, 5))
+    >>> ae = aekit.Autoencoder((8,), 2, max_epochs=2, random_state=0).fit(X)
+    >>> folder = tempfile.mkdtemp()
+    >>> aekit.save(ae, folder)
+    >>> np.allclose(aekit.load(folder).transform(X), ae.transform(X))
+    True
+    """
+    check_is_fitted(estimator)
+    tensors: dict[str, torch.Tensor] = {}
+    config = {"format": FORMAT, "format_version": FORMAT_VERSION}
+    config.update(_dump(estimator, "", tensors))
+    config["versions"] = {"aekit": _aekit_version(), "torch": torch.__version__}
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        save_file(tensors, str(tmp / WEIGHTS))
+        config["weights_sha256"] = _sha256(tmp / WEIGHTS)
+        (tmp / CONFIG).write_text(json.dumps(config, indent=2))
+        _replace_dir(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load(path: str | os.PathLike, *, device: str | None = None) -> Any:
+    """Read a model folder written by `save` and return the fitted estimator.
+
+    ``device`` overrides where the module is put (default: the estimator's
+    ``device`` parameter, so "auto" picks CUDA when available).
+    """
+    folder = Path(path)
+    if not (folder / CONFIG).is_file():
+        raise ModelFileError(f"no aekit model at {folder}: {CONFIG} not found")
+    try:
+        config = json.loads((folder / CONFIG).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{folder / CONFIG} is not valid JSON: {exc}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelFileError(f"{folder / CONFIG} is not an aekit model config")
+    version = config.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{folder / CONFIG} has format_version {version!r}; this aekit "
+            f"({_aekit_version()}) reads versions up to {FORMAT_VERSION}: upgrade aekit"
+        )
+    weights = folder / WEIGHTS
+    if not weights.is_file():
+        raise ModelFileError(f"{weights} not found")
+    if _sha256(weights) != config.get("weights_sha256"):
+        raise ModelFileError(
+            f"{weights} does not match the checksum in {CONFIG}: the file is "
+            "truncated, corrupted or was modified"
+        )
+    try:
+        tensors = load_file(str(weights), device="cpu")
+    except Exception as exc:  # safetensors raises its own error types
+        raise ModelFileError(f"{weights} could not be read: {exc}") from None
+    try:
+        return _restore(config, tensors, device)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{folder} holds an invalid model: {exc}") from None
+
+
+# -- turning an estimator into (JSON, tensors) and back ---------------------------
+
+
+def _dump(estimator: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> dict:
+    fitted: dict[str, Any] = {}
+    for name, value in vars(estimator).items():
+        if not name.endswith("_") or name.startswith("_") or name == "module_":
+            continue
+        fitted[name] = _encode(value, f"{prefix}{name}", tensors)
+    for key, tensor in estimator.module_.state_dict().items():
+        tensors[f"{prefix}module.{key}"] = tensor.detach().cpu().clone().contiguous()
+    params = estimator.get_params(deep=False)
+    return {
+        "estimator": type(estimator)._registry_name,
+        "params": {k: _encode(p, f"{prefix}{k}", tensors) for k, p in params.items()},
+        "fitted": fitted,
+        "weights_prefix": f"{prefix}module.",
+    }
+
+
+def _encode(value: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
+    """A JSON-able form of ``value``; arrays go to ``tensors`` under ``key``."""
+    if isinstance(value, BaseEstimator):
+        if hasattr(value, "module_"):
+            return {"__fitted__": _dump(value, key + "/", tensors)}
+        params = value.get_params(deep=False)
+        return {
+            "__estimator__": type(value)._registry_name,
+            "params": {k: _encode(p, f"{key}/{k}", tensors) for k, p in params.items()},
+        }
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "OUS":
+            return {"__strings__": [str(s) for s in value.tolist()]}
+        tensors[key] = torch.from_numpy(np.ascontiguousarray(value))
+        return {"__tensor__": key}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(x, key, tensors) for x in value]}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.random.RandomState | np.random.Generator):
+        return None  # a generator's state is not a model parameter worth keeping
+    if isinstance(value, list):
+        return [_encode(x, key, tensors) for x in value]
+    if isinstance(value, dict):
+        return {str(k): _encode(x, key, tensors) for k, x in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"cannot save {key}={value!r} of type {type(value).__name__}")
+
+
+def _decode(value: Any, tensors: dict[str, torch.Tensor], device: str | None) -> Any:
+    if isinstance(value, list):
+        return [_decode(x, tensors, device) for x in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tensor__" in value:
+        return tensors[value["__tensor__"]].numpy()
+    if "__strings__" in value:
+        return np.asarray(value["__strings__"], dtype=object)
+    if "__tuple__" in value:
+        return tuple(_decode(x, tensors, device) for x in value["__tuple__"])
+    if "__fitted__" in value:
+        return _restore(value["__fitted__"], tensors, device)
+    if "__estimator__" in value:
+        cls = get_estimator_class(value["__estimator__"])
+        return cls(**_decode(value["params"], tensors, device))
+    return {k: _decode(x, tensors, device) for k, x in value.items()}
+
+
+def _restore(config: dict, tensors: dict[str, torch.Tensor], device: str | None) -> Any:
+    cls = get_estimator_class(config["estimator"])
+    estimator = cls(**_decode(config["params"], tensors, device))
+    estimator._check_params()
+    for name, value in config["fitted"].items():
+        setattr(estimator, name, _decode(value, tensors, device))
+    module = estimator._build_module()
+    own = config["weights_prefix"]
+    state = {k[len(own) :]: t for k, t in tensors.items() if k.startswith(own)}
+    module.load_state_dict(state, strict=True)
+    target = resolve_device(device or estimator.device)
+    estimator.module_ = module.to(target).eval()
+    estimator.device_ = str(target)
+    return estimator
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Move the complete folder ``new`` to ``target``, replacing what was there."""
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(f"{target} exists and is not a folder")
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+        os.replace(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, target)
+
+
+def _aekit_version() -> str:
+    from aekit import __version__
+
+    return __version__

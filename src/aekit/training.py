@@ -1,0 +1,297 @@
+"""The one training loop. Model-agnostic: it only calls ``module(x)`` and
+``module.loss(x, out)["loss"]``, so sparse, denoising, contractive and variational
+models differ in their modules, never here.
+
+Data stays on the training device as one tensor; each epoch permutes it once and the
+batches are contiguous slices (no per-sample DataLoader). The loss is accumulated on
+the device and read once per epoch, so the batch loop never waits for the host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from aekit.exceptions import TrainingError
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+LR_SCHEDULES = (None, "none", "cosine", "step", "plateau")
+
+
+class BatchSource(Protocol):
+    """Data that is not one dense tensor (e.g. a sparse matrix): it hands out batches."""
+
+    def __len__(self) -> int: ...
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass
+class TrainConfig:
+    optimizer: str = "adam"  # one of OPTIMIZERS
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0  # L2 penalty, decoupled for adamw
+    lr_schedule: str | None = None  # one of LR_SCHEDULES
+    batch_size: int = 256
+    max_epochs: int = 200
+    early_stopping: bool = True  # hold out validation_fraction, keep the best weights
+    validation_fraction: float = 0.1
+    patience: int = 10  # epochs without validation improvement before stopping
+    min_delta: float = 1e-4  # relative improvement that counts
+    gradient_clip: float | None = None  # max global gradient norm
+    autocast: bool = False  # bf16 autocast (CUDA only)
+    verbose: bool = False
+
+
+class Callback:
+    """Hooks called by `fit_module`; subclass and override what you need.
+
+    Set ``self.stop_training = True`` in a hook to end training after this epoch.
+    """
+
+    stop_training = False
+
+    def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
+        pass
+
+    def on_epoch_begin(self, module: nn.Module, epoch: int) -> None:
+        pass
+
+    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        pass
+
+    def on_train_end(self, module: nn.Module, history: list[dict[str, float]]) -> None:
+        pass
+
+
+@dataclass
+class TrainResult:
+    history: list[dict[str, float]]
+    best_epoch: int  # 1-based epoch whose weights the module holds
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU; other values pass to torch."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch's RNGs inside the block and restore the caller's state after."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def make_optimizer(
+    params: Sequence[nn.Parameter], config: TrainConfig, device: torch.device
+) -> torch.optim.Optimizer:
+    lr, wd = config.learning_rate, config.weight_decay
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd, foreach=True)
+    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    try:  # one fused kernel per step where the device supports it
+        return cls(params, lr=lr, weight_decay=wd, fused=True)
+    except (RuntimeError, ValueError):
+        return cls(params, lr=lr, weight_decay=wd, foreach=True)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> Any:
+    if config.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.max_epochs)
+    if config.lr_schedule == "step":
+        step = max(1, config.max_epochs // 3)
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=step, gamma=0.1)
+    if config.lr_schedule == "plateau":
+        patience = max(1, config.patience // 3)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=patience)
+    return None
+
+
+def split_indices(
+    n: int, fraction: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random (train, validation) index tensors with ``ceil(fraction * n)`` held out."""
+    n_val = math.ceil(fraction * n)
+    perm = torch.randperm(n, generator=generator)
+    return perm[n_val:], perm[:n_val]
+
+
+def _take(data: torch.Tensor | BatchSource, idx: torch.Tensor) -> torch.Tensor:
+    return data[idx] if isinstance(data, torch.Tensor) else data.take(idx)
+
+
+def _batches(
+    data: torch.Tensor | BatchSource, idx: torch.Tensor, batch_size: int
+) -> Iterator[torch.Tensor]:
+    """Batches of ``data[idx]`` in order. A last batch of one sample is dropped (it
+    would break batch norm); it is seen again in a later, reshuffled epoch."""
+    n = len(idx)
+    if isinstance(data, torch.Tensor):
+        data = data[idx.to(data.device)]  # one gather per epoch, then views
+        for start in range(0, n, batch_size):
+            if n - start > 1 or start == 0:
+                yield data[start : start + batch_size]
+        return
+    for start in range(0, n, batch_size):
+        if n - start > 1 or start == 0:
+            yield data.take(idx[start : start + batch_size])
+
+
+@torch.no_grad()
+def evaluate(
+    module: nn.Module, data: torch.Tensor | BatchSource, batch_size: int = 4096
+) -> dict[str, float]:
+    """Sample-weighted mean of every loss term over ``data``, in eval mode."""
+    was_training = module.training
+    module.eval()
+    sums: dict[str, torch.Tensor] = {}
+    n = len(data)
+    idx = torch.arange(n)
+    for start in range(0, n, batch_size):
+        xb = _take(data, idx[start : start + batch_size])
+        terms = module.loss(xb, module(xb))
+        for key, value in terms.items():
+            sums[key] = sums.get(key, 0) + value.detach().float() * len(xb)
+    module.train(was_training)
+    return {key: (value / n).item() for key, value in sums.items()}
+
+
+class _EarlyStopping:
+    """Tracks the best validation loss and a copy of the weights that reached it."""
+
+    def __init__(self, patience: int, min_delta: float) -> None:
+        self.patience, self.min_delta = patience, min_delta
+        self.best = math.inf
+        self.best_epoch = 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+
+    def update(self, module: nn.Module, value: float, epoch: int) -> bool:
+        """Record ``value``; True when patience has run out."""
+        if value < self.best - self.min_delta * abs(self.best) or self.best_state is None:
+            self.best, self.best_epoch = value, epoch
+            self.best_state = {
+                k: v.detach().clone() for k, v in module.state_dict().items()
+            }
+        return epoch - self.best_epoch >= self.patience
+
+
+def _check_finite(value: float, epoch: int, what: str, config: TrainConfig) -> None:
+    if not math.isfinite(value):
+        hint = "" if config.gradient_clip else " or set gradient_clip (e.g. 1.0)"
+        raise TrainingError(
+            f"the {what} became {value} at epoch {epoch}: training diverged. "
+            f"Try a lower learning_rate (now {config.learning_rate}){hint}."
+        )
+
+
+def _train_epoch(
+    module: nn.Module,
+    data: torch.Tensor | BatchSource,
+    idx: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    device: torch.device,
+) -> torch.Tensor:
+    """One pass over ``data[idx]``; returns the summed loss as a device tensor."""
+    module.train()
+    total = torch.zeros((), device=device)
+    params = [p for p in module.parameters() if p.requires_grad]
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.autocast)
+    for xb in _batches(data, idx, config.batch_size):
+        with autocast:
+            loss = module.loss(xb, module(xb))["loss"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.gradient_clip:
+            nn.utils.clip_grad_norm_(params, config.gradient_clip, foreach=True)
+        optimizer.step()
+        total += loss.detach().float() * len(xb)
+    return total
+
+
+def fit_module(
+    module: nn.Module,
+    data: torch.Tensor | BatchSource,
+    config: TrainConfig,
+    *,
+    generator: torch.Generator,
+    callbacks: Sequence[Callback] = (),
+) -> TrainResult:
+    """Train ``module`` on ``data`` (already on the module's device) in place.
+
+    With ``config.early_stopping`` a random ``validation_fraction`` is held out, the
+    weights with the lowest validation loss are restored at the end, and training
+    stops after ``patience`` epochs without improvement.
+    """
+    device = next(module.parameters()).device
+    n = len(data)
+    if config.early_stopping:
+        train_idx, val_idx = split_indices(n, config.validation_fraction, generator)
+        val_data = _take(data, val_idx.to(device) if isinstance(data, torch.Tensor) else val_idx)
+    else:
+        train_idx, val_data = torch.arange(n), None
+    optimizer = make_optimizer(list(module.parameters()), config, device)
+    scheduler = make_scheduler(optimizer, config)
+    stopper = _EarlyStopping(config.patience, config.min_delta)
+    history: list[dict[str, float]] = []
+    for cb in callbacks:
+        cb.on_train_begin(module, config)
+    epochs = range(1, config.max_epochs + 1)
+    bar = _progress(epochs, config.verbose)
+    for epoch in bar:
+        start = time.perf_counter()
+        for cb in callbacks:
+            cb.on_epoch_begin(module, epoch)
+        perm = train_idx[torch.randperm(len(train_idx), generator=generator)]
+        total = _train_epoch(module, data, perm, optimizer, config, device)
+        record = {"epoch": float(epoch), "loss": total.item() / len(train_idx)}
+        _check_finite(record["loss"], epoch, "training loss", config)
+        if val_data is not None:
+            val = evaluate(module, val_data)
+            record["val_loss"] = val.pop("loss")
+            record.update({f"val_{k}": v for k, v in val.items()})
+            _check_finite(record["val_loss"], epoch, "validation loss", config)
+        record["lr"] = optimizer.param_groups[0]["lr"]
+        monitored = record.get("val_loss", record["loss"])
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(monitored)
+        elif scheduler is not None:
+            scheduler.step()
+        out_of_patience = stopper.update(module, monitored, epoch)
+        record["seconds"] = time.perf_counter() - start
+        history.append(record)
+        for cb in callbacks:
+            cb.on_epoch_end(module, record)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix({k: f"{record[k]:.4g}" for k in ("loss", "val_loss") if k in record})
+        if (config.early_stopping and out_of_patience) or any(cb.stop_training for cb in callbacks):
+            break
+    best_epoch = len(history)
+    if config.early_stopping and stopper.best_state is not None:
+        module.load_state_dict(stopper.best_state)
+        best_epoch = stopper.best_epoch
+    module.eval()
+    for cb in callbacks:
+        cb.on_train_end(module, history)
+    return TrainResult(history=history, best_epoch=best_epoch)
+
+
+def _progress(epochs: range, verbose: bool) -> Any:
+    if not verbose:
+        return epochs
+    from tqdm.auto import tqdm
+
+    return tqdm(epochs, desc="training", unit="epoch", leave=False)

@@ -294,4 +294,4 @@ def _progress(epochs: range, verbose: bool) -> Any:
         return epochs
     from tqdm.auto import tqdm
 
-    return tqdm(epochs, desc="training", unit="epoch", leave=False)
+    return tqdm(epochs, desc="training", unit="epoch", leave=False, mininterval=0.5)

@@ -1,0 +1,116 @@
+"""Matplotlib figures for what a picture says better. Each function returns a
+`matplotlib.figure.Figure` (no global pyplot state); save it with ``fig.savefig``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def loss_curve(history: Sequence[dict], *, best_epoch: int | None = None) -> Figure:
+    """Training (and validation) loss per epoch, from an estimator's ``history_``."""
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.add_subplot()
+    epochs = [h["epoch"] for h in history]
+    ax.plot(epochs, [h["loss"] for h in history], label="train")
+    if history and "val_loss" in history[0]:
+        ax.plot(epochs, [h["val_loss"] for h in history], label="validation")
+    if best_epoch:
+        ax.axvline(best_epoch, color="grey", linestyle=":", label="best epoch")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if history and min(h["loss"] for h in history) > 0:
+        ax.set_yscale("log")
+    ax.legend()
+    return fig
+
+
+def latent_scatter(
+    codes: np.ndarray, labels: np.ndarray | None = None, *, title: str = ""
+) -> Figure:
+    """The first two latent dimensions (PCA of the codes when there are more than
+    two), coloured by ``labels`` when given."""
+    codes = np.asarray(codes, dtype=np.float64)
+    xlabel, ylabel = "z1", "z2"
+    if codes.shape[1] > 2:
+        centred = codes - codes.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        codes, xlabel, ylabel = centred @ vt[:2].T, "PC1 of codes", "PC2 of codes"
+    elif codes.shape[1] == 1:
+        codes = np.column_stack([codes[:, 0], np.zeros(len(codes))])
+    fig = Figure(figsize=(5.5, 5), layout="constrained")
+    ax = fig.add_subplot()
+    points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, s=6, cmap="tab10")
+    if labels is not None:
+        fig.colorbar(points, ax=ax, label="label")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    return fig
+
+
+def image_grid(
+    rows: Sequence[np.ndarray],
+    image_shape: tuple[int, ...],
+    *,
+    row_titles: Sequence[str] | None = None,
+    n_columns: int = 10,
+) -> Figure:
+    """Images side by side, one row per array (e.g. original / noisy / reconstructed).
+
+    Each array holds flat or shaped images; ``image_shape`` is (h, w) or (h, w, 3).
+    """
+    n_columns = min(n_columns, min(len(r) for r in rows))
+    fig = Figure(figsize=(n_columns * 1.0, len(rows) * 1.1), layout="constrained")
+    axes = fig.subplots(len(rows), n_columns, squeeze=False)
+    for r, images in enumerate(rows):
+        for c in range(n_columns):
+            ax = axes[r][c]
+            ax.imshow(np.reshape(images[c], image_shape), cmap="gray")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if row_titles:
+            axes[r][0].set_ylabel(row_titles[r], fontsize=8)
+    return fig
+
+
+def score_histogram(
+    scores: np.ndarray,
+    *,
+    threshold: float | None = None,
+    labels: np.ndarray | None = None,
+    bins: int = 50,
+) -> Figure:
+    """Histogram of anomaly scores with the decision threshold (and, when ground-truth
+    ``labels`` are given, normal and anomalous samples in separate colours)."""
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.add_subplot()
+    scores = np.asarray(scores, dtype=np.float64)
+    edges = np.histogram_bin_edges(scores, bins=bins)
+    if labels is None:
+        ax.hist(scores, bins=edges, color="tab:blue")
+    else:
+        labels = np.asarray(labels).astype(bool)
+        ax.hist(scores[~labels], bins=edges, alpha=0.7, label="normal")
+        ax.hist(scores[labels], bins=edges, alpha=0.7, label="anomaly")
+    if threshold is not None:
+        ax.axvline(threshold, color="red", linestyle="--", label="threshold")
+    ax.set(xlabel="anomaly score", ylabel="count")
+    if labels is not None or threshold is not None:
+        ax.legend()
+    return fig
+
+
+def feature_errors(
+    errors: np.ndarray, feature_names: Sequence[str] | None = None, *, top: int = 20
+) -> Figure:
+    """Per-feature reconstruction error of one sample, largest first."""
+    errors = np.asarray(errors, dtype=np.float64).ravel()
+    names = list(feature_names) if feature_names is not None else None
+    names = names or [f"x{i}" for i in range(len(errors))]
+    order = np.argsort(errors)[::-1][:top]
+    fig = Figure(figsize=(6, 0.3 * len(order) + 1), layout="constrained")
+    ax = fig.add_subplot()
+    ax.barh([names[i] for i in order][::-1], errors[order][::-1])
+    ax.set_xlabel("squared error")
+    return fig

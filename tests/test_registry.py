@@ -1,0 +1,62 @@
+"""The shared suite: every registered estimator fits, transforms, round-trips
+through save/load and refuses bad input the same way."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+import aekit
+from tests.conftest import MODEL_CASES
+
+
+def test_every_registered_model_has_a_case():
+    assert sorted(MODEL_CASES) == aekit.registered_names()
+
+
+@pytest.fixture(scope="module", params=sorted(MODEL_CASES))
+def fitted(request):
+    estimator, X = MODEL_CASES[request.param]
+    return clone(estimator).fit(X), X
+
+
+def test_fitted_attributes(fitted):
+    estimator, X = fitted
+    check_is_fitted(estimator)
+    assert estimator.n_features_in_ == np.asarray(X).shape[1]
+    assert 1 <= estimator.best_epoch_ <= estimator.n_iter_ == len(estimator.history_)
+    assert {"epoch", "loss", "lr", "seconds"} <= set(estimator.history_[0])
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    estimator, X = fitted
+    estimator.save(tmp_path / "model")
+    loaded = aekit.load(tmp_path / "model")
+    assert type(loaded) is type(estimator)
+    assert loaded.get_params() == estimator.get_params()
+    np.testing.assert_array_equal(loaded.transform(X), estimator.transform(X))
+    assert loaded.history_ == estimator.history_
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [
+        "config.json",
+        "model.safetensors",
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_CASES))
+def test_unfitted_use_raises(name):
+    estimator, X = MODEL_CASES[name]
+    with pytest.raises(NotFittedError):
+        clone(estimator).transform(X)
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_CASES))
+def test_nan_input_leaves_estimator_unfitted(name):
+    estimator, X = MODEL_CASES[name]
+    X = np.array(X, dtype=float)
+    X[0, 0] = np.nan
+    fresh = clone(estimator)
+    with pytest.raises(ValueError, match="NaN"):
+        fresh.fit(X)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(fresh)

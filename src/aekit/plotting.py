@@ -42,8 +42,10 @@ def latent_scatter(
         codes = np.column_stack([codes[:, 0], np.zeros(len(codes))])
     fig = Figure(figsize=(5.5, 5), layout="constrained")
     ax = fig.add_subplot()
-    points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, s=6, cmap="tab10")
-    if labels is not None:
+    if labels is None:
+        ax.scatter(codes[:, 0], codes[:, 1], s=6)
+    else:
+        points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, s=6, cmap="tab10")
         fig.colorbar(points, ax=ax, label="label")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return fig

@@ -106,7 +106,7 @@ class _SGD:
         self.momentum = momentum
         self.velocity: dict[str, np.ndarray] = {}
 
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]):
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         for key, grad in grads.items():
             vel = self.velocity.get(key, np.zeros_like(grad))
             vel = self.momentum * vel - self.learning_rate * grad
@@ -117,14 +117,16 @@ class _SGD:
 class _Adam:
     """Adam (Kingma & Ba, 2015) with bias-corrected moment estimates."""
 
-    def __init__(self, learning_rate: float, beta1: float = 0.9, beta2: float = 0.999):
+    def __init__(
+        self, learning_rate: float, beta1: float = 0.9, beta2: float = 0.999
+    ) -> None:
         self.learning_rate = learning_rate
         self.beta1, self.beta2, self.eps = beta1, beta2, 1e-8
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
         self.t = 0
 
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]):
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         self.t += 1
         for key, grad in grads.items():
             m = self.beta1 * self.m.get(key, 0.0) + (1.0 - self.beta1) * grad
@@ -242,7 +244,9 @@ class ScratchAutoencoder:
         if not isinstance(self.verbose, bool):
             v.check_int("verbose", self.verbose, low=0)
         seed = self.random_state
-        if not (seed is None or isinstance(seed, numbers.Integral | np.random.Generator)):
+        if not (
+            seed is None or isinstance(seed, numbers.Integral | np.random.Generator)
+        ):
             raise TypeError(
                 f"random_state must be None, an int or a numpy Generator, "
                 f"got {seed!r} ({type(seed).__name__})."
@@ -287,20 +291,22 @@ class ScratchAutoencoder:
             "b2": np.zeros(n_features),
         }
 
-    def _forward(self, X: np.ndarray, w: dict[str, np.ndarray]) -> dict[str, Any]:
+    def _forward(
+        self, X: np.ndarray, w: dict[str, np.ndarray], out: str
+    ) -> dict[str, Any]:
         Z1 = X @ w["W1"] + w["b1"]
         H = _activate(self.activation, Z1)
         Z2 = H @ w["W2"] + w["b2"]
-        Y = _activate(self.output_, Z2)
+        Y = _activate(out, Z2)
         return {"X": X, "Z1": Z1, "H": H, "Z2": Z2, "Y": Y}
 
     def _backward(
-        self, cache: dict[str, Any], w: dict[str, np.ndarray]
+        self, cache: dict[str, Any], w: dict[str, np.ndarray], out: str
     ) -> dict[str, np.ndarray]:
         """Chain rule for ``L = mean((Y - X) ** 2)``, from the output back."""
         X, H, Y = cache["X"], cache["H"], cache["Y"]
         dY = 2.0 * (Y - X) / X.size  # dL/dY
-        dZ2 = dY * _derivative(self.output_, cache["Z2"], Y)
+        dZ2 = dY * _derivative(out, cache["Z2"], Y)
         dH = dZ2 @ w["W2"].T
         dZ1 = dH * _derivative(self.activation, cache["Z1"], H)
         grads = {"dW1": X.T @ dZ1, "db1": dZ1.sum(axis=0)}
@@ -324,7 +330,7 @@ class ScratchAutoencoder:
         """
         self._check_fitted()
         X = _as_2d(X, "X", self.n_features_in_)
-        return self._forward(X, self.weights_)
+        return self._forward(X, self.weights_, self.output_)
 
     def loss(self, X: Any) -> float:
         """Mean squared reconstruction error over all elements of ``X``.
@@ -343,24 +349,23 @@ class ScratchAutoencoder:
             ``dW1``, ``db1``, ``dW2`` and ``db2``, each with the shape of its
             weight. With ``use_bias=False`` only ``dW1`` and ``dW2``.
         """
-        return self._backward(self.forward(X), self.weights_)
+        return self._backward(self.forward(X), self.weights_, self.output_)
 
     # -------------------------------------------------------------- training
     def _run_epoch(
         self,
         X: np.ndarray,
         w: dict[str, np.ndarray],
+        out: str,
         step: _SGD | _Adam,
         rng: np.random.Generator,
     ) -> None:
         n = X.shape[0]
-        if self.batch_size is None or self.batch_size >= n:
-            step.step(w, self._backward(self._forward(X, w), w))
-            return
-        order = rng.permutation(n)
-        for start in range(0, n, self.batch_size):
-            batch = X[order[start : start + self.batch_size]]
-            step.step(w, self._backward(self._forward(batch, w), w))
+        size = n if self.batch_size is None else min(self.batch_size, n)
+        order = np.arange(n) if size == n else rng.permutation(n)
+        for start in range(0, n, size):
+            batch = X[order[start : start + size]]
+            step.step(w, self._backward(self._forward(batch, w, out), w, out))
 
     def fit(self, X: Any, y: None = None) -> ScratchAutoencoder:
         """Train on ``X`` by gradient descent on the reconstruction MSE.
@@ -377,7 +382,7 @@ class ScratchAutoencoder:
         self._check_params()
         X = _as_2d(X, "X")
         rng = np.random.default_rng(self.random_state)
-        self.output_ = self._resolve_output(X)  # _forward needs it while training
+        out = self._resolve_output(X)
         w = self._init_weights(X.shape[1], rng)
         step: _SGD | _Adam
         if self.optimizer == "adam":
@@ -387,17 +392,17 @@ class ScratchAutoencoder:
         history: list[float] = []
         every = int(self.verbose)
         for epoch in range(1, self.n_epochs + 1):
-            self._run_epoch(X, w, step, rng)
-            history.append(float(np.mean((self._forward(X, w)["Y"] - X) ** 2)))
+            self._run_epoch(X, w, out, step, rng)
+            history.append(float(np.mean((self._forward(X, w, out)["Y"] - X) ** 2)))
             if not np.isfinite(history[-1]):
-                del self.output_  # leave no half-fitted estimator behind
                 raise TrainingError(
                     f"the loss became {history[-1]} at epoch {epoch}; lower "
                     f"learning_rate (now {self.learning_rate})."
                 )
             if every and (epoch % every == 0 or epoch == self.n_epochs):
                 print(f"epoch {epoch}: loss {history[-1]:.6f}")
-        self.weights_, self.n_features_in_ = w, X.shape[1]
+        # Set fitted attributes only now: a failed fit leaves the estimator as it was.
+        self.weights_, self.output_, self.n_features_in_ = w, out, X.shape[1]
         self.loss_history_ = history
         return self
 

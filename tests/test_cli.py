@@ -1,0 +1,146 @@
+"""The aekit command, run in-process through `aekit.cli.main`."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import aekit
+from aekit.cli import main
+
+
+@pytest.fixture
+def csv(tmp_path, tabular):
+    path = tmp_path / "data.csv"
+    pd.DataFrame(tabular, columns=[f"c{i}" for i in range(12)]).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def trained(tmp_path, csv):
+    out = tmp_path / "model"
+    rc = main(
+        [
+            "train", str(csv), "-o", str(out), "--latent-dim", "3", "--hidden-dims",
+            "16", "--max-epochs", "5", "--random-state", "0", "--param", "l2=1e-4",
+            "--param", "lr_schedule=cosine", "--plot",
+        ]
+    )
+    assert rc == 0
+    return out
+
+
+def test_train_writes_a_loadable_model(trained):
+    model = aekit.load(trained)
+    assert model.latent_dim == 3 and model.hidden_dims == (16,)
+    assert model.l2 == 1e-4 and model.lr_schedule == "cosine"
+    assert (trained / "loss_curve.png").stat().st_size > 1000
+
+
+def test_encode_reconstruct_score(trained, csv, tmp_path, tabular):
+    model = aekit.load(trained)
+    frame = pd.read_csv(csv)
+    assert main(["encode", str(trained), str(csv), "-o", str(tmp_path / "z.csv")]) == 0
+    codes = pd.read_csv(tmp_path / "z.csv")
+    assert list(codes.columns) == ["z0", "z1", "z2"]
+    np.testing.assert_allclose(codes.to_numpy(), model.transform(frame), rtol=1e-6)
+    assert main(["score", str(trained), str(csv), "-o", str(tmp_path / "s.npy")]) == 0
+    np.testing.assert_allclose(
+        np.load(tmp_path / "s.npy").ravel(), model.reconstruction_error(frame)
+    )
+    out = tmp_path / "r.csv"
+    assert main(["reconstruct", str(trained), str(csv), "-o", str(out)]) == 0
+    assert pd.read_csv(out).shape == tabular.shape
+
+
+def test_info(trained, capsys):
+    assert main(["info", str(trained)]) == 0
+    text = capsys.readouterr().out
+    assert "model: autoencoder" in text and "latent_dim = 3" in text
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".parquet"])
+def test_other_formats(tmp_path, tabular, suffix):
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".npy":
+        np.save(path, tabular)
+    elif suffix == ".npz":
+        np.savez(path, X=tabular)
+    else:
+        pd.DataFrame(tabular, columns=[f"c{i}" for i in range(12)]).to_parquet(path)
+    out = tmp_path / "m"
+    assert main(["train", str(path), "-o", str(out), "--max-epochs", "2"]) == 0
+    assert aekit.load(out).n_features_in_ == 12
+
+
+def run_error(argv, capsys):
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err.startswith("aekit: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_missing_file(tmp_path, capsys):
+    err = run_error(["train", str(tmp_path / "no.csv"), "-o", str(tmp_path / "m")], capsys)
+    assert "not found" in err
+
+
+def test_missing_model(tmp_path, csv, capsys):
+    err = run_error(["score", str(tmp_path / "nomodel"), str(csv), "-o", "x.csv"], capsys)
+    assert "no aekit model" in err
+
+
+def test_nan_in_data(tmp_path, capsys):
+    path = tmp_path / "nan.csv"
+    path.write_text("a,b\n1,2\n3,\n5,6\n")
+    err = run_error(["train", str(path), "-o", str(tmp_path / "m")], capsys)
+    assert "missing or infinite values in 1 rows (first at row 1)" in err
+
+
+def test_non_numeric_columns(tmp_path, capsys):
+    path = tmp_path / "text.csv"
+    path.write_text("a,name\n1,x\n3,y\n")
+    err = run_error(["train", str(path), "-o", str(tmp_path / "m")], capsys)
+    assert "non-numeric columns (name)" in err
+
+
+def test_unreadable_data(tmp_path, capsys):
+    path = tmp_path / "data.npy"
+    path.write_bytes(b"this is not numpy")
+    err = run_error(["train", str(path), "-o", str(tmp_path / "m")], capsys)
+    assert "could not read" in err
+
+
+def test_unsupported_suffix(tmp_path, capsys):
+    path = tmp_path / "data.xlsx"
+    path.write_bytes(b"x")
+    err = run_error(["train", str(path), "-o", str(tmp_path / "m")], capsys)
+    assert "unsupported data file" in err
+
+
+def test_wrong_feature_count(trained, tmp_path, capsys):
+    path = tmp_path / "narrow.csv"
+    pd.DataFrame(np.ones((4, 5))).to_csv(path, index=False)
+    err = run_error(["score", str(trained), str(path), "-o", str(tmp_path / "s.csv")], capsys)
+    assert "has 5 columns but the model" in err and "trained on 12" in err
+
+
+def test_bad_parameter(csv, tmp_path, capsys):
+    err = run_error(
+        ["train", str(csv), "-o", str(tmp_path / "m"), "--latent-dim", "0"], capsys
+    )
+    assert "latent_dim must be an int >= 1, got 0" in err
+    err = run_error(
+        ["train", str(csv), "-o", str(tmp_path / "m"), "--param", "colour=1"], capsys
+    )
+    assert "no parameter(s) ['colour']" in err
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "train", "encode", "reconstruct", "score", "info"):
+        assert command in out

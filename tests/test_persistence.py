@@ -1,0 +1,145 @@
+"""Model folders: exact round trips, atomic writes, and clear errors for missing,
+truncated, tampered or incompatible files. Nothing is ever unpickled."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+import aekit
+from aekit import persistence
+from aekit.exceptions import ModelFileError
+
+X = np.random.default_rng(0).normal(size=(80, 5))
+
+
+@pytest.fixture(scope="module")
+def model():
+    return aekit.Autoencoder(
+        (8,), 2, batch_norm=True, scaling="minmax", max_epochs=3, random_state=0
+    ).fit(X)
+
+
+@pytest.fixture
+def folder(model, tmp_path):
+    path = tmp_path / "model"
+    model.save(path)
+    return path
+
+
+def test_round_trip_is_exact(model, folder):
+    loaded = aekit.load(folder)
+    for method in ("transform", "reconstruct", "reconstruction_error"):
+        np.testing.assert_array_equal(getattr(loaded, method)(X), getattr(model, method)(X))
+    np.testing.assert_array_equal(loaded.input_scale_, model.input_scale_)
+    assert loaded.best_epoch_ == model.best_epoch_
+    assert loaded.output_activation_ == "sigmoid"
+
+
+def test_config_is_plain_json(folder):
+    config = json.loads((folder / "config.json").read_text())
+    assert config["estimator"] == "autoencoder"
+    assert config["format_version"] == persistence.FORMAT_VERSION
+    assert config["params"]["latent_dim"] == 2
+    assert {"aekit", "torch"} <= set(config["versions"])
+    assert not (folder / "model.safetensors").read_bytes().startswith(b"\x80")
+
+
+def test_saving_over_an_existing_model_replaces_it(model, folder):
+    other = aekit.Autoencoder((4,), 3, max_epochs=1, random_state=1).fit(X)
+    other.save(folder)
+    assert aekit.load(folder).latent_dim == 3
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["model"]
+
+
+def test_failed_save_leaves_the_old_model(model, folder, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(persistence, "save_file", broken)
+    with pytest.raises(OSError, match="disk full"):
+        model.save(folder)
+    aekit.load(folder)  # still complete and loadable
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["model"]
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(ModelFileError, match="config.json not found"):
+        aekit.load(tmp_path / "nothing")
+
+
+def test_missing_weights(folder):
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(ModelFileError, match="model.safetensors not found"):
+        aekit.load(folder)
+
+
+def test_truncated_weights(folder):
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(ModelFileError, match="model.safetensors.*truncated"):
+        aekit.load(folder)
+
+
+def test_tampered_weights(folder):
+    weights = folder / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="checksum"):
+        aekit.load(folder)
+
+
+def test_invalid_json(folder):
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match="config.json is not valid JSON"):
+        aekit.load(folder)
+
+
+def edit_config(folder, change):
+    config = json.loads((folder / "config.json").read_text())
+    change(config)
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def test_newer_format_version(folder):
+    edit_config(folder, lambda c: c.update(format_version=99))
+    with pytest.raises(ModelFileError, match="format_version 99.*upgrade aekit"):
+        aekit.load(folder)
+
+
+def test_unknown_estimator(folder):
+    edit_config(folder, lambda c: c.update(estimator="os.system"))
+    with pytest.raises(ModelFileError, match="unknown model 'os.system'"):
+        aekit.load(folder)
+
+
+def test_tampered_parameters(folder):
+    edit_config(folder, lambda c: c["params"].update(latent_dim=-1))
+    with pytest.raises(ModelFileError, match="latent_dim"):
+        aekit.load(folder)
+
+
+def test_shape_mismatch(folder):
+    edit_config(folder, lambda c: c["params"].update(latent_dim=3))
+    with pytest.raises(ModelFileError, match="invalid model"):
+        aekit.load(folder)
+
+
+def test_not_a_model_config(folder):
+    (folder / "config.json").write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ModelFileError, match="not an aekit model config"):
+        aekit.load(folder)
+
+
+def test_unfitted_estimator_cannot_be_saved(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        aekit.Autoencoder().save(tmp_path / "m")
+
+
+def test_pickle_still_works(model):
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone.transform(X), model.transform(X))

@@ -41,17 +41,20 @@ def test_shapes_and_dtypes(tabular):
 def test_linear_data_reaches_pca(tabular):
     """On rank-3 data, a 3-d code recovers what PCA-3 does (PCA is optimal here)."""
     ae = AE(
-        (32,), 3, activation="identity", batch_size=32, learning_rate=3e-3,
-        max_epochs=300, random_state=0,
+        (32,),
+        3,
+        activation="identity",
+        batch_size=32,
+        learning_rate=3e-3,
+        max_epochs=300,
+        random_state=0,
     ).fit(tabular)
     error = ae.reconstruction_error(tabular).mean()
     assert error < 1.5 * pca_error(tabular, 3)
 
 
 def test_nonlinear_curve_beats_pca(curve):
-    ae = AE(
-        (64, 32), 1, activation="tanh", max_epochs=300, random_state=0
-    ).fit(curve)
+    ae = AE((64, 32), 1, activation="tanh", max_epochs=300, random_state=0).fit(curve)
     error = ae.reconstruction_error(curve).mean()
     assert error < 0.5 * pca_error(curve, 1)
 
@@ -91,25 +94,22 @@ def test_early_stopping_restores_best_weights(tabular):
     ).fit(tabular)
     val = [h["val_loss"] for h in ae.history_]
     assert ae.n_iter_ < 300, "should have stopped early"
-    assert ae.best_epoch_ == int(np.argmin(val)) + 1 or min(val) >= 0.9999 * val[
-        ae.best_epoch_ - 1
-    ]
+    assert (
+        ae.best_epoch_ == int(np.argmin(val)) + 1
+        or min(val) >= 0.9999 * val[ae.best_epoch_ - 1]
+    )
     assert ae.n_iter_ - ae.best_epoch_ == 3
 
 
 def test_without_early_stopping_runs_all_epochs(tabular):
-    ae = AE(
-        (8,), 2, max_epochs=7, early_stopping=False, random_state=0
-    ).fit(tabular)
+    ae = AE((8,), 2, max_epochs=7, early_stopping=False, random_state=0).fit(tabular)
     assert ae.n_iter_ == ae.best_epoch_ == 7
     assert "val_loss" not in ae.history_[0]
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_every_activation_learns(tabular, activation):
-    ae = AE(
-        (16,), 3, activation=activation, max_epochs=30, random_state=0
-    ).fit(tabular)
+    ae = AE((16,), 3, activation=activation, max_epochs=30, random_state=0).fit(tabular)
     assert ae.history_[-1]["loss"] < 0.8 * ae.history_[0]["loss"]
 
 
@@ -139,7 +139,12 @@ def test_step_schedule_lowers_learning_rate(tabular):
 
 def test_batch_norm_dropout_and_clipping(tabular):
     ae = AE(
-        (16, 8), 3, batch_norm=True, dropout=0.2, gradient_clip=1.0, max_epochs=30,
+        (16, 8),
+        3,
+        batch_norm=True,
+        dropout=0.2,
+        gradient_clip=1.0,
+        max_epochs=30,
         random_state=0,
     ).fit(tabular)
     kinds = {type(m).__name__ for m in ae.module_.modules()}
@@ -169,9 +174,10 @@ def test_sparsity_shrinks_codes(tabular):
     common = dict(hidden_dims=(16,), latent_dim=6, max_epochs=60, random_state=0)
     dense = AE(**common).fit(tabular)
     sparse = AE(**common, sparsity=1.0).fit(tabular)
-    assert np.abs(sparse.transform(tabular)).mean() < 0.5 * np.abs(
-        dense.transform(tabular)
-    ).mean()
+    assert (
+        np.abs(sparse.transform(tabular)).mean()
+        < 0.5 * np.abs(dense.transform(tabular)).mean()
+    )
 
 
 def test_l2_shrinks_weights(tabular):

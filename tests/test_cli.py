@@ -11,7 +11,9 @@ from aekit.cli import main
 @pytest.fixture
 def csv(tmp_path, tabular):
     path = tmp_path / "data.csv"
-    pd.DataFrame(tabular, columns=[f"c{i}" for i in range(12)]).to_csv(path, index=False)
+    pd.DataFrame(tabular, columns=[f"c{i}" for i in range(12)]).to_csv(
+        path, index=False
+    )
     return path
 
 
@@ -20,9 +22,23 @@ def trained(tmp_path, csv):
     out = tmp_path / "model"
     rc = main(
         [
-            "train", str(csv), "-o", str(out), "--latent-dim", "3", "--hidden-dims",
-            "16", "--max-epochs", "5", "--random-state", "0", "--param", "l2=1e-4",
-            "--param", "lr_schedule=cosine", "--plot",
+            "train",
+            str(csv),
+            "-o",
+            str(out),
+            "--latent-dim",
+            "3",
+            "--hidden-dims",
+            "16",
+            "--max-epochs",
+            "5",
+            "--random-state",
+            "0",
+            "--param",
+            "l2=1e-4",
+            "--param",
+            "lr_schedule=cosine",
+            "--plot",
         ]
     )
     assert rc == 0
@@ -82,12 +98,16 @@ def run_error(argv, capsys):
 
 
 def test_missing_file(tmp_path, capsys):
-    err = run_error(["train", str(tmp_path / "no.csv"), "-o", str(tmp_path / "m")], capsys)
+    err = run_error(
+        ["train", str(tmp_path / "no.csv"), "-o", str(tmp_path / "m")], capsys
+    )
     assert "not found" in err
 
 
 def test_missing_model(tmp_path, csv, capsys):
-    err = run_error(["score", str(tmp_path / "nomodel"), str(csv), "-o", "x.csv"], capsys)
+    err = run_error(
+        ["score", str(tmp_path / "nomodel"), str(csv), "-o", "x.csv"], capsys
+    )
     assert "no aekit model" in err
 
 
@@ -122,7 +142,9 @@ def test_unsupported_suffix(tmp_path, capsys):
 def test_wrong_feature_count(trained, tmp_path, capsys):
     path = tmp_path / "narrow.csv"
     pd.DataFrame(np.ones((4, 5))).to_csv(path, index=False)
-    err = run_error(["score", str(trained), str(path), "-o", str(tmp_path / "s.csv")], capsys)
+    err = run_error(
+        ["score", str(trained), str(path), "-o", str(tmp_path / "s.csv")], capsys
+    )
     assert "has 5 columns but the model" in err and "trained on 12" in err
 
 

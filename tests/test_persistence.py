@@ -31,7 +31,9 @@ def folder(model, tmp_path):
 def test_round_trip_is_exact(model, folder):
     loaded = aekit.load(folder)
     for method in ("transform", "reconstruct", "reconstruction_error"):
-        np.testing.assert_array_equal(getattr(loaded, method)(X), getattr(model, method)(X))
+        np.testing.assert_array_equal(
+            getattr(loaded, method)(X), getattr(model, method)(X)
+        )
     np.testing.assert_array_equal(loaded.input_scale_, model.input_scale_)
     assert loaded.best_epoch_ == model.best_epoch_
     assert loaded.output_activation_ == "sigmoid"

@@ -36,11 +36,12 @@ def check_float(
             f"{name} must be a number in {interval}, got {value!r} "
             f"({type(value).__name__})."
         )
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if too_low or too_high or value != value:
+    number = float(value)
+    too_low = number <= low if low_open else number < low
+    too_high = number >= high if high_open else number > high
+    if too_low or too_high or number != number:
         raise ValueError(f"{name} must be in {interval}, got {value}.")
-    return float(value)
+    return number
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:

@@ -135,7 +135,8 @@ def model_params(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     unknown = sorted(set(params) - accepted)
     if unknown:
         raise ValueError(
-            f"model {cls._registry_name!r} has no parameter(s) {unknown}; "
+            f"model {getattr(cls, '_registry_name', cls.__name__)!r} has no "
+            f"parameter(s) {unknown}; "
             f"it takes: {', '.join(sorted(accepted))}"
         )
     return params
@@ -228,8 +229,12 @@ def cmd_info(args: argparse.Namespace) -> None:
     history = getattr(estimator, "history_", [])
     if history:
         last = history[estimator.best_epoch_ - 1]
-        losses = ", ".join(f"{k} {last[k]:.5g}" for k in ("loss", "val_loss") if k in last)
-        print(f"trained: {len(history)} epochs, best {estimator.best_epoch_} ({losses})")
+        losses = ", ".join(
+            f"{k} {last[k]:.5g}" for k in ("loss", "val_loss") if k in last
+        )
+        print(
+            f"trained: {len(history)} epochs, best {estimator.best_epoch_} ({losses})"
+        )
     print("parameters:")
     for name, value in sorted(estimator.get_params(deep=False).items()):
         print(f"  {name} = {value!r}")

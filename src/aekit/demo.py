@@ -14,7 +14,9 @@ from aekit import plotting
 from aekit.estimators import Autoencoder
 
 
-def run_demo(out: str | Path = "aekit-demo", *, latent_dim: int = 8, seed: int = 0) -> dict:
+def run_demo(
+    out: str | Path = "aekit-demo", *, latent_dim: int = 8, seed: int = 0
+) -> dict:
     """Train on 80% of the digits, compare test reconstruction error with PCA of the
     same size, write plots and the model into ``out``; returns the figures."""
     out = Path(out)
@@ -43,7 +45,9 @@ def run_demo(out: str | Path = "aekit-demo", *, latent_dim: int = 8, seed: int =
     seconds = time.perf_counter() - start
     pca = PCA(n_components=latent_dim, random_state=seed).fit(X_train)
     ae_error = float(np.mean(ae.reconstruction_error(X_test)))
-    pca_error = float(np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2))
+    pca_error = float(
+        np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+    )
     print(
         f"autoencoder 64-256-128-{latent_dim}: {ae.n_iter_} epochs "
         f"(best {ae.best_epoch_}) in {seconds:.1f} s on {ae.device_}"
@@ -55,7 +59,11 @@ def run_demo(out: str | Path = "aekit-demo", *, latent_dim: int = 8, seed: int =
     figures = {
         "loss_curve.png": plotting.loss_curve(ae.history_, best_epoch=ae.best_epoch_),
         "reconstructions.png": plotting.image_grid(
-            [X_test, ae.reconstruct(X_test), pca.inverse_transform(pca.transform(X_test))],
+            [
+                X_test,
+                ae.reconstruct(X_test),
+                pca.inverse_transform(pca.transform(X_test)),
+            ],
             (8, 8),
             row_titles=["original", "autoencoder", "PCA"],
         ),

@@ -88,7 +88,7 @@ def score_histogram(
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     scores = np.asarray(scores, dtype=np.float64)
-    edges = np.histogram_bin_edges(scores, bins=bins)
+    edges = np.histogram_bin_edges(scores, bins=bins).tolist()
     if labels is None:
         ax.hist(scores, bins=edges, color="tab:blue")
     else:

@@ -26,7 +26,7 @@ LR_SCHEDULES = (None, "none", "cosine", "step", "plateau")
 
 
 class BatchSource(Protocol):
-    """Data that is not one dense tensor (e.g. a sparse matrix): it hands out batches."""
+    """Data that is not one dense tensor (e.g. a sparse matrix): hands out batches."""
 
     def __len__(self) -> int: ...
 
@@ -152,7 +152,7 @@ def _batches(
 
 @torch.no_grad()
 def evaluate(
-    module: nn.Module, data: torch.Tensor | BatchSource, batch_size: int = 4096
+    module: Any, data: torch.Tensor | BatchSource, batch_size: int = 4096
 ) -> dict[str, float]:
     """Sample-weighted mean of every loss term over ``data``, in eval mode."""
     was_training = module.training
@@ -180,7 +180,10 @@ class _EarlyStopping:
 
     def update(self, module: nn.Module, value: float, epoch: int) -> bool:
         """Record ``value``; True when patience has run out."""
-        if value < self.best - self.min_delta * abs(self.best) or self.best_state is None:
+        if (
+            value < self.best - self.min_delta * abs(self.best)
+            or self.best_state is None
+        ):
             self.best, self.best_epoch = value, epoch
             self.best_state = {
                 k: v.detach().clone() for k, v in module.state_dict().items()
@@ -198,7 +201,7 @@ def _check_finite(value: float, epoch: int, what: str, config: TrainConfig) -> N
 
 
 def _train_epoch(
-    module: nn.Module,
+    module: Any,
     data: torch.Tensor | BatchSource,
     idx: torch.Tensor,
     optimizer: torch.optim.Optimizer,
@@ -223,7 +226,7 @@ def _train_epoch(
 
 
 def fit_module(
-    module: nn.Module,
+    module: Any,
     data: torch.Tensor | BatchSource,
     config: TrainConfig,
     *,
@@ -240,7 +243,9 @@ def fit_module(
     n = len(data)
     if config.early_stopping:
         train_idx, val_idx = split_indices(n, config.validation_fraction, generator)
-        val_data = _take(data, val_idx.to(device) if isinstance(data, torch.Tensor) else val_idx)
+        val_data = _take(
+            data, val_idx.to(device) if isinstance(data, torch.Tensor) else val_idx
+        )
     else:
         train_idx, val_data = torch.arange(n), None
     optimizer = make_optimizer(list(module.parameters()), config, device)
@@ -276,8 +281,12 @@ def fit_module(
         for cb in callbacks:
             cb.on_epoch_end(module, record)
         if hasattr(bar, "set_postfix"):
-            bar.set_postfix({k: f"{record[k]:.4g}" for k in ("loss", "val_loss") if k in record})
-        if (config.early_stopping and out_of_patience) or any(cb.stop_training for cb in callbacks):
+            bar.set_postfix(
+                {k: f"{record[k]:.4g}" for k in ("loss", "val_loss") if k in record}
+            )
+        if (config.early_stopping and out_of_patience) or any(
+            cb.stop_training for cb in callbacks
+        ):
             break
     best_epoch = len(history)
     if config.early_stopping and stopper.best_state is not None:

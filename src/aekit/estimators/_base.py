@@ -4,6 +4,7 @@ into the training loop, batched inference, and the fit-or-nothing guarantee."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -48,6 +49,8 @@ class TorchEstimator(BaseEstimator):
     such as ``n_features_in_``) and set ``_fitted_metadata`` (names of fitted
     attributes that describe the model and are saved in ``config.json``).
     """
+
+    module_: Any  # the trained torch module, set by fit
 
     # Training parameters every subclass takes, with the same meaning.
     def _check_training_params(self) -> None:
@@ -119,7 +122,7 @@ class TorchEstimator(BaseEstimator):
                 generator=generator,
                 callbacks=callbacks or [],
             )
-        self.module_: nn.Module = module
+        self.module_ = module
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         self.n_iter_ = len(result.history)
@@ -155,7 +158,7 @@ class TorchEstimator(BaseEstimator):
             chunks.append(fn(xb).float().cpu().numpy())
         return np.concatenate(chunks) if chunks else np.empty((0,), np.float32)
 
-    def save(self, path: str) -> None:
+    def save(self, path: str | os.PathLike) -> None:
         """Save the fitted estimator to the folder ``path`` (see `aekit.save`)."""
         from aekit.persistence import save
 

@@ -31,7 +31,9 @@ def fit_scaler(X: np.ndarray, scaling: str | None) -> tuple[np.ndarray, np.ndarr
     return shift.astype(np.float64), scale.astype(np.float64)
 
 
-class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchEstimator):
+class BaseAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchEstimator
+):
     """Autoencoders on 2-D data ``(n_samples, n_features)``."""
 
     def fit(self, X: Any, y: Any = None) -> BaseAutoencoder:
@@ -108,8 +110,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchEs
         Xs = self._scale(X)
         recon = self._apply(lambda x: self.module_(x)["recon"], Xs)
         if scaled:
-            return np.mean((recon - Xs) ** 2, axis=1, dtype=np.float64)
-        return np.mean((self._unscale(recon, np.float64) - X) ** 2, axis=1)
+            return np.asarray(np.mean((recon - Xs) ** 2, axis=1, dtype=np.float64))
+        original = self._unscale(recon, np.dtype(np.float64))
+        return np.asarray(np.mean((original - X) ** 2, axis=1))
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Minus the scaled reconstruction error: higher means more typical."""

@@ -33,13 +33,18 @@ class DenseAutoencoder(nn.Module):
     ) -> None:
         super().__init__()
         hidden = list(hidden_dims)
-        block = dict(batch_norm=batch_norm, dropout=dropout)
-        self.encoder = mlp([n_features, *hidden, latent_dim], activation, **block)
+        self.encoder = mlp(
+            [n_features, *hidden, latent_dim],
+            activation,
+            batch_norm=batch_norm,
+            dropout=dropout,
+        )
         self.decoder = mlp(
             [latent_dim, *reversed(hidden), n_features],
             activation,
+            batch_norm=batch_norm,
+            dropout=dropout,
             output_activation=output_activation,
-            **block,
         )
         self.noise = noise
         self.noise_type = noise_type

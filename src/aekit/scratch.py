@@ -31,11 +31,12 @@ variance), where half of the values are negative and about 16% are above 1:
   sends zero input to 0.5, an offset the decoder cannot cancel, and the model
   cannot represent the mean of data that is not centred.
 
-With biases and a linear output, a one hidden layer autoencoder trained on MSE is
-a linear method at heart: with an identity hidden layer its best solution spans the
-same subspace as PCA with ``n_hidden`` components, and it reaches PCA's
-reconstruction error. That is why ``output="auto"`` picks a sigmoid output only
-when the training data lie within [0, 1].
+With biases and a linear output the model can do what PCA does: with an identity
+hidden layer its best solution spans the subspace of the first ``n_hidden``
+principal components (Baldi & Hornik, 1989) and reaches PCA's reconstruction
+error, and a tanh hidden layer (near-linear for small weights) gets close to it.
+That is why ``output="auto"`` picks a sigmoid output only when the training data
+lie within [0, 1].
 """
 
 from __future__ import annotations

@@ -212,16 +212,18 @@ def _train_epoch(
     module.train()
     total = torch.zeros((), device=device)
     params = [p for p in module.parameters() if p.requires_grad]
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.autocast)
     for xb in _batches(data, idx, config.batch_size):
-        with autocast:
+        if config.autocast:
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                loss = module.loss(xb, module(xb))["loss"]
+        else:
             loss = module.loss(xb, module(xb))["loss"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.gradient_clip:
             nn.utils.clip_grad_norm_(params, config.gradient_clip, foreach=True)
         optimizer.step()
-        total += loss.detach().float() * len(xb)
+        total.add_(loss.detach(), alpha=len(xb))  # no host sync in the loop
     return total
 
 
@@ -275,7 +277,9 @@ def fit_module(
             scheduler.step(monitored)
         elif scheduler is not None:
             scheduler.step()
-        out_of_patience = stopper.update(module, monitored, epoch)
+        out_of_patience = config.early_stopping and stopper.update(
+            module, monitored, epoch
+        )
         record["seconds"] = time.perf_counter() - start
         history.append(record)
         for cb in callbacks:
@@ -284,9 +288,7 @@ def fit_module(
             bar.set_postfix(
                 {k: f"{record[k]:.4g}" for k in ("loss", "val_loss") if k in record}
             )
-        if (config.early_stopping and out_of_patience) or any(
-            cb.stop_training for cb in callbacks
-        ):
+        if out_of_patience or any(cb.stop_training for cb in callbacks):
             break
     best_epoch = len(history)
     if config.early_stopping and stopper.best_state is not None:

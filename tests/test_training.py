@@ -1,0 +1,94 @@
+"""The training loop on its own: splits, callbacks, devices."""
+
+import numpy as np
+import pytest
+import torch
+
+import aekit
+from aekit.nn import DenseAutoencoder
+from aekit.training import (
+    Callback,
+    TrainConfig,
+    fit_module,
+    resolve_device,
+    split_indices,
+)
+
+
+def test_split_indices_partition():
+    train, val = split_indices(100, 0.15, torch.Generator().manual_seed(0))
+    assert len(val) == 15 and len(train) == 85
+    assert sorted(torch.cat([train, val]).tolist()) == list(range(100))
+
+
+def test_resolve_device():
+    assert resolve_device("cpu").type == "cpu"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+
+
+class Recorder(Callback):
+    def __init__(self, stop_after=None):
+        self.events, self.stop_after = [], stop_after
+
+    def on_train_begin(self, module, config):
+        self.events.append("begin")
+
+    def on_epoch_end(self, module, record):
+        self.events.append(int(record["epoch"]))
+        if self.stop_after and record["epoch"] >= self.stop_after:
+            self.stop_training = True
+
+    def on_train_end(self, module, history):
+        self.events.append("end")
+
+
+def test_callbacks_are_called_and_can_stop():
+    data = torch.randn(64, 6)
+    module = DenseAutoencoder(6, [8], 2)
+    recorder = Recorder(stop_after=3)
+    result = fit_module(
+        module,
+        data,
+        TrainConfig(max_epochs=10, batch_size=16, early_stopping=False),
+        generator=torch.Generator().manual_seed(0),
+        callbacks=[recorder],
+    )
+    assert recorder.events == ["begin", 1, 2, 3, "end"]
+    assert len(result.history) == 3 and not module.training
+
+
+def test_last_single_sample_batch_is_skipped_with_batch_norm():
+    data = torch.randn(33, 6)  # 33 = 2 * 16 + 1: a batch of one would break BN
+    module = DenseAutoencoder(6, [8], 2, batch_norm=True)
+    fit_module(
+        module,
+        data,
+        TrainConfig(max_epochs=2, batch_size=16, early_stopping=False),
+        generator=torch.Generator().manual_seed(0),
+    )
+
+
+def test_history_loss_matches_a_recomputation():
+    """The epoch loss read once per epoch equals the mean of the batch losses."""
+    data = torch.randn(40, 5)
+    module = DenseAutoencoder(5, [], 2, activation="identity")
+    config = TrainConfig(
+        max_epochs=1, batch_size=40, early_stopping=False, learning_rate=1e-12
+    )
+    with torch.no_grad():
+        expected = module.loss(data, module(data))["loss"].item()
+    result = fit_module(module, data, config, generator=torch.Generator())
+    assert result.history[0]["loss"] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fit_matches_cpu_closely():
+    X = np.random.default_rng(0).normal(size=(300, 10))
+    params = dict(hidden_dims=(16,), latent_dim=3, max_epochs=20, random_state=0)
+    gpu = aekit.Autoencoder(**params).fit(X)
+    assert gpu.device_.startswith("cuda")
+    cpu = aekit.Autoencoder(**params, device="cpu").fit(X)
+    gap = abs(gpu.history_[-1]["loss"] - cpu.history_[-1]["loss"])
+    assert gap < 0.1 * cpu.history_[-1]["loss"]

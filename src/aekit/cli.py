@@ -156,10 +156,19 @@ def _read(path: str, drop: list[str]) -> pd.DataFrame | np.ndarray:
     return X if columns is None else pd.DataFrame(X, columns=columns)
 
 
+def _read_table_input(args: argparse.Namespace) -> Any:
+    return _read(args.data, args.drop)
+
+
+# How `aekit train` reads DATA, keyed by the model class's `_input_kind` attribute
+# ("table" when absent). Image and ratings models add their readers here.
+INPUT_READERS = {"table": _read_table_input}
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     cls = get_estimator_class(args.model)
     estimator = cls(**model_params(args, cls))
-    X = _read(args.data, args.drop)
+    X = INPUT_READERS[getattr(cls, "_input_kind", "table")](args)
     estimator.fit(X)
     persistence.save(estimator, args.output)
     last = estimator.history_[-1]

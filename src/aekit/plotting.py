@@ -63,12 +63,16 @@ def image_grid(
     Each array holds flat or shaped images; ``image_shape`` is (h, w) or (h, w, 3).
     """
     n_columns = min(n_columns, min(len(r) for r in rows))
+    # one grey scale for the whole grid, set by the first row (the originals)
+    low, high = float(np.min(rows[0][:n_columns])), float(np.max(rows[0][:n_columns]))
     fig = Figure(figsize=(n_columns * 1.0, len(rows) * 1.1), layout="constrained")
     axes = fig.subplots(len(rows), n_columns, squeeze=False)
     for r, images in enumerate(rows):
         for c in range(n_columns):
             ax = axes[r][c]
-            ax.imshow(np.reshape(images[c], image_shape), cmap="gray")
+            ax.imshow(
+                np.reshape(images[c], image_shape), cmap="gray", vmin=low, vmax=high
+            )
             ax.set_xticks([])
             ax.set_yticks([])
         if row_titles:
@@ -116,3 +120,98 @@ def feature_errors(
     ax.barh([names[i] for i in order][::-1], errors[order][::-1])
     ax.set_xlabel("squared error")
     return fig
+
+
+def _as_displayable(
+    images: np.ndarray, image_shape: Sequence[int] | None
+) -> np.ndarray:
+    """Images as (n, H, W) grey or (n, H, W, 3) colour, clipped to [0, 1]."""
+    images = np.asarray(images, dtype=np.float64)
+    if image_shape is not None:
+        images = images.reshape(len(images), *image_shape)
+    if images.ndim == 2:  # flat: assume square grey
+        side = int(round(np.sqrt(images.shape[1])))
+        images = images.reshape(len(images), side, side)
+    if images.ndim == 4:  # channel-first -> channel-last
+        images = images.transpose(0, 2, 3, 1)
+        images = images[..., 0] if images.shape[-1] == 1 else images
+    return np.clip(images, 0.0, 1.0)
+
+
+def sample_grid(
+    images: np.ndarray,
+    *,
+    image_shape: Sequence[int] | None = None,
+    n_columns: int = 8,
+    title: str = "",
+) -> Figure:
+    """Images (e.g. a VAE's samples) in a grid of ``n_columns`` columns.
+
+    ``images`` are (n, H, W), channel-first (n, C, H, W), or flat with
+    ``image_shape`` (square grey when flat without it); values are clipped to
+    [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig = sample_grid(np.random.default_rng(0).random((16, 8, 8)))
+    """
+    shown = _as_displayable(images, image_shape)
+    n_rows = int(np.ceil(len(shown) / n_columns))
+    fig = Figure(figsize=(n_columns * 0.8, n_rows * 0.8 + 0.3), layout="constrained")
+    axes = fig.subplots(n_rows, n_columns, squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        ax.set_axis_off()
+        if i < len(shown):
+            ax.imshow(shown[i], cmap="gray", vmin=0.0, vmax=1.0)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def latent_traversal(
+    estimator: object,
+    code: np.ndarray | None = None,
+    *,
+    dims: Sequence[int] | None = None,
+    span: float = 3.0,
+    n_steps: int = 9,
+) -> Figure:
+    """One row per latent dimension: that dimension varied over [-span, span]
+    around ``code`` (default: zeros, the prior mean), the others fixed, decoded
+    with the fitted image model's ``inverse_transform``."""
+    latent_dim = int(estimator.latent_dim)  # type: ignore[attr-defined]
+    base = np.zeros(latent_dim) if code is None else np.asarray(code, float).ravel()
+    dims = list(range(min(latent_dim, 10))) if dims is None else list(dims)
+    values = np.linspace(-span, span, n_steps)
+    codes = np.repeat(base[None], len(dims) * n_steps, axis=0)
+    for row, dim in enumerate(dims):
+        codes[row * n_steps : (row + 1) * n_steps, dim] = base[dim] + values
+    decoded = estimator.inverse_transform(codes)  # type: ignore[attr-defined]
+    shape = getattr(estimator, "image_shape_", None)
+    fig = sample_grid(decoded, image_shape=shape, n_columns=n_steps)
+    for row, dim in enumerate(dims):
+        fig.axes[row * n_steps].set_axis_on()
+        fig.axes[row * n_steps].set(xticks=[], yticks=[], ylabel=f"z{dim}")
+    return fig
+
+
+def manifold_grid(estimator: object, *, n: int = 15, span: float = 2.0) -> Figure:
+    """For a 2-D latent space: images decoded on an ``n`` x ``n`` grid of codes.
+
+    The grid spans the central 90% of the standard normal prior (VAE style) for
+    variational models (those with ``sample``), else [-span, span] squared.
+    """
+    if int(estimator.latent_dim) != 2:  # type: ignore[attr-defined]
+        raise ValueError("manifold_grid needs a model with latent_dim=2")
+    if hasattr(estimator, "sample"):
+        from scipy.stats import norm
+
+        axis = norm.ppf(np.linspace(0.05, 0.95, n))
+    else:
+        axis = np.linspace(-span, span, n)
+    z1, z2 = np.meshgrid(axis, axis[::-1])
+    codes = np.column_stack([z1.ravel(), z2.ravel()])
+    decoded = estimator.inverse_transform(codes)  # type: ignore[attr-defined]
+    shape = getattr(estimator, "image_shape_", None)
+    return sample_grid(decoded, image_shape=shape, n_columns=n)

@@ -1,6 +1,16 @@
 """aekit: autoencoders with a scikit-learn API on PyTorch."""
 
-from aekit.estimators import Autoencoder
+from aekit.estimators import (
+    VAE,
+    AnomalyDetector,
+    Autoencoder,
+    AutoRec,
+    ConvAutoencoder,
+    ConvVAE,
+    MultDAE,
+    MultVAE,
+    Recommendations,
+)
 from aekit.exceptions import AekitError, ModelFileError, TrainingError
 from aekit.persistence import load, save
 from aekit.registry import registered_names
@@ -9,9 +19,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AekitError",
+    "AnomalyDetector",
+    "AutoRec",
     "Autoencoder",
+    "ConvAutoencoder",
+    "ConvVAE",
     "ModelFileError",
+    "MultDAE",
+    "MultVAE",
+    "Recommendations",
     "TrainingError",
+    "VAE",
     "__version__",
     "load",
     "registered_names",

@@ -16,6 +16,13 @@ import numpy as np
 import pandas as pd
 
 from aekit import persistence, plotting
+from aekit.cli_detect import add_detect_commands
+from aekit.cli_images import (
+    add_image_commands,
+    read_image_input,
+    read_table_or_images,
+)
+from aekit.cli_recsys import add_recsys_commands, read_ratings_input
 from aekit.data import read_table
 from aekit.exceptions import AekitError
 from aekit.registry import get_estimator_class, registered_names
@@ -35,6 +42,9 @@ SHORTCUTS = {
     "scaling": str,
     "device": str,
     "random_state": int,
+    "user_col": str,  # recommenders: ratings table columns
+    "item_col": str,
+    "rating_col": str,
 }
 
 
@@ -86,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--verbose", action="store_true", help="show a progress bar")
     p.add_argument("--plot", action="store_true", help="write loss_curve.png too")
+    p.add_argument("--size", default=None, help="image models: resize to HxW")
     p.set_defaults(run=cmd_train)
 
     for name, helptext, func in (
@@ -103,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="describe a saved model")
     p.add_argument("model", help="model folder")
     p.set_defaults(run=cmd_info)
+    add_image_commands(sub)
+    add_recsys_commands(sub)
+    add_detect_commands(sub)
     return parser
 
 
@@ -163,6 +177,9 @@ def _read_table_input(args: argparse.Namespace) -> Any:
 # How `aekit train` reads DATA, keyed by the model class's `_input_kind` attribute
 # ("table" when absent). Image and ratings models add their readers here.
 INPUT_READERS = {"table": _read_table_input}
+INPUT_READERS["images"] = read_image_input
+INPUT_READERS["any"] = read_table_or_images
+INPUT_READERS["ratings"] = read_ratings_input
 
 
 def cmd_train(args: argparse.Namespace) -> None:

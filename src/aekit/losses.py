@@ -29,3 +29,22 @@ def mask_noise(x: torch.Tensor, rate: float) -> torch.Tensor:
     """``x`` with a random fraction ``rate`` of its entries set to zero."""
     keep = torch.rand_like(x) >= rate
     return x * keep
+
+
+def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Per-sample KL divergence KL(N(mu, exp(logvar)) || N(0, I)), shape (n,).
+
+    Analytic form (Kingma & Welling 2014, appendix B), summed over the latent
+    dimensions: ``-0.5 * sum(1 + logvar - mu**2 - exp(logvar))``.
+    """
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).flatten(1).sum(dim=1)
+
+
+def salt_pepper_noise(
+    x: torch.Tensor, rate: float, low: float = 0.0, high: float = 1.0
+) -> torch.Tensor:
+    """``x`` with a random fraction ``rate`` of its entries set to ``low`` or
+    ``high`` (each with probability 1/2): salt-and-pepper corruption of images."""
+    u = torch.rand_like(x)
+    out = torch.where(u < rate / 2, torch.full_like(x, low), x)
+    return torch.where((u >= rate / 2) & (u < rate), torch.full_like(x, high), out)

@@ -1,12 +1,22 @@
-"""Evaluation metrics: plain functions of arrays, tested against hand-computed values."""
+"""Evaluation metrics: plain functions of arrays, tested against hand-computed
+values."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from aekit._recsys_metrics import mae as mae
+from aekit._recsys_metrics import ndcg_at_k as ndcg_at_k
+from aekit._recsys_metrics import recall_at_k as recall_at_k
+from aekit._recsys_metrics import rmse as rmse
+from aekit._recsys_metrics import (
+    strong_generalization_split as strong_generalization_split,
+)
+
 
 def reconstruction_mse(X: np.ndarray, X_hat: np.ndarray) -> np.ndarray:
-    """Per-sample mean squared error between ``X`` and its reconstruction, shape (n,)."""
+    """Per-sample mean squared error between ``X`` and its reconstruction, shape
+    (n,)."""
     X, X_hat = np.asarray(X, dtype=np.float64), np.asarray(X_hat, dtype=np.float64)
     if X.shape != X_hat.shape:
         raise ValueError(f"shapes differ: X {X.shape} vs X_hat {X_hat.shape}")

@@ -1,6 +1,26 @@
 """Turning user data into arrays: files, DataFrames and bundled examples."""
 
 from aekit.data.idx import load_mnist, read_idx
+from aekit.data.images import (
+    read_image_array,
+    read_image_folder,
+    read_images,
+    write_images,
+)
+from aekit.data.odds import load_odds
+from aekit.data.ratings import load_movielens, read_item_titles, read_ratings
 from aekit.data.tabular import read_table
 
-__all__ = ["load_mnist", "read_idx", "read_table"]
+__all__ = [
+    "load_mnist",
+    "load_movielens",
+    "load_odds",
+    "read_idx",
+    "read_image_array",
+    "read_image_folder",
+    "read_images",
+    "read_item_titles",
+    "read_ratings",
+    "read_table",
+    "write_images",
+]

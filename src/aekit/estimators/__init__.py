@@ -1,5 +1,22 @@
 """The scikit-learn layer: one estimator per private module."""
 
 from aekit.estimators._autoencoder import Autoencoder
+from aekit.estimators._autorec import AutoRec
+from aekit.estimators._conv import ConvAutoencoder
+from aekit.estimators._conv_vae import ConvVAE
+from aekit.estimators._detector import AnomalyDetector
+from aekit.estimators._multvae import MultDAE, MultVAE
+from aekit.estimators._recommender import Recommendations
+from aekit.estimators._vae import VAE
 
-__all__ = ["Autoencoder"]
+__all__ = [
+    "AnomalyDetector",
+    "ConvAutoencoder",
+    "ConvVAE",
+    "VAE",
+    "AutoRec",
+    "Autoencoder",
+    "MultDAE",
+    "MultVAE",
+    "Recommendations",
+]

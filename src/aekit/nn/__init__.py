@@ -3,6 +3,19 @@
 ...)``."""
 
 from aekit.nn.blocks import ACTIVATIONS, mlp
+from aekit.nn.conv import ConvAutoencoder, ConvDecoder, ConvEncoder
 from aekit.nn.dense import DenseAutoencoder
+from aekit.nn.recsys import AutoRecNet, MultVAENet
+from aekit.nn.vae import VariationalAutoencoder
 
-__all__ = ["ACTIVATIONS", "DenseAutoencoder", "mlp"]
+__all__ = [
+    "ConvAutoencoder",
+    "ConvDecoder",
+    "ConvEncoder",
+    "VariationalAutoencoder",
+    "ACTIVATIONS",
+    "AutoRecNet",
+    "MultVAENet",
+    "DenseAutoencoder",
+    "mlp",
+]

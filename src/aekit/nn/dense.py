@@ -14,7 +14,6 @@ from torch import nn
 
 from aekit import losses
 from aekit.nn.blocks import mlp
-from aekit.nn.fused import fused_stack, fusion_plan
 
 
 class DenseAutoencoder(nn.Module):
@@ -50,9 +49,6 @@ class DenseAutoencoder(nn.Module):
         self.noise = noise
         self.noise_type = noise_type
         self.sparsity = sparsity
-        plan = fusion_plan(self.encoder, self.decoder)
-        self._fused = plan
-        self._code_layer = sum(isinstance(m, nn.Linear) for m in self.encoder)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
@@ -68,10 +64,6 @@ class DenseAutoencoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x_in = self.corrupt(x) if self.training and self.noise > 0 else x
-        if self._fused and torch.is_grad_enabled() and not torch.is_autocast_enabled():
-            linears, activations = self._fused
-            recon, z = fused_stack(x_in, linears, activations, self._code_layer)
-            return {"recon": recon, "z": z}
         z = self.encode(x_in)
         return {"recon": self.decode(z), "z": z}
 

@@ -1,0 +1,130 @@
+"""What the VAE estimators share: parameter checks, KL warm-up, dynamic
+binarisation, ``sample`` and ``score_samples`` (ELBO or importance-weighted
+log-likelihood)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from aekit import _validation as v
+from aekit.nn.vae import LIKELIHOODS
+from aekit.training import Callback
+
+
+class BinarizedSource:
+    """Training data that draws x ~ Bernoulli(x) each time a batch is taken
+    (dynamic binarisation of intensities in [0, 1])."""
+
+    def __init__(self, data: torch.Tensor) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor:
+        return torch.bernoulli(self.data[indices.to(self.data.device)])
+
+
+class KLWarmup(Callback):
+    """Raise the KL weight linearly from 1/epochs to 1 over the first ``epochs``."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_begin(self, module: Any, epoch: int) -> None:
+        module.kl_weight = min(1.0, epoch / self.epochs)
+
+    def on_train_end(self, module: Any, history: list[dict[str, float]]) -> None:
+        module.kl_weight = 1.0
+
+
+class VariationalMixin:
+    """Mixed into a VAE estimator before its autoencoder base class. The base
+    provides ``_model_input(X)`` (scaled model-layout array) and
+    ``_log_scale_jacobian()``; the estimator has beta, likelihood, kl_warmup,
+    binarize and latent_dim parameters."""
+
+    beta: float
+    likelihood: str
+    kl_warmup: int
+    binarize: bool
+    latent_dim: int
+    module_: Any
+    device_: str
+    # provided by the autoencoder base class (annotations only, no attributes)
+    _apply: Callable[..., np.ndarray]
+    _model_input: Callable[[Any], np.ndarray]
+    _log_scale_jacobian: Callable[[], float]
+    inverse_transform: Callable[[Any], np.ndarray]
+
+    def _check_variational_params(self) -> None:
+        v.check_float("beta", self.beta)
+        v.check_choice("likelihood", self.likelihood, LIKELIHOODS)
+        v.check_int("kl_warmup", self.kl_warmup, low=0)
+        v.check_bool("binarize", self.binarize)
+        if self.binarize and self.likelihood != "bernoulli":
+            raise ValueError(
+                "binarize=True draws binary pixels and needs likelihood='bernoulli'; "
+                f"got likelihood={self.likelihood!r}."
+            )
+
+    def _check_unit_range(self, Xs: np.ndarray, scaling: Any) -> None:
+        if self.likelihood == "bernoulli" and (Xs.min() < 0.0 or Xs.max() > 1.0):
+            raise ValueError(
+                "likelihood='bernoulli' needs (scaled) data in [0, 1], but it spans "
+                f"[{Xs.min():.3g}, {Xs.max():.3g}] with scaling={scaling!r}. Use "
+                "scaling='minmax', or likelihood='gaussian'."
+            )
+
+    def _callbacks(self) -> list[Callback]:
+        return [KLWarmup(self.kl_warmup)] if self.kl_warmup else []
+
+    def _training_data(self, data: np.ndarray, device: torch.device) -> Any:
+        tensor = torch.from_numpy(data).to(device)
+        return BinarizedSource(tensor) if self.binarize else tensor
+
+    def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
+        """``n_samples`` new data points: the decoder's mean E[x | z] for z drawn
+        from the prior N(0, I), in input units (and the training samples' shape).
+
+        ``random_state`` seeds the draw (None: fresh each call).
+        """
+        check_is_fitted(self)
+        n = v.check_int("n_samples", n_samples)
+        rng = check_random_state(random_state)
+        Z = rng.standard_normal((n, self.latent_dim))
+        return self.inverse_transform(Z)
+
+    def score_samples(
+        self, X: Any, n_importance: int = 1, random_state: Any = 0
+    ) -> np.ndarray:
+        """Per-sample log-likelihood estimates log p(x) in nats, shape (n_samples,).
+
+        With ``n_importance=1`` the ELBO (one posterior sample plus the analytic KL);
+        with k > 1 the importance-weighted bound of Burda et al. (2016), which
+        tightens towards log p(x) as k grows. The same k noise draws (seeded by
+        ``random_state``) serve every sample, so a sample's score does not depend
+        on the others. Gaussian likelihoods are in the units of ``X`` (the scaling's
+        Jacobian is accounted for).
+        """
+        check_is_fitted(self)
+        k = v.check_int("n_importance", n_importance)
+        x = self._model_input(X)
+        rng = check_random_state(random_state)
+        eps_np = rng.standard_normal((k, self.latent_dim)).astype(np.float32)
+        eps = torch.from_numpy(eps_np).to(self.device_)
+        module = self.module_
+        if k == 1:
+            logp = self._apply(lambda xb: module.elbo(xb, eps[0]), x)
+        else:
+            logp = self._apply(lambda xb: module.log_likelihood(xb, eps), x)
+        logp = np.asarray(logp, dtype=np.float64)
+        if self.likelihood == "gaussian":
+            logp -= self._log_scale_jacobian()
+        return logp

@@ -1,0 +1,162 @@
+"""Convolutional encoder, decoder and autoencoder for images of shape (C, H, W).
+
+Each encoder stage is a stride-2 3x3 convolution that halves the height and width
+(rounding up); each decoder stage a stride-2 transposed convolution whose output
+padding is chosen so that every size, odd ones included, comes back exactly.
+A linear layer maps the last feature map to the code and back.
+
+With ``noise`` > 0 the autoencoder is a denoising autoencoder (Vincent et al. 2010,
+https://jmlr.org/papers/v11/vincent10a.html): Gaussian, salt-and-pepper or masking
+corruption of the input during training only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from aekit import losses
+from aekit.nn.blocks import activation as make_activation
+
+NOISE_TYPES = ("gaussian", "salt_pepper", "mask")
+
+
+def stage_sizes(size: int, n_stages: int) -> list[int]:
+    """Spatial sizes after each stride-2 stage: ``[size, ceil(size/2), ...]``."""
+    sizes = [size]
+    for _ in range(n_stages):
+        sizes.append(math.ceil(sizes[-1] / 2))
+    return sizes
+
+
+def _stage(c_in: int, c_out: int, act: str, batch_norm: bool) -> list[nn.Module]:
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(c_out))
+    return [*layers, make_activation(act)]
+
+
+class ConvEncoder(nn.Module):
+    """(n, C, H, W) images -> (n, out_features) through strided convolutions."""
+
+    def __init__(
+        self,
+        image_shape: Sequence[int],
+        channels: Sequence[int],
+        out_features: int,
+        *,
+        activation: str = "relu",
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        c, h, w = image_shape
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip([c, *channels[:-1]], channels, strict=True):
+            layers += _stage(c_in, c_out, activation, batch_norm)
+        self.features = nn.Sequential(*layers)
+        n_flat = channels[-1] * stage_sizes(h, len(channels))[-1]
+        n_flat *= stage_sizes(w, len(channels))[-1]
+        self.head = nn.Linear(n_flat, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+class ConvDecoder(nn.Module):
+    """(n, latent_dim) codes -> (n, C, H, W) images, mirroring `ConvEncoder`."""
+
+    def __init__(
+        self,
+        latent_dim: int,
+        image_shape: Sequence[int],
+        channels: Sequence[int],
+        *,
+        activation: str = "relu",
+        batch_norm: bool = False,
+        output_activation: str = "identity",
+    ) -> None:
+        super().__init__()
+        c, h, w = image_shape
+        hs, ws = stage_sizes(h, len(channels)), stage_sizes(w, len(channels))
+        self.start = (channels[-1], hs[-1], ws[-1])
+        self.head = nn.Sequential(
+            nn.Linear(latent_dim, math.prod(self.start)), make_activation(activation)
+        )
+        layers: list[nn.Module] = []
+        ups = list(reversed(channels))
+        for i, (c_in, c_out) in enumerate(zip(ups, [*ups[1:], ups[-1]], strict=True)):
+            k = len(channels) - i  # from stage k to stage k - 1
+            pad = (hs[k - 1] - 2 * hs[k] + 1, ws[k - 1] - 2 * ws[k] + 1)
+            layers.append(
+                nn.ConvTranspose2d(c_in, c_out, 3, 2, padding=1, output_padding=pad)
+            )
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(c_out))
+            layers.append(make_activation(activation))
+        layers.append(nn.Conv2d(ups[-1], c, 3, padding=1))
+        if output_activation != "identity":
+            layers.append(make_activation(output_activation))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(self.head(z).view(len(z), *self.start))
+
+
+class ConvAutoencoder(nn.Module):
+    """Convolutional (denoising) autoencoder; ``forward`` returns recon and z."""
+
+    def __init__(
+        self,
+        image_shape: Sequence[int],
+        channels: Sequence[int],
+        latent_dim: int,
+        *,
+        activation: str = "relu",
+        batch_norm: bool = False,
+        output_activation: str = "identity",
+        noise: float = 0.0,
+        noise_type: str = "gaussian",
+    ) -> None:
+        super().__init__()
+        self.encoder = ConvEncoder(
+            image_shape,
+            channels,
+            latent_dim,
+            activation=activation,
+            batch_norm=batch_norm,
+        )
+        self.decoder = ConvDecoder(
+            latent_dim,
+            image_shape,
+            channels,
+            activation=activation,
+            batch_norm=batch_norm,
+            output_activation=output_activation,
+        )
+        self.noise, self.noise_type = noise, noise_type
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def corrupt(self, x: torch.Tensor) -> torch.Tensor:
+        """Training-time corruption (pixels in scaled units, salt = 1, pepper = 0)."""
+        if self.noise_type == "mask":
+            return losses.mask_noise(x, self.noise)
+        if self.noise_type == "salt_pepper":
+            return losses.salt_pepper_noise(x, self.noise)
+        return losses.gaussian_noise(x, self.noise)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        x_in = self.corrupt(x) if self.training and self.noise > 0 else x
+        z = self.encode(x_in)
+        return {"recon": self.decode(z), "z": z}
+
+    def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
+        recon = losses.mse(out["recon"], x)
+        return {"loss": recon, "recon": recon}

@@ -1,0 +1,161 @@
+"""Autoencoders for recommendation.
+
+- `AutoRecNet`: AutoRec (Sedhain et al. 2015, https://doi.org/10.1145/2740908.2742726),
+  a one-hidden-layer autoencoder of partially observed rating vectors, trained on
+  the observed entries only. Missing ratings are NaN in its input.
+- `MultVAENet`: Mult-VAE and Mult-DAE (Liang et al. 2018,
+  https://arxiv.org/abs/1802.05814): a user's click vector, L2-normalised and
+  dropped out, is encoded and decoded to logits of a multinomial over items; the
+  VAE adds a KL term whose weight ``beta`` grows linearly to ``anneal_cap``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aekit import losses
+from aekit.nn.blocks import activation, mlp
+
+
+class AutoRecNet(nn.Module):
+    """AutoRec on baseline residuals of a rating vector ``r`` (NaN = missing).
+
+    ``base = offsets + row_bias``, where ``offsets`` holds one fixed value per
+    input (say the global mean plus that user's bias) and ``row_bias`` is the mean
+    observed residual ``r - offsets`` of the row, damped as ``sum / (count +
+    damping)``; ``damping=None`` leaves it out. The network sees ``r - base`` with
+    missing entries as 0 and ``recon = base + V f(W (r - base) + b) + c``. Zero
+    offsets and ``damping=None`` give the paper's plain AutoRec.
+    """
+
+    offsets: torch.Tensor
+
+    def __init__(
+        self,
+        n_inputs: int,
+        hidden_dim: int,
+        *,
+        activation_name: str = "sigmoid",
+        offsets: torch.Tensor | None = None,
+        damping: float | None = 10.0,
+        input_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if offsets is None:
+            offsets = torch.zeros(n_inputs)
+        self.register_buffer("offsets", offsets.float().reshape(n_inputs))
+        self.damping, self.input_dropout = damping, input_dropout
+        self.encoder = nn.Sequential(
+            nn.Linear(n_inputs, hidden_dim), activation(activation_name)
+        )
+        self.decoder = nn.Linear(hidden_dim, n_inputs)
+        nn.init.zeros_(self.decoder.weight)  # start from the baseline's predictions
+        nn.init.zeros_(self.decoder.bias)
+
+    def baseline(self, x: torch.Tensor) -> torch.Tensor:
+        """The rating each entry of ``x`` is predicted before the network."""
+        if self.damping is None:
+            return self.offsets.expand_as(x)
+        resid = x - self.offsets
+        count = (~torch.isnan(resid)).sum(dim=1, keepdim=True)
+        bias = resid.nansum(dim=1, keepdim=True) / (count + self.damping).clamp(1e-6)
+        return self.offsets + bias
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(torch.nan_to_num(x - self.baseline(x), nan=0.0))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The residual over the baseline."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.training and self.input_dropout > 0:  # hide some observed ratings
+            x = x.masked_fill(torch.rand_like(x) < self.input_dropout, float("nan"))
+        base = self.baseline(x)
+        z = self.encoder(torch.nan_to_num(x - base, nan=0.0))
+        return {"recon": base + self.decode(z), "z": z}
+
+    def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
+        """Mean squared error over the observed (non-NaN) entries of the batch."""
+        observed = ~torch.isnan(x)
+        err = torch.where(observed, out["recon"] - torch.nan_to_num(x), 0.0)
+        recon = err.pow(2).sum() / observed.sum().clamp(min=1)
+        return {"loss": recon, "recon": recon}
+
+
+class MultVAENet(nn.Module):
+    """Mult-VAE (``variational=True``) or Mult-DAE on click vectors."""
+
+    steps: torch.Tensor
+
+    def __init__(
+        self,
+        n_items: int,
+        hidden_dims: Sequence[int],
+        latent_dim: int,
+        *,
+        dropout: float = 0.5,
+        variational: bool = True,
+        anneal_cap: float = 0.2,
+        anneal_steps: int = 200_000,
+    ) -> None:
+        super().__init__()
+        hidden = list(hidden_dims)
+        out = 2 * latent_dim if variational else latent_dim
+        self.encoder = mlp([n_items, *hidden, out], "tanh")
+        self.decoder = mlp([latent_dim, *reversed(hidden), n_items], "tanh")
+        if not variational:  # Mult-DAE: tanh on the code as well (Liang et al.)
+            self.encoder.append(nn.Tanh())
+        self.input_dropout = nn.Dropout(dropout)
+        self.variational = variational
+        self.latent_dim = latent_dim
+        self.anneal_cap, self.anneal_steps = anneal_cap, anneal_steps
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.encoder(self.input_dropout(F.normalize(x, dim=1)))
+        if not self.variational:
+            return h, None
+        return h[:, : self.latent_dim], h[:, self.latent_dim :]
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The code (the posterior mean for the VAE)."""
+        return self._encode(x)[0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Unnormalised log-probabilities (logits) over the items."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        mu, logvar = self._encode(x)
+        out = {"z": mu}
+        if logvar is not None:
+            out["mu"], out["logvar"] = mu, logvar
+            if self.training:
+                out["z"] = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        out["recon"] = self.decode(out["z"])
+        return out
+
+    def beta(self) -> torch.Tensor | float:
+        """The KL weight now: ``anneal_cap`` in eval mode (so validation losses of
+        different epochs compare), else rising linearly with the update count (a
+        device tensor: no host sync per batch)."""
+        if not self.training:
+            return self.anneal_cap
+        ramp = self.steps.float() / max(1, self.anneal_steps)
+        return ramp.clamp(max=self.anneal_cap)
+
+    def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
+        """Multinomial negative log-likelihood (+ beta * KL for the VAE)."""
+        nll = -(F.log_softmax(out["recon"], dim=1) * x).sum(dim=1).mean()
+        if not self.variational:
+            return {"loss": nll, "recon": nll}
+        kl = losses.kl_normal(out["mu"], out["logvar"]).mean()
+        beta = self.beta()
+        if self.training:
+            self.steps += 1
+        return {"loss": nll + beta * kl, "recon": nll, "kl": kl}

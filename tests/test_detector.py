@@ -1,0 +1,141 @@
+"""AnomalyDetector: PyOD's contract, thresholds, robustness, explanations."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+import aekit
+from aekit.plotting import feature_errors, score_histogram
+
+N_NORMAL, N_OUT, D = 400, 20, 8
+
+
+def planted(seed: int = 0):
+    """Rank-2 inliers in 8-D plus 5% outliers off their plane; y = 1 for outliers."""
+    rng = np.random.default_rng(seed)
+    basis = rng.normal(size=(2, D))
+    inliers = rng.normal(size=(N_NORMAL, 2)) @ basis + 0.1 * rng.normal(
+        size=(N_NORMAL, D)
+    )
+    outliers = rng.normal(size=(N_OUT, 2)) @ basis + 2.0 * rng.normal(size=(N_OUT, D))
+    X = np.vstack([inliers, outliers])
+    y = np.r_[np.zeros(N_NORMAL), np.ones(N_OUT)].astype(int)
+    order = rng.permutation(len(X))
+    return X[order], y[order]
+
+
+def quick_model(**kw):
+    return aekit.Autoencoder(
+        (16,), 2, max_epochs=60, batch_size=64, random_state=0, device="cpu", **kw
+    )
+
+
+@pytest.fixture(scope="module")
+def data():
+    return planted()
+
+
+@pytest.fixture(scope="module")
+def detector(data):
+    X, _ = data
+    return aekit.AnomalyDetector(quick_model(), contamination=0.05).fit(X)
+
+
+def test_pyod_contract(detector, data):
+    X, _ = data
+    scores = detector.decision_function(X)
+    np.testing.assert_allclose(scores, detector.decision_scores_, rtol=1e-6)
+    labels = detector.predict(X)
+    assert set(np.unique(labels)) == {0, 1}
+    np.testing.assert_array_equal(labels, detector.labels_)
+    np.testing.assert_array_equal(labels, scores > detector.threshold_)
+    assert abs(labels.mean() - 0.05) <= 1 / len(X)
+
+
+def test_ranks_planted_outliers_first(detector, data):
+    X, y = data
+    assert roc_auc_score(y, detector.decision_function(X)) > 0.95
+
+
+def test_default_model_separates_outliers(data):
+    X, y = data
+    det = aekit.AnomalyDetector(random_state=0).fit(X)
+    assert det.model_.latent_dim == 2  # 8 features / 8, at least 2
+    assert roc_auc_score(y, det.decision_scores_) > 0.9
+
+
+def test_auto_threshold_recovers_known_rate(data):
+    X, y = data
+    det = aekit.AnomalyDetector(quick_model(), contamination="auto").fit(X)
+    flagged = det.labels_.astype(bool)
+    assert 0.03 <= flagged.mean() <= 0.09  # the true rate is 20 / 420 = 4.8%
+    assert flagged[y == 1].mean() >= 0.9
+
+
+def test_trimming_refits_on_lowest_errors(data):
+    X, _ = data
+    det = aekit.AnomalyDetector(quick_model(), trim=0.1).fit(X)
+    assert det.n_trimmed_ == int(0.1 * len(X))
+    untrimmed = aekit.AnomalyDetector(quick_model(), trim=0.0).fit(X)
+    assert untrimmed.n_trimmed_ == 0
+
+
+def test_predict_proba(detector, data):
+    X, _ = data
+    scores = detector.decision_function(X)
+    for method in ("linear", "unify"):
+        proba = detector.predict_proba(X, method=method)
+        assert proba.shape == (len(X), 2)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        assert proba.min() >= 0.0 and proba.max() <= 1.0
+        order = np.argsort(scores)
+        assert np.all(np.diff(proba[order, 1]) >= -1e-12)
+    with pytest.raises(ValueError, match="method"):
+        detector.predict_proba(X, method="rank")
+
+
+def test_explain_points_at_the_perturbed_feature(detector, data):
+    X, _ = data
+    row = X[:1].copy()
+    row[0, 5] += 10 * X[:, 5].std()
+    contributions = detector.explain(row)
+    assert contributions.shape == (1, D)
+    assert contributions[0].argmax() == 5
+    np.testing.assert_allclose(
+        contributions.mean(axis=1), detector.decision_function(row), rtol=1e-4
+    )
+
+
+def test_plots(detector, data):
+    X, y = data
+    fig = score_histogram(
+        detector.decision_scores_, threshold=detector.threshold_, labels=y
+    )
+    assert fig.axes
+    assert feature_errors(detector.explain(X[:1])[0]).axes
+
+
+def test_save_load_keeps_scores_and_threshold(detector, data, tmp_path):
+    X, _ = data
+    detector.save(tmp_path / "det")
+    loaded = aekit.load(tmp_path / "det")
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), detector.decision_function(X)
+    )
+    assert loaded.threshold_ == detector.threshold_
+    np.testing.assert_array_equal(loaded.labels_, detector.labels_)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(contamination=0.7), ValueError, r"contamination must be in \(0"),
+        (dict(contamination="often"), ValueError, "or 'auto'"),
+        (dict(trim=0.5), ValueError, "trim"),
+        (dict(model=object()), TypeError, "reconstruction_error"),
+    ],
+)
+def test_bad_parameters(data, params, error, match):
+    X, _ = data
+    with pytest.raises(error, match=match):
+        aekit.AnomalyDetector(**params).fit(X)

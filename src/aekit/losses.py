@@ -48,3 +48,14 @@ def salt_pepper_noise(
     u = torch.rand_like(x)
     out = torch.where(u < rate / 2, torch.full_like(x, low), x)
     return torch.where((u >= rate / 2) & (u < rate), torch.full_like(x, high), out)
+
+
+def corrupt(x: torch.Tensor, noise_type: str, level: float) -> torch.Tensor:
+    """Denoising-autoencoder input corruption by name: ``"gaussian"`` (``level`` is
+    the standard deviation), ``"mask"`` or ``"salt_pepper"`` (``level`` is the
+    fraction of entries changed)."""
+    if noise_type == "mask":
+        return mask_noise(x, level)
+    if noise_type == "salt_pepper":
+        return salt_pepper_noise(x, level)
+    return gaussian_noise(x, level)

@@ -10,7 +10,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
@@ -163,3 +167,29 @@ class TorchEstimator(BaseEstimator):
         from aekit.persistence import save
 
         save(self, path)
+
+
+class AutoencoderTransformer(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchEstimator
+):
+    """What every autoencoder transformer shares on top of `TorchEstimator`: scores
+    from ``reconstruction_error`` (defined by the subclass), feature names
+    ``<name>0..`` for the codes, and float32/float64 preserved."""
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Minus the scaled reconstruction error: higher means more typical."""
+        return -self.reconstruction_error(X, scaled=True)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean of `score_samples` (higher is better), for model selection."""
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self) -> int:
+        check_is_fitted(self)
+        return int(self.latent_dim)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -10,11 +10,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from aekit import _validation as v
-from aekit.estimators._base import TorchEstimator, fit_or_nothing
+from aekit.estimators._base import AutoencoderTransformer, fit_or_nothing
 
 IMAGE_SCALINGS = ("minmax", "standard", None)
 
@@ -60,9 +59,7 @@ def image_ndim(X: Any) -> int:
     return 2
 
 
-class BaseImageAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchEstimator
-):
+class BaseImageAutoencoder(AutoencoderTransformer):
     """Autoencoders whose module takes (n, C, H, W) float tensors."""
 
     _input_kind = "images"  # how `aekit train` reads its data (cli.INPUT_READERS)
@@ -183,21 +180,3 @@ class BaseImageAutoencoder(
         recon = self.reconstruct(flat).astype(np.float64)
         err = np.mean((recon - flat) ** 2, axis=1)
         return err / self.input_scale_**2 if scaled else err
-
-    def score_samples(self, X: Any) -> np.ndarray:
-        """Minus the scaled reconstruction error: higher means more typical."""
-        return -self.reconstruction_error(X, scaled=True)
-
-    def score(self, X: Any, y: Any = None) -> float:
-        """Mean of `score_samples` (higher is better), for model selection."""
-        return float(np.mean(self.score_samples(X)))
-
-    @property
-    def _n_features_out(self) -> int:
-        check_is_fitted(self)
-        return int(self.latent_dim)
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

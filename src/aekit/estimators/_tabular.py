@@ -7,11 +7,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from aekit import _validation as v
-from aekit.estimators._base import TorchEstimator, fit_or_nothing
+from aekit.estimators._base import AutoencoderTransformer, fit_or_nothing
 
 SCALINGS = ("standard", "minmax", None)
 OUTPUT_ACTIVATIONS = ("auto", "linear", "sigmoid")
@@ -31,9 +30,7 @@ def fit_scaler(X: np.ndarray, scaling: str | None) -> tuple[np.ndarray, np.ndarr
     return shift.astype(np.float64), scale.astype(np.float64)
 
 
-class BaseAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchEstimator
-):
+class BaseAutoencoder(AutoencoderTransformer):
     """Autoencoders on 2-D data ``(n_samples, n_features)``."""
 
     def fit(self, X: Any, y: Any = None) -> BaseAutoencoder:
@@ -113,21 +110,3 @@ class BaseAutoencoder(
             return np.asarray(np.mean((recon - Xs) ** 2, axis=1, dtype=np.float64))
         original = self._unscale(recon, np.dtype(np.float64))
         return np.asarray(np.mean((original - X) ** 2, axis=1))
-
-    def score_samples(self, X: Any) -> np.ndarray:
-        """Minus the scaled reconstruction error: higher means more typical."""
-        return -self.reconstruction_error(X, scaled=True)
-
-    def score(self, X: Any, y: Any = None) -> float:
-        """Mean of `score_samples` (higher is better), for model selection."""
-        return float(np.mean(self.score_samples(X)))
-
-    @property
-    def _n_features_out(self) -> int:
-        check_is_fitted(self)
-        return int(self.latent_dim)
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

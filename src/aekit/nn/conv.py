@@ -146,11 +146,7 @@ class ConvAutoencoder(nn.Module):
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         """Training-time corruption (pixels in scaled units, salt = 1, pepper = 0)."""
-        if self.noise_type == "mask":
-            return losses.mask_noise(x, self.noise)
-        if self.noise_type == "salt_pepper":
-            return losses.salt_pepper_noise(x, self.noise)
-        return losses.gaussian_noise(x, self.noise)
+        return losses.corrupt(x, self.noise_type, self.noise)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x_in = self.corrupt(x) if self.training and self.noise > 0 else x

@@ -58,9 +58,7 @@ class DenseAutoencoder(nn.Module):
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         """The training-time corruption of a denoising autoencoder."""
-        if self.noise_type == "mask":
-            return losses.mask_noise(x, self.noise)
-        return losses.gaussian_noise(x, self.noise)
+        return losses.corrupt(x, self.noise_type, self.noise)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x_in = self.corrupt(x) if self.training and self.noise > 0 else x

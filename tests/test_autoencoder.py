@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -195,8 +196,26 @@ def test_output_activation_auto(tabular):
     minmax = AE((8,), 2, scaling="minmax", max_epochs=2).fit(tabular)
     standard = AE((8,), 2, max_epochs=2).fit(tabular)
     assert minmax.output_activation_ == "sigmoid"
-    assert isinstance(list(minmax.module_.decoder)[-1], __import__("torch").nn.Sigmoid)
+    assert minmax.module_.sigmoid_output and not standard.module_.sigmoid_output
+    codes = np.random.default_rng(0).normal(scale=10, size=(50, 2))
+    with torch.no_grad():
+        decoded = minmax.module_.decode(torch.from_numpy(codes).float())
+    assert float(decoded.min()) >= 0 and float(decoded.max()) <= 1
     assert standard.output_activation_ == "linear"
+
+
+def test_bce_loss_on_unit_range_data():
+    rng = np.random.default_rng(0)
+    X = 1 / (1 + np.exp(-rng.normal(size=(300, 3)) @ rng.normal(scale=2, size=(3, 12))))
+    params = dict(hidden_dims=(16,), latent_dim=3, scaling=None, max_epochs=40)
+    bce = AE(**params, loss="bce", random_state=0).fit(X)
+    assert bce.history_[-1]["loss"] < bce.history_[0]["loss"]
+    baseline = float(((X - X.mean(axis=0)) ** 2).mean())
+    assert bce.reconstruction_error(X).mean() < 0.5 * baseline
+    with pytest.raises(ValueError, match="loss='bce' needs a sigmoid output"):
+        AE(**params, loss="bce").fit(X * 3 - 1)  # outside [0, 1]
+    with pytest.raises(ValueError, match="loss"):
+        AE(**params, loss="huber").fit(X)
 
 
 def test_sigmoid_output_on_unbounded_data_is_refused(tabular):

@@ -35,6 +35,7 @@ SHORTCUTS = {
     "batch_size": int,
     "learning_rate": float,
     "activation": str,
+    "loss": str,
     "optimizer": str,
     "noise": float,
     "sparsity": float,

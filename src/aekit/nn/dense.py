@@ -7,12 +7,14 @@ only. With ``sparsity`` > 0 an L1 penalty on the codes makes it a sparse autoenc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from aekit import losses
+from aekit.nn import manual
 from aekit.nn.blocks import mlp
 
 
@@ -25,6 +27,7 @@ class DenseAutoencoder(nn.Module):
         *,
         activation: str = "relu",
         output_activation: str = "identity",
+        loss: str = "mse",
         batch_norm: bool = False,
         dropout: float = 0.0,
         noise: float = 0.0,
@@ -32,6 +35,8 @@ class DenseAutoencoder(nn.Module):
         sparsity: float = 0.0,
     ) -> None:
         super().__init__()
+        if loss == "bce" and output_activation != "sigmoid":
+            raise ValueError("loss='bce' needs output_activation='sigmoid'")
         hidden = list(hidden_dims)
         self.encoder = mlp(
             [n_features, *hidden, latent_dim],
@@ -39,13 +44,14 @@ class DenseAutoencoder(nn.Module):
             batch_norm=batch_norm,
             dropout=dropout,
         )
-        self.decoder = mlp(
+        self.decoder = mlp(  # the output activation is applied in `decode`
             [latent_dim, *reversed(hidden), n_features],
             activation,
             batch_norm=batch_norm,
             dropout=dropout,
-            output_activation=output_activation,
         )
+        self.sigmoid_output = output_activation == "sigmoid"
+        self.loss_name = loss
         self.noise = noise
         self.noise_type = noise_type
         self.sparsity = sparsity
@@ -54,7 +60,8 @@ class DenseAutoencoder(nn.Module):
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
+        raw = self.decoder(z)
+        return torch.sigmoid(raw) if self.sigmoid_output else raw
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         """The training-time corruption of a denoising autoencoder."""
@@ -63,11 +70,50 @@ class DenseAutoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x_in = self.corrupt(x) if self.training and self.noise > 0 else x
         z = self.encode(x_in)
-        return {"recon": self.decode(z), "z": z}
+        raw = self.decoder(z)
+        recon = torch.sigmoid(raw) if self.sigmoid_output else raw
+        return {"recon": recon, "raw": raw, "z": z}
 
     def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
-        recon = losses.mse(out["recon"], x)
+        if self.loss_name == "bce":
+            recon = F.binary_cross_entropy_with_logits(out["raw"], x)
+        else:
+            recon = losses.mse(out["recon"], x)
         if self.sparsity > 0:
             reg = self.sparsity * losses.l1_activity(out["z"])
             return {"loss": recon + reg, "recon": recon, "reg": reg}
         return {"loss": recon, "recon": recon}
+
+    def manual_step(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """A function that computes the training loss of a batch and writes every
+        parameter's gradient without autograd (see `aekit.nn.manual`), or None when
+        the layers are not a plain Linear/activation stack."""
+        layers = manual.plain_layers([self.encoder, self.decoder])
+        if layers is None:
+            return None
+        n_encoder = sum(isinstance(m, nn.Linear) for m in self.encoder)
+
+        @torch.no_grad()
+        def step(x: torch.Tensor) -> torch.Tensor:
+            x_in = self.corrupt(x) if self.noise > 0 else x
+            outputs = manual.forward(layers, x_in)
+            raw = outputs[-1]
+            if self.loss_name == "bce":  # d/d(raw) of the mean BCE: sigmoid(raw) - x
+                loss = F.binary_cross_entropy_with_logits(raw, x)
+                grad = torch.sigmoid(raw).sub_(x).mul_(1 / raw.numel())
+            else:
+                recon = torch.sigmoid(raw) if self.sigmoid_output else raw
+                grad = recon - x
+                loss = grad.pow(2).mean()
+                if self.sigmoid_output:
+                    grad.mul_(recon * (1 - recon))
+                grad.mul_(2 / raw.numel())
+            extra = None
+            if self.sparsity > 0:
+                z = outputs[n_encoder]
+                loss = loss + self.sparsity * z.abs().mean()
+                extra = {n_encoder: z.sign().mul_(self.sparsity / z.numel())}
+            manual.backward(layers, outputs, grad, extra)
+            return loss
+
+        return step

@@ -92,3 +92,27 @@ def test_direct_fused_step_matches_optimizer_step(optimizer):
         scheduler.step()
         scheduler_twin.step()
     torch.testing.assert_close(flat.flat.detach(), twin.detach(), rtol=1e-6, atol=1e-7)
+
+
+def test_small_dense_fit_runs_on_one_thread_and_restores_setting(monkeypatch):
+    seen = []
+    real = training._train_epoch
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_train_epoch", spy)
+    X = np.random.default_rng(0).normal(size=(64, 6)).astype(np.float32)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        aekit.Autoencoder((8,), 2, max_epochs=2, device="cpu").fit(X)
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+        seen.clear()  # a large step (many weights) keeps the caller's threads
+        aekit.Autoencoder((4096,), 2, max_epochs=1, batch_size=4096, device="cpu").fit(
+            X
+        )
+        assert seen == [2]
+    finally:
+        torch.set_num_threads(before)

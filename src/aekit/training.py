@@ -248,6 +248,33 @@ def _manual_step(module: Any, config: TrainConfig) -> Any:
     return module.manual_step()
 
 
+# Below this many floating-point operations per training step (about 6 per weight
+# per sample for a dense stack) a CPU step is bound by per-operation overhead, and
+# a second OpenMP thread only adds synchronisation: measured on 2 cores, a
+# 100-64-32-64-100 model trains 35% faster at batch 32 and 11% faster at batch 256
+# on one thread, and 17% slower at batch 1024.
+ONE_THREAD_FLOPS = 50e6
+
+
+@contextlib.contextmanager
+def _cpu_threads(
+    module: nn.Module, config: TrainConfig, manual: Any, device: torch.device
+) -> Iterator[None]:
+    """Run the block on one CPU thread when the hand-written dense step is in use
+    and a step is small (see ONE_THREAD_FLOPS); the caller's setting is restored."""
+    n_weights = sum(p.numel() for p in module.parameters())
+    threads = torch.get_num_threads()
+    small = 6 * n_weights * config.batch_size < ONE_THREAD_FLOPS
+    if device.type != "cpu" or manual is None or threads == 1 or not small:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _step_function(
     optimizer: torch.optim.Optimizer, flat: FlatParameters | None
 ) -> Callable[[], Any]:
@@ -360,7 +387,10 @@ def fit_module(
     for cb in callbacks:
         cb.on_train_begin(module, config)
     bar = _progress(range(1, config.max_epochs + 1), config.verbose)
-    try:
+    with contextlib.ExitStack() as cleanup:
+        if flat is not None:
+            cleanup.callback(flat.release)
+        cleanup.enter_context(_cpu_threads(module, config, steps[1], device))
         for epoch in bar:
             start = time.perf_counter()
             for cb in callbacks:
@@ -385,9 +415,6 @@ def fit_module(
                 bar.set_postfix({k: f"{record[k]:.4g}" for k in shown})
             if out_of_patience or any(cb.stop_training for cb in callbacks):
                 break
-    finally:
-        if flat is not None:
-            flat.release()
     best_epoch = len(history)
     if config.early_stopping and stopper.best_state is not None:
         module.load_state_dict(stopper.best_state)

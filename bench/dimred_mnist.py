@@ -7,7 +7,7 @@ autoencoder 784-1000-500-250-30 reaches 3.00, PCA 13.87.
 
     python bench/dimred_mnist.py [DATA] [--latent-dims 2 8 30 64] [--epochs 30]
         [--hidden-dims 1000 500 250] [--batch-size 128] [--loss bce|mse]
-        [--learning-rate 1e-3] [--threads 2]
+        [--learning-rate 1e-3] [--activation relu] [--batch-norm] [--threads 2]
 
 The loss is the pixels' binary cross-entropy by default (as Hinton & Salakhutdinov
 trained); the reported error is the squared error either way.
@@ -42,6 +42,8 @@ def run(K: int, Xtr, Xte, args) -> dict:
         K,
         scaling=None,  # pixels stay in [0, 1]: sigmoid output
         loss=args.loss,
+        activation=args.activation,
+        batch_norm=args.batch_norm,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         lr_schedule="cosine",
@@ -77,6 +79,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--loss", choices=("mse", "bce"), default="bce")
+    parser.add_argument("--activation", default="relu")
+    parser.add_argument("--batch-norm", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

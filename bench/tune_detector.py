@@ -81,8 +81,15 @@ CONFIGS = {
     "wide_code": lambda d, seed: aekit.AnomalyDetector(
         _ae(d, seed, latent_dim=int(np.clip(round(d / 4), 2, 32)))
     ),
+    "code32": lambda d, seed: aekit.AnomalyDetector(_ae(d, seed, latent_dim=32)),
     "ens5": lambda d, seed: _MeanOfZ(
         [aekit.AnomalyDetector(random_state=100 * seed + i) for i in range(5)]
+    ),
+    "ens5_plain": lambda d, seed: _MeanOfZ(
+        [
+            aekit.AnomalyDetector(_ae(d, 100 * seed + i, batch_norm=False, dropout=0.0))
+            for i in range(5)
+        ]
     ),
     "IForest": _iforest,
 }

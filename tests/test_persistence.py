@@ -145,3 +145,16 @@ def test_unfitted_estimator_cannot_be_saved(tmp_path):
 def test_pickle_still_works(model):
     clone = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(clone.transform(X), model.transform(X))
+
+
+def test_arrays_in_lists_tuples_and_dicts_keep_their_own_keys():
+    from aekit.persistence import _decode, _encode
+
+    a, b, c = np.arange(3.0), np.ones(2), np.zeros(4)
+    tensors: dict = {}
+    encoded = _encode({"pair": (a, b), "list": [c]}, "x", tensors)
+    assert len(tensors) == 3
+    decoded = _decode(json.loads(json.dumps(encoded)), tensors, None)
+    np.testing.assert_array_equal(decoded["pair"][0], a)
+    np.testing.assert_array_equal(decoded["pair"][1], b)
+    np.testing.assert_array_equal(decoded["list"][0], c)

@@ -136,15 +136,19 @@ def _encode(value: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
         tensors[key] = torch.from_numpy(np.ascontiguousarray(value))
         return {"__tensor__": key}
     if isinstance(value, tuple):
-        return {"__tuple__": [_encode(x, key, tensors) for x in value]}
+        return {
+            "__tuple__": [
+                _encode(x, f"{key}/{i}", tensors) for i, x in enumerate(value)
+            ]
+        }
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.random.RandomState | np.random.Generator):
         return None  # a generator's state is not a model parameter worth keeping
     if isinstance(value, list):
-        return [_encode(x, key, tensors) for x in value]
+        return [_encode(x, f"{key}/{i}", tensors) for i, x in enumerate(value)]
     if isinstance(value, dict):
-        return {str(k): _encode(x, key, tensors) for k, x in value.items()}
+        return {str(k): _encode(x, f"{key}/{k}", tensors) for k, x in value.items()}
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise TypeError(f"cannot save {key}={value!r} of type {type(value).__name__}")

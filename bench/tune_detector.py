@@ -37,8 +37,8 @@ TUNING_SETS = [
 ]  # fmt: skip
 
 
-def _ae(d: int, seed: int, **overrides) -> aekit.Autoencoder:
-    model = default_detector_model(d, seed)
+def _ae(seed: int, **overrides) -> aekit.Autoencoder:
+    model = default_detector_model(seed)
     return model.set_params(**overrides)
 
 
@@ -76,18 +76,20 @@ CONFIGS = {
     "default": lambda d, seed: aekit.AnomalyDetector(random_state=seed),
     "no_trim": lambda d, seed: aekit.AnomalyDetector(trim=0.0, random_state=seed),
     "plain": lambda d, seed: aekit.AnomalyDetector(
-        _ae(d, seed, batch_norm=False, dropout=0.0)
+        _ae(seed, batch_norm=False, dropout=0.0)
     ),
     "wide_code": lambda d, seed: aekit.AnomalyDetector(
-        _ae(d, seed, latent_dim=int(np.clip(round(d / 4), 2, 32)))
+        _ae(seed, latent_dim=int(np.clip(round(d / 4), 2, 32)))
     ),
-    "code32": lambda d, seed: aekit.AnomalyDetector(_ae(d, seed, latent_dim=32)),
+    "narrow_code": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, latent_dim=int(np.clip(round(d / 8), 2, 32)))
+    ),
     "ens5": lambda d, seed: _MeanOfZ(
         [aekit.AnomalyDetector(random_state=100 * seed + i) for i in range(5)]
     ),
     "ens5_plain": lambda d, seed: _MeanOfZ(
         [
-            aekit.AnomalyDetector(_ae(d, 100 * seed + i, batch_norm=False, dropout=0.0))
+            aekit.AnomalyDetector(_ae(100 * seed + i, batch_norm=False, dropout=0.0))
             for i in range(5)
         ]
     ),

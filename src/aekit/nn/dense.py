@@ -60,7 +60,10 @@ class DenseAutoencoder(nn.Module):
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        raw = self.decoder(z)
+        return self._output(self.decoder(z))
+
+    def _output(self, raw: torch.Tensor) -> torch.Tensor:
+        """The reconstruction from the decoder's last linear layer."""
         return torch.sigmoid(raw) if self.sigmoid_output else raw
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
@@ -71,8 +74,7 @@ class DenseAutoencoder(nn.Module):
         x_in = self.corrupt(x) if self.training and self.noise > 0 else x
         z = self.encode(x_in)
         raw = self.decoder(z)
-        recon = torch.sigmoid(raw) if self.sigmoid_output else raw
-        return {"recon": recon, "raw": raw, "z": z}
+        return {"recon": self._output(raw), "raw": raw, "z": z}
 
     def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
         if self.loss_name == "bce":
@@ -102,7 +104,7 @@ class DenseAutoencoder(nn.Module):
                 loss = F.binary_cross_entropy_with_logits(raw, x)
                 grad = torch.sigmoid(raw).sub_(x).mul_(1 / raw.numel())
             else:
-                recon = torch.sigmoid(raw) if self.sigmoid_output else raw
+                recon = self._output(raw)
                 grad = recon - x
                 loss = grad.pow(2).mean()
                 if self.sigmoid_output:

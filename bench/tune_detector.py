@@ -66,6 +66,32 @@ class _MeanOfZ:
         return np.mean(z, axis=0)
 
 
+def _refit(fraction: float | None, seed: int, **overrides) -> aekit.AnomalyDetector:
+    """The default detector with its refit after trimming warm-started for
+    ``fraction`` of the epochs (None: from scratch), and model overrides."""
+    det = aekit.AnomalyDetector(
+        _ae(seed, **overrides) if overrides else None, random_state=seed
+    )
+    det._refit_fraction = fraction
+    return det
+
+
+class _FeatureNormalised:
+    """Experimental: each feature's squared error divided by its median over the
+    training rows, then averaged (no feature's inherent noise dominates)."""
+
+    def __init__(self, detector):
+        self.detector = detector
+
+    def fit(self, X):
+        self.detector.fit(X)
+        self.median = np.median(self.detector.explain(X), axis=0) + 1e-6
+        return self
+
+    def decision_function(self, X):
+        return (self.detector.explain(X) / self.median).mean(axis=1)
+
+
 def _iforest(d: int, seed: int):
     from pyod.models.iforest import IForest
 
@@ -74,6 +100,12 @@ def _iforest(d: int, seed: int):
 
 CONFIGS = {
     "default": lambda d, seed: aekit.AnomalyDetector(random_state=seed),
+    "cold_refit": lambda d, seed: _refit(None, seed),
+    "warm10": lambda d, seed: _refit(0.25, seed),
+    "warm20": lambda d, seed: _refit(0.5, seed),
+    "half_warm": lambda d, seed: _refit(1.0, seed, max_epochs=20),
+    "trim20": lambda d, seed: aekit.AnomalyDetector(trim=0.2, random_state=seed),
+    "feat_norm": lambda d, seed: _FeatureNormalised(_refit(0.25, seed)),
     "no_trim": lambda d, seed: aekit.AnomalyDetector(trim=0.0, random_state=seed),
     "plain": lambda d, seed: aekit.AnomalyDetector(
         _ae(seed, batch_norm=False, dropout=0.0)

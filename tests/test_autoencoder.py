@@ -102,6 +102,24 @@ def test_early_stopping_restores_best_weights(tabular):
     assert ae.n_iter_ - ae.best_epoch_ == 3
 
 
+def test_warm_start_continues_training(tabular):
+    kw = dict(max_epochs=5, early_stopping=False, random_state=0)
+    cold = AE((16,), 2, **kw).fit(tabular)
+    module, shift = cold.module_, cold.input_shift_.copy()
+    first_loss = cold.history_[-1]["loss"]
+    warm = cold.set_params(warm_start=True).fit(tabular[:100] + 1.0)
+    assert warm.module_ is module  # same weights, trained on
+    np.testing.assert_array_equal(warm.input_shift_, shift)  # scaling kept
+    assert warm.n_iter_ == 5
+    # Continued on the original data, the loss goes on falling from where it was.
+    again = AE((16,), 2, warm_start=True, **kw).fit(tabular)
+    start = again.history_[-1]["loss"]
+    again.fit(tabular)
+    assert again.history_[0]["loss"] < start < first_loss * 2
+    with pytest.raises(ValueError, match="features"):
+        again.fit(tabular[:, :-1])
+
+
 def test_without_early_stopping_runs_all_epochs(tabular):
     ae = AE((8,), 2, max_epochs=7, early_stopping=False, random_state=0).fit(tabular)
     assert ae.n_iter_ == ae.best_epoch_ == 7

@@ -72,6 +72,10 @@ class Autoencoder(BaseAutoencoder):
         Seed; two CPU fits with the same int are bit-identical.
     verbose : bool, default=False
         Show a progress bar with the losses.
+    warm_start : bool, default=False
+        When the estimator is already fitted, ``fit`` continues training its
+        module (with the fitted scaling) instead of starting afresh; the data must
+        have the same features. ``history_`` then covers the new fit only.
 
     Attributes
     ----------
@@ -122,6 +126,7 @@ class Autoencoder(BaseAutoencoder):
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
+        warm_start: bool = False,
     ) -> None:
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
@@ -147,6 +152,7 @@ class Autoencoder(BaseAutoencoder):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
 
     def _check_params(self) -> None:
         v.check_sizes("hidden_dims", self.hidden_dims)
@@ -160,6 +166,7 @@ class Autoencoder(BaseAutoencoder):
         v.check_float("noise", self.noise, high=high)
         v.check_float("sparsity", self.sparsity)
         v.check_float("l2", self.l2)
+        v.check_bool("warm_start", self.warm_start)
         super()._check_params()
 
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:

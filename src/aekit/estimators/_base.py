@@ -117,7 +117,7 @@ class TorchEstimator(BaseEstimator):
         device = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         with seeded(seed, device):
-            module = self._build_module().to(device)
+            module = (self.module_ if self._warm() else self._build_module()).to(device)
             generator = torch.Generator().manual_seed(seed)
             result = fit_module(
                 module,
@@ -134,6 +134,11 @@ class TorchEstimator(BaseEstimator):
 
     def _build_module(self) -> nn.Module:
         raise NotImplementedError
+
+    def _warm(self) -> bool:
+        """Whether ``fit`` continues from the fitted module (``warm_start=True``
+        on an estimator that has one)."""
+        return bool(getattr(self, "warm_start", False)) and hasattr(self, "module_")
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "module_")

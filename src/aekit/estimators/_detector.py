@@ -111,6 +111,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     True
     """
 
+    # Epochs of the warm-started refit after trimming, as a fraction of the model's
+    # max_epochs (None: refit from scratch).
+    _refit_fraction: float | None = 0.25
+
     def __init__(
         self,
         model: Any = None,
@@ -157,7 +161,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             if n_trim > 0 and len(X) - n_trim >= 2:
                 errors = model.reconstruction_error(X, scaled=True)
                 keep = np.sort(np.argsort(errors, kind="stable")[: len(X) - n_trim])
-                model = self._fit_model(X[keep])
+                model = self._refit(model, X[keep])
             else:
                 n_trim = 0
             self.model_ = model
@@ -174,6 +178,19 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         else:
             model = clone(self.model)
         return model.fit(X)
+
+    def _refit(self, model: Any, X: np.ndarray) -> Any:
+        """Fit ``model`` again on the kept rows ``X``: continued from its weights
+        for ``_refit_fraction`` of its epochs when it can warm start, else a fresh
+        fit."""
+        params = model.get_params()
+        if "warm_start" not in params or self._refit_fraction is None:
+            return self._fit_model(X)
+        epochs = max(1, round(self._refit_fraction * params["max_epochs"]))
+        model.set_params(warm_start=True, max_epochs=epochs).fit(X)
+        return model.set_params(
+            warm_start=params["warm_start"], max_epochs=params["max_epochs"]
+        )
 
     def _threshold(self, scores: np.ndarray) -> float:
         if self.contamination == "auto":

@@ -38,11 +38,14 @@ class BaseAutoencoder(AutoencoderTransformer):
         ignored. Returns the fitted estimator."""
         with fit_or_nothing(self):
             self._check_params()
-            X = self._validate(X, reset=True)
+            warm = self._warm()
+            X = self._validate(X, reset=not warm)
             self._check_split(len(X))
-            self.input_shift_, self.input_scale_ = fit_scaler(X, self.scaling)
+            if not warm:
+                self.input_shift_, self.input_scale_ = fit_scaler(X, self.scaling)
             Xs = self._scale(X)
-            self.output_activation_ = self._resolve_output_activation(Xs)
+            if not warm:
+                self.output_activation_ = self._resolve_output_activation(Xs)
             self._train(Xs, lambda data, dev: torch.from_numpy(data).to(dev))
         return self
 

@@ -26,6 +26,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import aekit
+from aekit.estimators import _detector
 from aekit.estimators._detector import default_detector_model
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -66,14 +67,29 @@ class _MeanOfZ:
         return np.mean(z, axis=0)
 
 
-def _refit(fraction: float | None, seed: int, **overrides) -> aekit.AnomalyDetector:
-    """The default detector with its refit after trimming warm-started for
-    ``fraction`` of the epochs (None: from scratch), and model overrides."""
-    det = aekit.AnomalyDetector(
-        _ae(seed, **overrides) if overrides else None, random_state=seed
-    )
-    det._refit_fraction = fraction
-    return det
+class _Ranking:
+    """A detector whose first (ranking) fit gets ``fraction`` of the model's
+    epochs instead of `RANKING_EPOCHS` (1.0: the full-length first fit of the
+    earlier defaults)."""
+
+    def __init__(self, detector: aekit.AnomalyDetector, fraction: float) -> None:
+        self.detector, self.fraction = detector, fraction
+
+    def fit(self, X):
+        default = _detector.RANKING_EPOCHS
+        _detector.RANKING_EPOCHS = self.fraction
+        try:
+            self.detector.fit(X)
+        finally:
+            _detector.RANKING_EPOCHS = default
+        return self
+
+    def decision_function(self, X):
+        return self.detector.decision_function(X)
+
+
+def _det(seed: int, trim: float = 0.3) -> aekit.AnomalyDetector:
+    return aekit.AnomalyDetector(trim=trim, random_state=seed)
 
 
 class _FeatureNormalised:
@@ -100,12 +116,14 @@ def _iforest(d: int, seed: int):
 
 CONFIGS = {
     "default": lambda d, seed: aekit.AnomalyDetector(random_state=seed),
-    "cold_refit": lambda d, seed: _refit(None, seed),
-    "warm10": lambda d, seed: _refit(0.25, seed),
-    "warm20": lambda d, seed: _refit(0.5, seed),
-    "half_warm": lambda d, seed: _refit(1.0, seed, max_epochs=20),
-    "trim20": lambda d, seed: aekit.AnomalyDetector(trim=0.2, random_state=seed),
-    "feat_norm": lambda d, seed: _FeatureNormalised(_refit(0.25, seed)),
+    "full_ranking_trim10": lambda d, seed: _Ranking(_det(seed, 0.1), 1.0),
+    "full_ranking_trim20": lambda d, seed: _Ranking(_det(seed, 0.2), 1.0),
+    "half_ranking_trim10": lambda d, seed: _Ranking(_det(seed, 0.1), 0.5),
+    "trim10": lambda d, seed: _det(seed, 0.1),
+    "trim20": lambda d, seed: _det(seed, 0.2),
+    "trim40": lambda d, seed: _det(seed, 0.4),
+    "eighth_ranking_trim20": lambda d, seed: _Ranking(_det(seed, 0.2), 0.125),
+    "feat_norm": lambda d, seed: _FeatureNormalised(_det(seed)),
     "no_trim": lambda d, seed: aekit.AnomalyDetector(trim=0.0, random_state=seed),
     "plain": lambda d, seed: aekit.AnomalyDetector(
         _ae(seed, batch_norm=False, dropout=0.0)
@@ -172,7 +190,7 @@ def main() -> None:
     print("| config | mean ROC-AUC | fit s |")
     print("|---|---|---|")
     for config in args.configs:
-        mean = np.mean(list(aucs[config].values()))
+        mean = np.nanmean(list(aucs[config].values()))  # smtp: no test anomalies
         print(f"| {config} | {mean:.4f} | {seconds[config]:.0f} |")
 
 

@@ -14,6 +14,10 @@ import time
 from pathlib import Path
 
 import torch
+
+import aekit
+from aekit.data.ratings import frame_to_matrix
+from aekit.metrics import strong_generalization_split
 from recsys_topk import (
     AEKIT,
     DEFAULT_DATA,
@@ -25,10 +29,6 @@ from recsys_topk import (
     positives,
     top_k,
 )
-
-import aekit
-from aekit.data.ratings import frame_to_matrix
-from aekit.metrics import strong_generalization_split
 
 BASE = {**AEKIT, **VAE_EXTRA}
 CONFIGS = {

@@ -80,19 +80,23 @@ def test_trimming_refits_on_lowest_errors(data):
     assert untrimmed.n_trimmed_ == 0
 
 
-def test_refit_after_trimming_is_warm_started(data):
-    X, y = data
-    det = aekit.AnomalyDetector(quick_model(), trim=0.1).fit(X)
-    # The refit continues the first fit's module for a quarter of its epochs, and
-    # the returned model has the user's parameters back.
-    assert det.model_.n_iter_ <= round(0.25 * 60)
-    assert det.model_.get_params()["max_epochs"] == 60
-    assert det.model_.get_params()["warm_start"] is False
-    assert roc_auc_score(y, det.decision_scores_) > 0.95
-    # Models without warm_start (here a VAE) are refitted from scratch.
-    vae = aekit.VAE((16,), 2, max_epochs=20, random_state=0, device="cpu")
-    det = aekit.AnomalyDetector(vae, trim=0.1).fit(X)
-    assert det.model_.n_iter_ > 0 and det.n_trimmed_ == int(0.1 * len(X))
+def test_ranking_fit_is_short_and_final_fit_is_full(data, monkeypatch):
+    X, _ = data
+    fits = []
+    original = aekit.Autoencoder.fit
+
+    def spy(self, X, y=None):
+        fits.append((len(X), self.max_epochs))
+        return original(self, X, y)
+
+    monkeypatch.setattr(aekit.Autoencoder, "fit", spy)
+    det = aekit.AnomalyDetector(quick_model(), trim=0.3).fit(X)
+    n_kept = len(X) - int(0.3 * len(X))
+    assert fits == [(len(X), 15), (n_kept, 60)]  # a quarter of 60 epochs, then 60
+    assert det.model_.max_epochs == 60
+    fits.clear()
+    aekit.AnomalyDetector(quick_model(), trim=0.0).fit(X)
+    assert fits == [(len(X), 60)]  # no trimming: one full fit
 
 
 def test_predict_proba(detector, data):

@@ -2,11 +2,16 @@
 PyOD's detector contract (``decision_function``, ``predict`` 1 = anomaly,
 ``predict_proba``, ``decision_scores_``, ``threshold_``, ``labels_``).
 
-Training data is assumed to be contaminated: after a first fit, the ``trim``
-fraction of training samples with the largest reconstruction error is dropped and
-the model is refitted on the rest, so the anomalies it saw shape it less (a trimmed,
-one-step version of the robust-fitting idea in Zhou & Paffenroth, KDD 2017,
-https://doi.org/10.1145/3097983.3098052).
+Training data is assumed to be contaminated. A first, short fit (a quarter of the
+model's ``max_epochs``) only ranks the training rows by reconstruction error; the
+``trim`` fraction with the largest errors is dropped and the model is fitted
+afresh on the rest, so the anomalies shape it less (a trimmed, one-step version of
+the robust-fitting idea in Zhou & Paffenroth, KDD 2017,
+https://doi.org/10.1145/3097983.3098052). The short first fit is both cheaper and
+a better ranker: it has not yet learnt to reconstruct the rare rows. Chosen on 18
+ADBench sets that the ODDS benchmark does not use (`bench/tune_detector.py`, 3
+seeds): trimming 30% after a quarter-length first fit gave a mean ROC-AUC of
+0.785, against 0.759 for 10% after a full-length fit, in about 0.6 of the time.
 
 ``contamination="auto"`` needs no anomaly rate: a sample is anomalous when the
 modified z-score of its log score exceeds 3.5 (Iglewicz & Hoaglin, "How to Detect
@@ -32,6 +37,7 @@ from aekit.registry import register
 PROBA_METHODS = ("linear", "unify")
 AUTO_Z = 3.5  # modified z-score cut-off of Iglewicz & Hoaglin (1993)
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution, in standard deviations
+RANKING_EPOCHS = 0.25  # the first (ranking) fit's share of the model's max_epochs
 
 
 def default_detector_model(random_state: Any = None) -> Autoencoder:
@@ -73,10 +79,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         Expected fraction of anomalies, which sets ``threshold_`` as the
         ``1 - contamination`` quantile of the training scores. "auto" uses a
         median/MAD rule on the log scores instead (see the module docstring).
-    trim : float in [0, 0.5), default=0.1
-        Fraction of training samples with the largest reconstruction error left
-        out of a second fit (robustness to anomalies in the training data).
-        0 fits once.
+    trim : float in [0, 0.5), default=0.3
+        Fraction of training samples with the largest reconstruction error (after
+        a short first fit) left out of the final fit: robustness to anomalies in
+        the training data (see the module docstring). 0 fits once.
     random_state : int or None, default=None
         Seed of the default model (ignored when ``model`` is given).
 
@@ -111,16 +117,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     True
     """
 
-    # Epochs of the warm-started refit after trimming, as a fraction of the model's
-    # max_epochs (None: refit from scratch).
-    _refit_fraction: float | None = 0.25
-
     def __init__(
         self,
         model: Any = None,
         *,
         contamination: float | str = 0.1,
-        trim: float = 0.1,
+        trim: float = 0.3,
         random_state: int | None = None,
     ) -> None:
         self.model = model
@@ -156,12 +158,13 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         with fit_or_nothing(self):
             self._check_params()
             X = validate_data(self, X, dtype=[np.float64, np.float32])
-            model = self._fit_model(X)
             n_trim = int(self.trim * len(X))
-            if n_trim > 0 and len(X) - n_trim >= 2:
+            trimming = n_trim > 0 and len(X) - n_trim >= 2
+            model = self._fit_model(X, RANKING_EPOCHS if trimming else 1.0)
+            if trimming:
                 errors = model.reconstruction_error(X, scaled=True)
                 keep = np.sort(np.argsort(errors, kind="stable")[: len(X) - n_trim])
-                model = self._refit(model, X[keep])
+                model = self._fit_model(X[keep])
             else:
                 n_trim = 0
             self.model_ = model
@@ -172,25 +175,15 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
 
-    def _fit_model(self, X: np.ndarray) -> Any:
+    def _fit_model(self, X: np.ndarray, epochs_fraction: float = 1.0) -> Any:
         if self.model is None:
             model = default_detector_model(self.random_state)
         else:
             model = clone(self.model)
+        if epochs_fraction != 1.0 and "max_epochs" in model.get_params():
+            epochs = max(1, round(epochs_fraction * model.max_epochs))
+            model.set_params(max_epochs=epochs)  # a ranking fit, then discarded
         return model.fit(X)
-
-    def _refit(self, model: Any, X: np.ndarray) -> Any:
-        """Fit ``model`` again on the kept rows ``X``: continued from its weights
-        for ``_refit_fraction`` of its epochs when it can warm start, else a fresh
-        fit."""
-        params = model.get_params()
-        if "warm_start" not in params or self._refit_fraction is None:
-            return self._fit_model(X)
-        epochs = max(1, round(self._refit_fraction * params["max_epochs"]))
-        model.set_params(warm_start=True, max_epochs=epochs).fit(X)
-        return model.set_params(
-            warm_start=params["warm_start"], max_epochs=params["max_epochs"]
-        )
 
     def _threshold(self, scores: np.ndarray) -> float:
         if self.contamination == "auto":

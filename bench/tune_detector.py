@@ -123,6 +123,18 @@ CONFIGS = {
     "trim20": lambda d, seed: _det(seed, 0.2),
     "trim40": lambda d, seed: _det(seed, 0.4),
     "eighth_ranking_trim20": lambda d, seed: _Ranking(_det(seed, 0.2), 0.125),
+    "epochs20": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, max_epochs=20), trim=0.3
+    ),
+    "epochs80": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, max_epochs=80, patience=10), trim=0.3
+    ),
+    "dropout0.3": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, dropout=0.3), trim=0.3
+    ),
+    "batch64": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, batch_size=64), trim=0.3
+    ),
     "feat_norm": lambda d, seed: _FeatureNormalised(_det(seed)),
     "no_trim": lambda d, seed: aekit.AnomalyDetector(trim=0.0, random_state=seed),
     "plain": lambda d, seed: aekit.AnomalyDetector(

@@ -55,6 +55,14 @@ def test_cli_detect_writes_scores_labels_model_and_plot(table_file, tmp_path, ca
     loaded = aekit.load(model_dir)
     np.testing.assert_allclose(loaded.decision_scores_, table["score"], rtol=1e-6)
     assert "10 of 200 rows flagged" in capsys.readouterr().out
+    assert loaded.trim == 0.3 and loaded.n_trimmed_ == 60
+
+
+def test_cli_detect_trim(table_file, tmp_path):
+    argv = ["detect", str(table_file), "-o", str(tmp_path / "s.csv")]
+    assert main([*argv, "--trim", "0", "--model-dir", str(tmp_path / "m")]) == 0
+    assert aekit.load(tmp_path / "m").n_trimmed_ == 0
+    assert main([*argv, "--trim", "0.7"]) == 1  # a clear error, not a traceback
 
 
 def test_cli_detect_rejects_bad_contamination(table_file, tmp_path, capsys):

@@ -21,6 +21,12 @@ def add_detect_commands(sub: argparse._SubParsersAction) -> None:
         default="0.1",
         help="expected fraction of anomalies, or 'auto' (median/MAD rule)",
     )
+    p.add_argument(
+        "--trim",
+        type=float,
+        default=0.3,
+        help="fraction of worst-reconstructed rows left out of the final fit",
+    )
     p.add_argument("--model-dir", help="also save the fitted detector here")
     p.add_argument("--plot", help="write a score histogram with the threshold")
     p.add_argument("--random-state", type=int, default=0)
@@ -58,6 +64,7 @@ def cmd_detect(args: argparse.Namespace) -> None:
     X = _read(args.data, args.drop)
     detector = AnomalyDetector(
         contamination=_contamination(args.contamination),
+        trim=args.trim,
         random_state=args.random_state,
     ).fit(X)
     table = pd.DataFrame(

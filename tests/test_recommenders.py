@@ -188,6 +188,28 @@ def test_fold_in_of_new_users_in_every_form(vae):
     np.testing.assert_array_equal(vae.recommend(X, k=3).items, by_dict.items)
 
 
+@pytest.mark.parametrize("cls", [aekit.MultVAE, aekit.MultDAE])
+def test_shallow_model_without_hidden_layers(cls):
+    # The shape the MovieLens benchmark picked on validation: linear maps to and
+    # from a wide code. Two groups of users, each with its own half of 16 items:
+    # the model must learn to recommend a user the unseen items of their group.
+    rng = np.random.default_rng(0)
+    rows = [
+        (u, item)
+        for u in range(60)
+        for item in 8 * (u % 2) + rng.choice(8, size=5, replace=False)
+    ]
+    df = pd.DataFrame(rows, columns=["user", "item"]).assign(rating=1.0)
+    model = cls((), 24, **dict(QUICK, max_epochs=60)).fit(df)
+    linear = [m for m in model.module_.modules() if isinstance(m, torch.nn.Linear)]
+    code = 48 if cls is aekit.MultVAE else 24  # the VAE's encoder gives mu, logvar
+    assert [tuple(m.weight.shape) for m in linear] == [(code, 16), (16, 24)]
+    new_users = {"a": [0, 1, 2], "b": [8, 9, 10]}
+    rec = model.recommend(new_users, k=3)
+    assert set(rec.items[0]) <= set(range(3, 8))
+    assert set(rec.items[1]) <= set(range(11, 16))
+
+
 def test_unknown_training_user_is_a_clear_error(vae):
     with pytest.raises(ValueError, match="unknown user"):
         vae.recommend(["nobody"])

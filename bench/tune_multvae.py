@@ -3,8 +3,10 @@ validation split of the training users that picks EASE's lambda (seed 1), never 
 the test users.
 
     python bench/tune_multvae.py [DATA_FOLDER] [--configs base l2_1e-4 ...]
+        [--seeds 0 1 2] [--refit]
 
-Prints the validation NDCG@100 of every config and of EASE (lambda grid).
+Prints the validation NDCG@100 of every config (mean and spread over the seeds'
+random_state) and of EASE (lambda grid).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import aekit
@@ -25,6 +28,7 @@ from recsys_topk import (
     VAE_EXTRA,
     ease_weights,
     evaluate,
+    fit_aekit,
     history_matrix,
     positives,
     top_k,
@@ -48,6 +52,16 @@ CONFIGS = {
     "shallow_600_drop0.3": {"hidden_dims": (), "latent_dim": 600, "dropout": 0.3},
     "shallow_600_lr3e-4": {"hidden_dims": (), "latent_dim": 600, "learning_rate": 3e-4},
     "dae_shallow_600": {"model": "dae", "hidden_dims": (), "latent_dim": 600},
+    **{
+        f"{prefix}shallow_600_drop{p}": {
+            **extra,
+            "hidden_dims": (),
+            "latent_dim": 600,
+            "dropout": p,
+        }
+        for prefix, extra in [("", {}), ("dae_", {"model": "dae"})]
+        for p in (0.1, 0.2)
+    },
     "dae_shallow_600_drop0.3": {
         "model": "dae",
         "hidden_dims": (),
@@ -64,6 +78,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    parser.add_argument(
+        "--refit",
+        action="store_true",
+        help="after early stopping, retrain on all the users for the best epoch count",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args()
     torch.set_num_threads(2)
     pos = positives(Path(args.data) / "ml-latest-small" / "ratings.csv")
@@ -81,14 +101,19 @@ def main() -> None:
         cls = aekit.MultDAE if params.pop("model", "vae") == "dae" else aekit.MultVAE
         if cls is aekit.MultDAE:
             params.pop("anneal_steps")
+        scores, epochs = [], []
         start = time.perf_counter()
-        model = cls(**params).fit(tr)
-        seconds = time.perf_counter() - start
-        rec = model.recommend(vfold, k=100)
-        m = evaluate(rec.items, vtarget, rec.users)
+        for seed in args.seeds:
+            params["random_state"] = seed
+            model = fit_aekit(cls, params, tr, refit=args.refit)
+            rec = model.recommend(vfold, k=100)
+            scores.append(evaluate(rec.items, vtarget, rec.users)["NDCG@100"])
+            epochs.append(model.best_epoch_)
+        seconds = (time.perf_counter() - start) / len(args.seeds)
+        each = " ".join(f"{x:.4f}" for x in scores)
         print(
-            f"{name:14s} val NDCG@100 {m['NDCG@100']:.4f}  R@20 {m['Recall@20']:.4f}"
-            f"  epochs {model.n_iter_} (best {model.best_epoch_})  {seconds:.0f}s",
+            f"{name:14s} val NDCG@100 {np.mean(scores):.4f} +- {np.std(scores):.4f}"
+            f"  [{each}]  best epochs {epochs}  {seconds:.0f}s/fit",
             flush=True,
         )
 

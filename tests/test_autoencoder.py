@@ -10,6 +10,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 import aekit
+from aekit import losses
 from aekit.nn import ACTIVATIONS
 from aekit.training import OPTIMIZERS
 
@@ -196,6 +197,46 @@ def test_sparsity_shrinks_codes(tabular):
     assert (
         np.abs(sparse.transform(tabular)).mean()
         < 0.5 * np.abs(dense.transform(tabular)).mean()
+    )
+
+
+def encoder_jacobian_norm(ae, X):
+    """Mean squared Frobenius norm of d(code)/d(scaled input) over the rows of X,
+    one row at a time with torch's own Jacobian."""
+    encode = ae.module_.eval().encode
+    rows = torch.as_tensor(ae._scale(X), dtype=torch.float32)
+    return np.mean(
+        [
+            float(torch.autograd.functional.jacobian(encode, r[None]).pow(2).sum())
+            for r in rows
+        ]
+    )
+
+
+def test_jacobian_penalty_is_exact():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 3)
+    ).double()
+    x = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
+    penalty = losses.jacobian_frobenius(net(x), x)
+    expected = np.mean(
+        [float(torch.autograd.functional.jacobian(net, r).pow(2).sum()) for r in x]
+    )
+    assert float(penalty.detach()) == pytest.approx(expected, rel=1e-10)
+    penalty.backward()  # differentiable: the weights get its gradient
+    assert float(net[0].weight.grad.abs().sum()) > 0
+
+
+def test_contractive_penalty_flattens_the_encoder(tabular):
+    common = dict(hidden_dims=(16,), latent_dim=3, max_epochs=60, random_state=0)
+    plain = AE(**common).fit(tabular)
+    contractive = AE(**common, contractive=1.0).fit(tabular)
+    assert contractive.module_.manual_step() is None  # trained through autograd
+    history = contractive.history_
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert encoder_jacobian_norm(contractive, tabular) < 0.5 * encoder_jacobian_norm(
+        plain, tabular
     )
 
 

@@ -65,6 +65,7 @@ def test_too_few_samples_for_validation_split():
         (dict(noise=-1.0), ValueError, "noise must be in"),
         (dict(noise=1.5, noise_type="mask"), ValueError, "noise must be in"),
         (dict(sparsity=-0.5), ValueError, "sparsity must be in"),
+        (dict(contractive=-1.0), ValueError, "contractive must be in"),
         (dict(l2=-1e-3), ValueError, "l2 must be in"),
         (dict(activation="swish"), ValueError, "activation must be one of.*'relu'"),
         (dict(optimizer="lbfgs"), ValueError, "optimizer must be one of.*'adam'"),

@@ -34,6 +34,8 @@ def trained(tmp_path, csv):
             "5",
             "--random-state",
             "0",
+            "--contractive",
+            "0.1",
             "--param",
             "l2=1e-4",
             "--param",
@@ -49,6 +51,7 @@ def test_train_writes_a_loadable_model(trained):
     model = aekit.load(trained)
     assert model.latent_dim == 3 and model.hidden_dims == (16,)
     assert model.l2 == 1e-4 and model.lr_schedule == "cosine"
+    assert model.contractive == 0.1
     assert (trained / "loss_curve.png").stat().st_size > 1000
 
 

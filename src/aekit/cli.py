@@ -39,6 +39,7 @@ SHORTCUTS = {
     "optimizer": str,
     "noise": float,
     "sparsity": float,
+    "contractive": float,
     "dropout": float,
     "scaling": str,
     "device": str,

@@ -20,6 +20,24 @@ def l1_activity(z: torch.Tensor) -> torch.Tensor:
     return z.abs().mean()
 
 
+def jacobian_frobenius(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of the squared Frobenius norm of the code's Jacobian
+    ``dz/dx``: the contractive-autoencoder penalty (Rifai et al. 2011,
+    https://icml.cc/2011/papers/455_icmlpaper.pdf), kept differentiable.
+
+    ``x`` must require grad and ``z`` be computed from it row by row. Exact: one
+    vector-Jacobian product per code dimension, batched with vmap. (With batch
+    norm in training mode, rows share the batch statistics, so the products also
+    carry the small cross-row terms.)
+    """
+    k = z.shape[1]
+    basis = torch.eye(k, dtype=z.dtype, device=z.device)[:, None, :].expand(k, *z.shape)
+    (grads,) = torch.autograd.grad(
+        z, x, basis, create_graph=True, is_grads_batched=True
+    )
+    return grads.pow(2).sum() / z.shape[0]
+
+
 def gaussian_noise(x: torch.Tensor, std: float) -> torch.Tensor:
     """``x`` plus isotropic Gaussian noise of standard deviation ``std``."""
     return x + std * torch.randn_like(x)

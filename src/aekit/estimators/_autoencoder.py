@@ -1,4 +1,5 @@
-"""`Autoencoder`: the dense autoencoder estimator (plain, denoising, sparse)."""
+"""`Autoencoder`: the dense autoencoder estimator (plain, denoising, sparse,
+contractive)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,12 @@ class Autoencoder(BaseAutoencoder):
     noise_type : {"gaussian", "mask"}, default="gaussian"
     sparsity : float, default=0.0
         Weight of an L1 penalty on the codes (a sparse autoencoder).
+    contractive : float, default=0.0
+        Weight of the squared Frobenius norm of the encoder's Jacobian, averaged
+        over the batch (a contractive autoencoder, Rifai et al. 2011): codes
+        that are insensitive to small moves of the (scaled) input. Exact, at
+        the cost of one extra backward pass per code dimension, so training is
+        slower for wide codes.
     l2 : float, default=0.0
         Weight decay (decoupled for ``optimizer="adamw"``).
     optimizer : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
@@ -112,6 +119,7 @@ class Autoencoder(BaseAutoencoder):
         noise: float = 0.0,
         noise_type: str = "gaussian",
         sparsity: float = 0.0,
+        contractive: float = 0.0,
         l2: float = 0.0,
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
@@ -138,6 +146,7 @@ class Autoencoder(BaseAutoencoder):
         self.noise = noise
         self.noise_type = noise_type
         self.sparsity = sparsity
+        self.contractive = contractive
         self.l2 = l2
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -165,6 +174,7 @@ class Autoencoder(BaseAutoencoder):
         high = 1.0 if self.noise_type == "mask" else float("inf")
         v.check_float("noise", self.noise, high=high)
         v.check_float("sparsity", self.sparsity)
+        v.check_float("contractive", self.contractive)
         v.check_float("l2", self.l2)
         v.check_bool("warm_start", self.warm_start)
         super()._check_params()
@@ -194,4 +204,5 @@ class Autoencoder(BaseAutoencoder):
             noise=self.noise,
             noise_type=self.noise_type,
             sparsity=self.sparsity,
+            contractive=self.contractive,
         )

@@ -2,7 +2,9 @@
 
 With ``noise`` > 0 it is a denoising autoencoder (Vincent et al. 2008,
 https://doi.org/10.1145/1390156.1390294): the input is corrupted during training
-only. With ``sparsity`` > 0 an L1 penalty on the codes makes it a sparse autoencoder.
+only. With ``sparsity`` > 0 an L1 penalty on the codes makes it a sparse autoencoder;
+with ``contractive`` > 0 a penalty on the encoder's Jacobian makes it a contractive
+one (Rifai et al. 2011): codes that change little when the input moves slightly.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class DenseAutoencoder(nn.Module):
         noise: float = 0.0,
         noise_type: str = "gaussian",
         sparsity: float = 0.0,
+        contractive: float = 0.0,
     ) -> None:
         super().__init__()
         if loss == "bce" and output_activation != "sigmoid":
@@ -55,6 +58,7 @@ class DenseAutoencoder(nn.Module):
         self.noise = noise
         self.noise_type = noise_type
         self.sparsity = sparsity
+        self.contractive = contractive
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
@@ -72,17 +76,27 @@ class DenseAutoencoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x_in = self.corrupt(x) if self.training and self.noise > 0 else x
+        penalise = self.contractive > 0 and torch.is_grad_enabled()
+        if penalise:
+            x_in = x_in.detach().requires_grad_(True)
         z = self.encode(x_in)
         raw = self.decoder(z)
-        return {"recon": self._output(raw), "raw": raw, "z": z}
+        out = {"recon": self._output(raw), "raw": raw, "z": z}
+        if penalise:
+            out["jacobian"] = losses.jacobian_frobenius(z, x_in)
+        return out
 
     def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
         if self.loss_name == "bce":
             recon = F.binary_cross_entropy_with_logits(out["raw"], x)
         else:
             recon = losses.mse(out["recon"], x)
+        reg = recon.new_zeros(())
         if self.sparsity > 0:
-            reg = self.sparsity * losses.l1_activity(out["z"])
+            reg = reg + self.sparsity * losses.l1_activity(out["z"])
+        if "jacobian" in out:
+            reg = reg + self.contractive * out["jacobian"]
+        if self.sparsity > 0 or "jacobian" in out:
             return {"loss": recon + reg, "recon": recon, "reg": reg}
         return {"loss": recon, "recon": recon}
 
@@ -91,7 +105,7 @@ class DenseAutoencoder(nn.Module):
         parameter's gradient without autograd (see `aekit.nn.manual`), or None when
         the layers are not a plain Linear/activation stack."""
         layers = manual.plain_layers([self.encoder, self.decoder])
-        if layers is None:
+        if layers is None or self.contractive > 0:  # the penalty needs autograd
             return None
         n_encoder = sum(isinstance(m, nn.Linear) for m in self.encoder)
 

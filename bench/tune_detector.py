@@ -88,8 +88,15 @@ class _Ranking:
         return self.detector.decision_function(X)
 
 
+def _recon(model=None, **params) -> aekit.AnomalyDetector:
+    """A detector scoring by reconstruction error alone (``latent_distance=False``,
+    the default)."""
+    return aekit.AnomalyDetector(model, latent_distance=False, **params)
+
+
 def _det(seed: int, trim: float = 0.3) -> aekit.AnomalyDetector:
-    return aekit.AnomalyDetector(trim=trim, random_state=seed)
+    """Reconstruction error alone, with the previous default's 40 epochs."""
+    return _recon(_ae(seed, max_epochs=40), trim=trim)
 
 
 class _FeatureNormalised:
@@ -116,6 +123,12 @@ def _iforest(d: int, seed: int):
 
 CONFIGS = {
     "default": lambda d, seed: aekit.AnomalyDetector(random_state=seed),
+    "latent_distance": lambda d, seed: aekit.AnomalyDetector(
+        random_state=seed, latent_distance=True
+    ),
+    "latent_distance_epochs20": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, max_epochs=20), latent_distance=True
+    ),
     "full_ranking_trim10": lambda d, seed: _Ranking(_det(seed, 0.1), 1.0),
     "full_ranking_trim20": lambda d, seed: _Ranking(_det(seed, 0.2), 1.0),
     "half_ranking_trim10": lambda d, seed: _Ranking(_det(seed, 0.1), 0.5),
@@ -123,35 +136,28 @@ CONFIGS = {
     "trim20": lambda d, seed: _det(seed, 0.2),
     "trim40": lambda d, seed: _det(seed, 0.4),
     "eighth_ranking_trim20": lambda d, seed: _Ranking(_det(seed, 0.2), 0.125),
-    "epochs20": lambda d, seed: aekit.AnomalyDetector(
-        _ae(seed, max_epochs=20), trim=0.3
-    ),
-    "epochs80": lambda d, seed: aekit.AnomalyDetector(
-        _ae(seed, max_epochs=80, patience=10), trim=0.3
-    ),
-    "dropout0.3": lambda d, seed: aekit.AnomalyDetector(
-        _ae(seed, dropout=0.3), trim=0.3
-    ),
-    "batch64": lambda d, seed: aekit.AnomalyDetector(
-        _ae(seed, batch_size=64), trim=0.3
-    ),
+    **{
+        f"epochs{n}": (lambda d, seed, n=n: _recon(_ae(seed, max_epochs=n), trim=0.3))
+        for n in (10, 15, 20, 30)
+    },
+    "epochs80": lambda d, seed: _recon(_ae(seed, max_epochs=80, patience=10), trim=0.3),
+    "dropout0.3": lambda d, seed: _recon(_ae(seed, dropout=0.3, max_epochs=40)),
+    "batch64": lambda d, seed: _recon(_ae(seed, batch_size=64, max_epochs=40)),
     "feat_norm": lambda d, seed: _FeatureNormalised(_det(seed)),
-    "no_trim": lambda d, seed: aekit.AnomalyDetector(trim=0.0, random_state=seed),
-    "plain": lambda d, seed: aekit.AnomalyDetector(
-        _ae(seed, batch_norm=False, dropout=0.0)
+    "no_trim": lambda d, seed: _det(seed, 0.0),
+    "plain": lambda d, seed: _recon(
+        _ae(seed, batch_norm=False, dropout=0.0, max_epochs=40)
     ),
-    "wide_code": lambda d, seed: aekit.AnomalyDetector(
-        _ae(seed, latent_dim=int(np.clip(round(d / 4), 2, 32)))
+    "wide_code": lambda d, seed: _recon(
+        _ae(seed, latent_dim=int(np.clip(round(d / 4), 2, 32)), max_epochs=40)
     ),
-    "narrow_code": lambda d, seed: aekit.AnomalyDetector(
-        _ae(seed, latent_dim=int(np.clip(round(d / 8), 2, 32)))
+    "narrow_code": lambda d, seed: _recon(
+        _ae(seed, latent_dim=int(np.clip(round(d / 8), 2, 32)), max_epochs=40)
     ),
-    "ens5": lambda d, seed: _MeanOfZ(
-        [aekit.AnomalyDetector(random_state=100 * seed + i) for i in range(5)]
-    ),
+    "ens5": lambda d, seed: _MeanOfZ([_det(100 * seed + i) for i in range(5)]),
     "ens5_plain": lambda d, seed: _MeanOfZ(
         [
-            aekit.AnomalyDetector(_ae(100 * seed + i, batch_norm=False, dropout=0.0))
+            _recon(_ae(100 * seed + i, batch_norm=False, dropout=0.0, max_epochs=40))
             for i in range(5)
         ]
     ),

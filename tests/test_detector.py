@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 import aekit
@@ -72,6 +73,41 @@ def test_auto_threshold_recovers_known_rate(data):
     assert flagged[y == 1].mean() >= 0.9
 
 
+def test_latent_distance_finds_far_rows_on_the_plane():
+    # Anomalies on the inliers' plane but 4x farther out along it: a linear
+    # autoencoder reconstructs them as well as the inliers, so only the distance
+    # of their codes gives them away.
+    rng = np.random.default_rng(1)
+    basis = rng.normal(size=(2, D))
+    inliers = rng.normal(size=(N_NORMAL, 2)) @ basis
+    far = (rng.normal(size=(N_OUT, 2)) * 4) @ basis
+    X = np.vstack([inliers, far]) + 0.1 * rng.normal(size=(N_NORMAL + N_OUT, D))
+    y = np.r_[np.zeros(N_NORMAL), np.ones(N_OUT)]
+    model = quick_model(activation="identity")
+    recon = aekit.AnomalyDetector(model).fit(X)
+    hybrid = aekit.AnomalyDetector(model, latent_distance=True).fit(X)
+    auc_recon = roc_auc_score(y, recon.decision_scores_)
+    auc_hybrid = roc_auc_score(y, hybrid.decision_scores_)
+    assert auc_hybrid > 0.85 and auc_hybrid > auc_recon + 0.08
+    # the score is a sum of two robust z-scores: a typical training row is near 0
+    assert abs(np.median(hybrid.decision_scores_)) < 1.0
+    assert hybrid.code_precision_.shape == (2, 2)
+
+
+def test_latent_distance_keeps_the_contract(data, tmp_path):
+    X, y = data
+    det = aekit.AnomalyDetector(quick_model(), latent_distance=True).fit(X)
+    assert roc_auc_score(y, det.decision_function(X)) > 0.95  # off-plane rows too
+    np.testing.assert_allclose(det.decision_function(X), det.decision_scores_)
+    auto = clone(det).set_params(contamination="auto").fit(X)
+    flagged = auto.labels_.astype(bool)
+    assert 0.02 <= flagged.mean() <= 0.09 and y[flagged].mean() >= 0.9
+    det.save(tmp_path / "det")
+    np.testing.assert_array_equal(
+        aekit.load(tmp_path / "det").decision_function(X), det.decision_function(X)
+    )
+
+
 def test_trimming_refits_on_lowest_errors(data):
     X, _ = data
     det = aekit.AnomalyDetector(quick_model(), trim=0.1).fit(X)
@@ -121,7 +157,9 @@ def test_explain_points_at_the_perturbed_feature(detector, data):
     assert contributions.shape == (1, D)
     assert contributions[0].argmax() == 5
     np.testing.assert_allclose(
-        contributions.mean(axis=1), detector.decision_function(row), rtol=1e-4
+        contributions.mean(axis=1),
+        detector.model_.reconstruction_error(row, scaled=True),
+        rtol=1e-4,
     )
 
 
@@ -152,6 +190,7 @@ def test_save_load_keeps_scores_and_threshold(detector, data, tmp_path):
         (dict(contamination="often"), ValueError, "or 'auto'"),
         (dict(trim=0.5), ValueError, "trim"),
         (dict(model=object()), TypeError, "reconstruction_error"),
+        (dict(latent_distance="yes"), TypeError, "latent_distance must be True"),
     ],
 )
 def test_bad_parameters(data, params, error, match):

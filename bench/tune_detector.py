@@ -89,13 +89,14 @@ class _Ranking:
 
 
 def _recon(model=None, **params) -> aekit.AnomalyDetector:
-    """A detector scoring by reconstruction error alone (``latent_distance=False``,
-    the default)."""
+    """A detector scoring by reconstruction error alone (``latent_distance=False``),
+    as every experiment before round 3."""
     return aekit.AnomalyDetector(model, latent_distance=False, **params)
 
 
 def _det(seed: int, trim: float = 0.3) -> aekit.AnomalyDetector:
-    """Reconstruction error alone, with the previous default's 40 epochs."""
+    """Reconstruction error alone, with the 40 epochs of the defaults before
+    round 3 ("previous_default" with trim 0.3)."""
     return _recon(_ae(seed, max_epochs=40), trim=trim)
 
 
@@ -123,11 +124,9 @@ def _iforest(d: int, seed: int):
 
 CONFIGS = {
     "default": lambda d, seed: aekit.AnomalyDetector(random_state=seed),
-    "latent_distance": lambda d, seed: aekit.AnomalyDetector(
-        random_state=seed, latent_distance=True
-    ),
-    "latent_distance_epochs20": lambda d, seed: aekit.AnomalyDetector(
-        _ae(seed, max_epochs=20), latent_distance=True
+    "previous_default": lambda d, seed: _det(seed),
+    "latent_distance_epochs40": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, max_epochs=40)
     ),
     "full_ranking_trim10": lambda d, seed: _Ranking(_det(seed, 0.1), 1.0),
     "full_ranking_trim20": lambda d, seed: _Ranking(_det(seed, 0.2), 1.0),

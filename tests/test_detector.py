@@ -67,7 +67,9 @@ def test_default_model_separates_outliers(data):
 
 def test_auto_threshold_recovers_known_rate(data):
     X, y = data
-    det = aekit.AnomalyDetector(quick_model(), contamination="auto").fit(X)
+    det = aekit.AnomalyDetector(
+        quick_model(), contamination="auto", latent_distance=False
+    ).fit(X)
     flagged = det.labels_.astype(bool)
     assert 0.03 <= flagged.mean() <= 0.09  # the true rate is 20 / 420 = 4.8%
     assert flagged[y == 1].mean() >= 0.9
@@ -84,8 +86,8 @@ def test_latent_distance_finds_far_rows_on_the_plane():
     X = np.vstack([inliers, far]) + 0.1 * rng.normal(size=(N_NORMAL + N_OUT, D))
     y = np.r_[np.zeros(N_NORMAL), np.ones(N_OUT)]
     model = quick_model(activation="identity")
-    recon = aekit.AnomalyDetector(model).fit(X)
-    hybrid = aekit.AnomalyDetector(model, latent_distance=True).fit(X)
+    recon = aekit.AnomalyDetector(model, latent_distance=False).fit(X)
+    hybrid = aekit.AnomalyDetector(model).fit(X)  # latent_distance=True
     auc_recon = roc_auc_score(y, recon.decision_scores_)
     auc_hybrid = roc_auc_score(y, hybrid.decision_scores_)
     assert auc_hybrid > 0.85 and auc_hybrid > auc_recon + 0.08
@@ -96,12 +98,23 @@ def test_latent_distance_finds_far_rows_on_the_plane():
 
 def test_latent_distance_keeps_the_contract(data, tmp_path):
     X, y = data
-    det = aekit.AnomalyDetector(quick_model(), latent_distance=True).fit(X)
+    det = aekit.AnomalyDetector(quick_model()).fit(X)
     assert roc_auc_score(y, det.decision_function(X)) > 0.95  # off-plane rows too
     np.testing.assert_allclose(det.decision_function(X), det.decision_scores_)
+    # one row at a time scores as in a batch (float64 codes)
+    np.testing.assert_allclose(
+        np.concatenate([det.decision_function(X[i : i + 1]) for i in range(20)]),
+        det.decision_scores_[:20],
+        rtol=1e-9,
+        atol=1e-9,
+    )
     auto = clone(det).set_params(contamination="auto").fit(X)
-    flagged = auto.labels_.astype(bool)
+    flagged = auto.labels_.astype(bool)  # conservative: fewer rows, all true
     assert 0.02 <= flagged.mean() <= 0.09 and y[flagged].mean() >= 0.9
+    recon = clone(det).set_params(latent_distance=False).fit(X)
+    np.testing.assert_allclose(
+        recon.decision_scores_, recon.model_.reconstruction_error(X, scaled=True)
+    )
     det.save(tmp_path / "det")
     np.testing.assert_array_equal(
         aekit.load(tmp_path / "det").decision_function(X), det.decision_function(X)

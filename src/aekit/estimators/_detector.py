@@ -205,8 +205,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             self.module_ = model.module_  # shared with model_, for aekit.save
             self.n_trimmed_ = n_trim
             if self.latent_distance:
-                self._fit_latent_distance(X)
-            self.decision_scores_ = self._scores(X)
+                self.decision_scores_ = self._fit_latent_distance(X)
+            else:
+                self.decision_scores_ = self._scores(X)
             self.threshold_ = self._threshold(self.decision_scores_)
             self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
@@ -221,21 +222,23 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             model.set_params(max_epochs=epochs)  # a ranking fit, then discarded
         return model.fit(X)
 
-    def _fit_latent_distance(self, X: np.ndarray) -> None:
+    def _fit_latent_distance(self, X: np.ndarray) -> np.ndarray:
         """The codes' mean and precision on the training rows the final model
         reconstructs best (the same ``1 - trim`` share that trimming keeps; the
         rows the ranking fit kept measured worse, 0.785 against 0.794), then the
-        centre and scale of both log score parts over all the training rows."""
+        centre and scale of both log score parts over all the training rows.
+        Returns the training rows' scores."""
         errors, codes = self._errors_and_codes(X)
-        codes = codes[errors <= np.quantile(errors, 1.0 - self.trim)]
-        self.code_mean_ = codes.mean(axis=0)
-        cov = np.atleast_2d(np.cov(codes, rowvar=False))
+        best = codes[errors <= np.quantile(errors, 1.0 - self.trim)]
+        self.code_mean_ = best.mean(axis=0)
+        cov = np.atleast_2d(np.cov(best, rowvar=False))
         self.code_precision_ = np.linalg.pinv(cov, rcond=1e-6, hermitian=True)
-        parts = self._log_parts(X)
+        parts = self._log_parts(errors, codes)
         center = np.median(parts, axis=0)
         scale = np.median(np.abs(parts - center), axis=0)
         self.score_center_ = center
         self.score_scale_ = np.where(scale > 0, scale, 1.0)
+        return self._combine(parts)
 
     def _errors_and_codes(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scaled reconstruction errors and codes of ``X``, in float64. A dense
@@ -257,11 +260,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             errors = (net.decode(codes) - x).pow(2).mean(dim=1)
         return errors.numpy(), codes.numpy()
 
-    def _log_parts(self, X: np.ndarray) -> np.ndarray:
+    def _log_parts(self, errors: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Log reconstruction error and log(1 + squared code distance), shape
         (n, 2). The 1 keeps codes near the mean (tiny distances) from dominating
         through their rounding."""
-        errors, codes = self._errors_and_codes(X)
         z = codes - self.code_mean_
         distance = np.einsum("ij,jk,ik->i", z, self.code_precision_, z)
         return np.column_stack([np.log(np.maximum(errors, TINY)), np.log1p(distance)])
@@ -274,10 +276,13 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             return float(cut if self.latent_distance else np.exp(cut))
         return float(np.quantile(scores, 1.0 - float(self.contamination)))
 
+    def _combine(self, parts: np.ndarray) -> np.ndarray:
+        """The score: the sum of the parts' robust z-scores."""
+        return ((parts - self.score_center_) / self.score_scale_).sum(axis=1)
+
     def _scores(self, X: np.ndarray) -> np.ndarray:
         if self.latent_distance:
-            z = (self._log_parts(X) - self.score_center_) / self.score_scale_
-            return z.sum(axis=1)
+            return self._combine(self._log_parts(*self._errors_and_codes(X)))
         errors = self.model_.reconstruction_error(X, scaled=True)
         return np.asarray(errors, dtype=np.float64)
 

@@ -65,6 +65,17 @@ def test_cli_detect_trim(table_file, tmp_path):
     assert main([*argv, "--trim", "0.7"]) == 1  # a clear error, not a traceback
 
 
+def test_cli_detect_reconstruction_only(table_file, tmp_path):
+    argv = ["detect", str(table_file), "-o", str(tmp_path / "s.csv")]
+    assert (
+        main([*argv, "--reconstruction-only", "--model-dir", str(tmp_path / "m")]) == 0
+    )
+    loaded = aekit.load(tmp_path / "m")
+    assert loaded.latent_distance is False
+    scores = pd.read_csv(tmp_path / "s.csv")["score"]
+    assert scores.min() >= 0  # mean squared errors, not z-scores
+
+
 def test_cli_detect_rejects_bad_contamination(table_file, tmp_path, capsys):
     argv = ["detect", str(table_file), "-o", str(tmp_path / "s.csv")]
     assert main([*argv, "--contamination", "often"]) == 1

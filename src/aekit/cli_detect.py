@@ -27,6 +27,11 @@ def add_detect_commands(sub: argparse._SubParsersAction) -> None:
         default=0.3,
         help="fraction of worst-reconstructed rows left out of the final fit",
     )
+    p.add_argument(
+        "--reconstruction-only",
+        action="store_true",
+        help="score by reconstruction error alone, without the code's distance",
+    )
     p.add_argument("--model-dir", help="also save the fitted detector here")
     p.add_argument("--plot", help="write a score histogram with the threshold")
     p.add_argument("--random-state", type=int, default=0)
@@ -65,6 +70,7 @@ def cmd_detect(args: argparse.Namespace) -> None:
     detector = AnomalyDetector(
         contamination=_contamination(args.contamination),
         trim=args.trim,
+        latent_distance=not args.reconstruction_only,
         random_state=args.random_state,
     ).fit(X)
     table = pd.DataFrame(

@@ -91,7 +91,7 @@ def test_latent_distance_finds_far_rows_on_the_plane():
     auc_recon = roc_auc_score(y, recon.decision_scores_)
     auc_hybrid = roc_auc_score(y, hybrid.decision_scores_)
     assert auc_hybrid > 0.85 and auc_hybrid > auc_recon + 0.08
-    # the score is a sum of two robust z-scores: a typical training row is near 0
+    # the score is the larger of two robust z-scores: a typical row is near 0
     assert abs(np.median(hybrid.decision_scores_)) < 1.0
     assert hybrid.code_precision_.shape == (2, 2)
 
@@ -109,8 +109,9 @@ def test_latent_distance_keeps_the_contract(data, tmp_path):
         atol=1e-9,
     )
     auto = clone(det).set_params(contamination="auto").fit(X)
-    flagged = auto.labels_.astype(bool)  # conservative: fewer rows, all true
-    assert 0.02 <= flagged.mean() <= 0.09 and y[flagged].mean() >= 0.9
+    flagged = auto.labels_.astype(bool)  # the true rate is 20 / 420 = 4.8%
+    assert 0.03 <= flagged.mean() <= 0.09 and y[flagged].mean() >= 0.9
+    assert flagged[y == 1].mean() >= 0.9
     recon = clone(det).set_params(latent_distance=False).fit(X)
     np.testing.assert_allclose(
         recon.decision_scores_, recon.model_.reconstruction_error(X, scaled=True)

@@ -18,19 +18,20 @@ Reconstruction error misses anomalies that lie along the data's main directions
 but far out on them: the model reconstructs them well. With ``latent_distance``
 (the default) the score adds how far the sample's code lies from the codes of
 the training rows the model reconstructs best (Mahalanobis distance): the score
-is the sum of the robust z-scores (median and MAD over the training rows) of the
-log reconstruction error and log(1 + distance). On the ADBench tuning sets (6
-seeds) this, with 20-epoch fits, raised the mean ROC-AUC from 0.787 to 0.795 and
-cut the fit time by about 40%.
+is the larger of the robust z-scores (median and MAD over the training rows) of
+the log reconstruction error and log(1 + distance), so a row is as anomalous as
+its more extreme part. On the ADBench tuning sets (6 seeds) this, with 20-epoch
+fits, raised the mean ROC-AUC from 0.787 to 0.794 and cut the fit time by about
+40%. (Summing the two z-scores ranked as well, 0.795, but diluted a row extreme
+in one part by the other: ``contamination="auto"`` then found 76% of planted
+anomalies where the larger one finds 90%, as reconstruction error alone does.)
 
 ``contamination="auto"`` needs no anomaly rate: a sample is anomalous when the
 modified z-score of its log score exceeds 3.5 (Iglewicz & Hoaglin, "How to Detect
 and Handle Outliers", 1993): ``log s > median + 3.5 * 1.4826 * MAD`` over the
 training scores. Reconstruction errors are right-skewed; their logarithm is close
 to symmetric, where the median/MAD rule is reliable. The ``latent_distance``
-score is already a sum of log-scale z-scores, so the rule applies to it directly;
-it is more conservative there (an anomaly extreme in one part only is diluted by
-the other) and flags fewer rows, with high precision.
+score is already on a log scale, so the rule applies to it directly.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     latent_distance : bool, default=True
         Add the Mahalanobis distance of the sample's code (from the codes of the
         training rows the final model reconstructs best) to the reconstruction
-        error: the score is the sum of the two logs' robust z-scores. False
+        error: the score is the larger of the two logs' robust z-scores. False
         scores by reconstruction error alone (see the module docstring).
     random_state : int or None, default=None
         Seed of the default model (ignored when ``model`` is given).
@@ -277,8 +278,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         return float(np.quantile(scores, 1.0 - float(self.contamination)))
 
     def _combine(self, parts: np.ndarray) -> np.ndarray:
-        """The score: the sum of the parts' robust z-scores."""
-        return ((parts - self.score_center_) / self.score_scale_).sum(axis=1)
+        """The score: the larger of the parts' robust z-scores."""
+        return ((parts - self.score_center_) / self.score_scale_).max(axis=1)
 
     def _scores(self, X: np.ndarray) -> np.ndarray:
         if self.latent_distance:
@@ -292,9 +293,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores, shape (n_samples,); higher means more anomalous. With
-        ``latent_distance``, the sum of the robust z-scores of the log
-        reconstruction error and the log code distance (0 for a typical training
-        row); without it, the mean squared reconstruction error in the model's
+        ``latent_distance``, the larger of the robust z-scores of the log
+        reconstruction error and the log code distance (about 0 for a typical
+        training row); without it, the mean squared reconstruction error in the model's
         scaled space."""
         return self._scores(self._validate(X))
 

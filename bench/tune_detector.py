@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 
 import aekit
 from aekit.estimators import _detector
-from aekit.estimators._detector import default_detector_model
+from aekit.estimators._detector import default_detector_model, median_mad
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 TUNING_SETS = [
@@ -53,10 +53,8 @@ class _MeanOfZ:
         self.stats = []
         for m in self.members:
             m.fit(X)
-            s = m.decision_scores_
-            self.stats.append(
-                (np.median(s), np.median(np.abs(s - np.median(s))) + 1e-12)
-            )
+            median, mad = median_mad(m.decision_scores_)
+            self.stats.append((median, mad + 1e-12))
         return self
 
     def decision_function(self, X):

@@ -49,7 +49,6 @@ CONFIGS = {
     "shallow_600": {"hidden_dims": (), "latent_dim": 600},
     "shallow_400": {"hidden_dims": (), "latent_dim": 400},
     "shallow_1000": {"hidden_dims": (), "latent_dim": 1000},
-    "shallow_600_drop0.3": {"hidden_dims": (), "latent_dim": 600, "dropout": 0.3},
     "shallow_600_lr3e-4": {"hidden_dims": (), "latent_dim": 600, "learning_rate": 3e-4},
     "dae_shallow_600": {"model": "dae", "hidden_dims": (), "latent_dim": 600},
     **{
@@ -60,13 +59,7 @@ CONFIGS = {
             "dropout": p,
         }
         for prefix, extra in [("", {}), ("dae_", {"model": "dae"})]
-        for p in (0.1, 0.2)
-    },
-    "dae_shallow_600_drop0.3": {
-        "model": "dae",
-        "hidden_dims": (),
-        "latent_dim": 600,
-        "dropout": 0.3,
+        for p in (0.1, 0.2, 0.3)
     },
     "cosine": {"lr_schedule": "cosine", "max_epochs": 100, "early_stopping": False},
     "adamw_1e-2": {"optimizer": "adamw", "l2": 1e-2},

@@ -58,6 +58,12 @@ RANKING_EPOCHS = 0.25  # the first (ranking) fit's share of the model's max_epoc
 TINY = np.finfo(np.float64).tiny
 
 
+def median_mad(values: np.ndarray) -> tuple[Any, Any]:
+    """Median and median absolute deviation along the first axis."""
+    median = np.median(values, axis=0)
+    return median, np.median(np.abs(values - median), axis=0)
+
+
 def default_detector_model(random_state: Any = None) -> Autoencoder:
     """The autoencoder `AnomalyDetector` uses when ``model=None``: one hidden layer
     of 64 units and a 32-unit code, with batch norm and dropout 0.2 (PyOD's
@@ -235,9 +241,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         cov = np.atleast_2d(np.cov(best, rowvar=False))
         self.code_precision_ = np.linalg.pinv(cov, rcond=1e-6, hermitian=True)
         parts = self._log_parts(errors, codes)
-        center = np.median(parts, axis=0)
-        scale = np.median(np.abs(parts - center), axis=0)
-        self.score_center_ = center
+        self.score_center_, scale = median_mad(parts)
         self.score_scale_ = np.where(scale > 0, scale, 1.0)
         return self._combine(parts)
 
@@ -271,10 +275,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
 
     def _threshold(self, scores: np.ndarray) -> float:
         if self.contamination == "auto":
-            logs = scores if self.latent_distance else np.log(np.maximum(scores, TINY))
-            median = np.median(logs)
-            cut = median + AUTO_Z * MAD_TO_SIGMA * np.median(np.abs(logs - median))
-            return float(cut if self.latent_distance else np.exp(cut))
+            if self.latent_distance:  # the score is already on a log scale
+                median, mad = median_mad(scores)
+                return float(median + AUTO_Z * MAD_TO_SIGMA * mad)
+            median, mad = median_mad(np.log(np.maximum(scores, TINY)))
+            return float(np.exp(median + AUTO_Z * MAD_TO_SIGMA * mad))
         return float(np.quantile(scores, 1.0 - float(self.contamination)))
 
     def _combine(self, parts: np.ndarray) -> np.ndarray:

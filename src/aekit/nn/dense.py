@@ -91,14 +91,15 @@ class DenseAutoencoder(nn.Module):
             recon = F.binary_cross_entropy_with_logits(out["raw"], x)
         else:
             recon = losses.mse(out["recon"], x)
-        reg = recon.new_zeros(())
+        penalties = []
         if self.sparsity > 0:
-            reg = reg + self.sparsity * losses.l1_activity(out["z"])
+            penalties.append(self.sparsity * losses.l1_activity(out["z"]))
         if "jacobian" in out:
-            reg = reg + self.contractive * out["jacobian"]
-        if self.sparsity > 0 or "jacobian" in out:
-            return {"loss": recon + reg, "recon": recon, "reg": reg}
-        return {"loss": recon, "recon": recon}
+            penalties.append(self.contractive * out["jacobian"])
+        if not penalties:
+            return {"loss": recon, "recon": recon}
+        reg = sum(penalties[1:], penalties[0])
+        return {"loss": recon + reg, "recon": recon, "reg": reg}
 
     def manual_step(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """A function that computes the training loss of a batch and writes every

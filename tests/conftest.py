@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import aekit
+from aekit.registry import input_kind
 
 # Tiny models gain nothing from a second thread, and two threads slow down badly
 # when the cores are shared (e.g. pytest beside another job).
@@ -100,9 +101,7 @@ MODEL_CASES["detector"] = (
 # transform/predict on them; recommenders take (user, item, rating) tables, so
 # its checks do not apply to them (the shared suite in test_registry does).
 CHECK_INSTANCES = [
-    case[0]
-    for case in MODEL_CASES.values()
-    if getattr(case[0], "_input_kind", "table") != "ratings"
+    case[0] for case in MODEL_CASES.values() if input_kind(type(case[0])) != "ratings"
 ]
 
 

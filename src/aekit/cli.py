@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aekit import persistence, plotting
+from aekit import persistence, plotting, registry
 from aekit.cli_detect import add_detect_commands
 from aekit.cli_images import (
     add_image_commands,
@@ -151,7 +151,7 @@ def model_params(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     unknown = sorted(set(params) - accepted)
     if unknown:
         raise ValueError(
-            f"model {getattr(cls, '_registry_name', cls.__name__)!r} has no "
+            f"model {registry.name_of(cls)!r} has no "
             f"parameter(s) {unknown}; "
             f"it takes: {', '.join(sorted(accepted))}"
         )
@@ -176,8 +176,7 @@ def _read_table_input(args: argparse.Namespace) -> Any:
     return _read(args.data, args.drop)
 
 
-# How `aekit train` reads DATA, keyed by the model class's `_input_kind` attribute
-# ("table" when absent). Image and ratings models add their readers here.
+# How `aekit train` reads DATA, keyed by the model's registered input kind.
 INPUT_READERS = {"table": _read_table_input}
 INPUT_READERS["images"] = read_image_input
 INPUT_READERS["any"] = read_table_or_images
@@ -187,7 +186,7 @@ INPUT_READERS["ratings"] = read_ratings_input
 def cmd_train(args: argparse.Namespace) -> None:
     cls = get_estimator_class(args.model)
     estimator = cls(**model_params(args, cls))
-    X = INPUT_READERS[getattr(cls, "_input_kind", "table")](args)
+    X = INPUT_READERS[registry.input_kind(cls)](args)
     estimator.fit(X)
     persistence.save(estimator, args.output)
     last = estimator.history_[-1]

@@ -32,12 +32,12 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 
 
 def read_image_input(args: argparse.Namespace) -> np.ndarray:
-    """`aekit train` reader for models with ``_input_kind = "images"``."""
+    """`aekit train` reader for models with input kind "images"."""
     return read_images(args.data, size=parse_size(getattr(args, "size", None)))
 
 
 def read_table_or_images(args: argparse.Namespace) -> Any:
-    """`aekit train` reader for models of either (``_input_kind = "any"``, the
+    """`aekit train` reader for models of either (input kind "any", the
     dense VAE): image folders and PNG/JPEG files as flat rows, else a table."""
     from aekit.cli import INPUT_READERS
 

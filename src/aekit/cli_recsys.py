@@ -15,7 +15,7 @@ from aekit.data.ratings import lookup, read_item_titles, read_ratings
 
 
 def read_ratings_input(args: argparse.Namespace) -> pd.DataFrame:
-    """`aekit train` reader for models with ``_input_kind = "ratings"``: a CSV/TSV
+    """`aekit train` reader for models with input kind "ratings": a CSV/TSV
     ratings table with a header, or MovieLens 100K ``u.data``."""
     return read_ratings(args.data)
 

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from aekit.exceptions import ModelFileError
-from aekit.registry import get_estimator_class
+from aekit.registry import get_estimator_class, name_of
 from aekit.training import resolve_device
 
 FORMAT = "aekit"
@@ -113,7 +113,7 @@ def _dump(estimator: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> dict
         tensors[f"{prefix}module.{key}"] = tensor.detach().cpu().clone().contiguous()
     params = estimator.get_params(deep=False)
     return {
-        "estimator": type(estimator)._registry_name,
+        "estimator": name_of(type(estimator)),
         "params": {k: _encode(p, f"{prefix}{k}", tensors) for k, p in params.items()},
         "fitted": fitted,
         "weights_prefix": f"{prefix}module.",
@@ -127,7 +127,7 @@ def _encode(value: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
             return {"__fitted__": _dump(value, key + "/", tensors)}
         params = value.get_params(deep=False)
         return {
-            "__estimator__": type(value)._registry_name,
+            "__estimator__": name_of(type(value)),
             "params": {k: _encode(p, f"{key}/{k}", tensors) for k, p in params.items()},
         }
     if isinstance(value, np.ndarray):

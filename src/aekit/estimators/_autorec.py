@@ -29,7 +29,7 @@ from aekit.training import TrainConfig, resolve_device
 KINDS = ("item", "user")
 
 
-@register("autorec")
+@register("autorec", input_kind="ratings")
 class AutoRec(BaseRecommender):
     """AutoRec (Sedhain et al. 2015): an autoencoder of partially observed rating
     vectors, trained on the observed ratings only.

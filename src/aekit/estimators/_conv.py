@@ -16,7 +16,7 @@ from aekit.nn.conv import ConvAutoencoder as ConvModule
 from aekit.registry import register
 
 
-@register("conv")
+@register("conv", input_kind="images")
 class ConvAutoencoder(BaseImageAutoencoder):
     """Convolutional autoencoder for images, with optional denoising training.
 

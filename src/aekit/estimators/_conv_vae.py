@@ -18,7 +18,7 @@ from aekit.nn.vae import VariationalAutoencoder
 from aekit.registry import register
 
 
-@register("convvae")
+@register("convvae", input_kind="images")
 class ConvVAE(VariationalMixin, BaseImageAutoencoder):
     """Convolutional variational autoencoder for images.
 

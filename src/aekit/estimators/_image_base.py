@@ -62,8 +62,6 @@ def image_ndim(X: Any) -> int:
 class BaseImageAutoencoder(AutoencoderTransformer):
     """Autoencoders whose module takes (n, C, H, W) float tensors."""
 
-    _input_kind = "images"  # how `aekit train` reads its data (cli.INPUT_READERS)
-
     def fit(self, X: Any, y: Any = None) -> BaseImageAutoencoder:
         """Train on images ``X`` of shape (n, H, W), (n, C, H, W) or (n, H*W)
         (see ``image_shape``); ``y`` is ignored. Returns the fitted estimator."""

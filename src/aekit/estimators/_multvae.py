@@ -144,7 +144,7 @@ def _store(self: Any, params: dict[str, Any]) -> None:
             setattr(self, name, value)
 
 
-@register("multvae")
+@register("multvae", input_kind="ratings")
 class MultVAE(_MultBase):
     __doc__ = (
         """Mult-VAE (Liang et al. 2018, https://arxiv.org/abs/1802.05814): a VAE
@@ -204,7 +204,7 @@ class MultVAE(_MultBase):
         super()._check_params()
 
 
-@register("multdae")
+@register("multdae", input_kind="ratings")
 class MultDAE(_MultBase):
     __doc__ = (
         """Mult-DAE (Liang et al. 2018, https://arxiv.org/abs/1802.05814): a

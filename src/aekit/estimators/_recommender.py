@@ -78,8 +78,6 @@ class BaseRecommender(TorchEstimator):
     model can score its training users.
     """
 
-    _input_kind = "ratings"  # how `aekit train` reads its data (see cli.py)
-
     def _check_columns(self) -> None:
         for name in ("user_col", "item_col", "rating_col"):
             value = getattr(self, name)

@@ -17,7 +17,7 @@ from aekit.nn.vae import VariationalAutoencoder
 from aekit.registry import register
 
 
-@register("vae")
+@register("vae", input_kind="any")
 class VAE(VariationalMixin, BaseAutoencoder):
     """Variational autoencoder (Kingma & Welling 2014) with a scikit-learn API.
 
@@ -68,8 +68,6 @@ random_state, verbose
     >>> vae.score_samples(X[:3], n_importance=50).shape
     (3,)
     """
-
-    _input_kind = "any"  # `aekit train` reads tables, or image folders as rows
 
     def __init__(
         self,

@@ -11,6 +11,24 @@ from aekit.registry import input_kind
 # when the cores are shared (e.g. pytest beside another job).
 torch.set_num_threads(1)
 
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--slow", action="store_true", help="also run tests marked slow (CI does)"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` (end-to-end runs of several seconds) run only with
+    ``--slow``, so ``make test`` stays quick; CI runs them (``make test-slow``)."""
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow (make test-slow)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 # Quick settings so the suites run in seconds on 2 cores.
 FAST = dict(max_epochs=3, batch_size=32, random_state=0, device="cpu")
 
@@ -139,3 +157,14 @@ def curve():
     freqs = np.arange(1, 6)
     X = np.hstack([np.sin(freqs * t), np.cos(freqs * t)])
     return X + 0.01 * rng.normal(size=X.shape)
+
+
+def assert_picture(path, min_pixels: int = 100) -> np.ndarray:
+    """``path`` is a PNG that draws something: readable, at least ``min_pixels`` on
+    each side, and not one flat colour. Returns its pixels."""
+    from matplotlib.image import imread
+
+    pixels = imread(path)
+    assert pixels.ndim == 3 and min(pixels.shape[:2]) >= min_pixels
+    assert pixels[..., :3].std() > 0.02, "the picture is (almost) one flat colour"
+    return pixels

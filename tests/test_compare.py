@@ -8,7 +8,7 @@ from sklearn.decomposition import PCA
 import aekit
 from aekit.cli import main
 from aekit.compare import compare_with_pca
-from tests.conftest import FAST
+from tests.conftest import FAST, assert_picture
 
 
 def test_compare_reports_both_errors_on_held_out_rows(curve):
@@ -51,7 +51,7 @@ def test_cli_detect_writes_scores_labels_model_and_plot(table_file, tmp_path, ca
     table = pd.read_csv(out)
     assert list(table.columns) == ["score", "label"] and len(table) == 200
     assert table["label"].sum() == 10
-    assert plot.stat().st_size > 0
+    assert_picture(plot)
     loaded = aekit.load(model_dir)
     np.testing.assert_allclose(loaded.decision_scores_, table["score"], rtol=1e-6)
     assert "10 of 200 rows flagged" in capsys.readouterr().out

@@ -1,8 +1,11 @@
 """The embedded demo runs end to end and beats PCA."""
 
+import pytest
+
 from aekit.cli import main
 
 
+@pytest.mark.slow
 def test_demo(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

@@ -7,7 +7,7 @@ from PIL import Image
 import aekit
 from aekit.cli import main
 from aekit.data import read_image_array, read_image_folder, read_images
-from tests.conftest import small_images
+from tests.conftest import assert_picture, small_images
 
 
 def _write_pngs(folder, images, mode="L"):
@@ -98,7 +98,7 @@ def test_cli_train_denoise_generate(tmp_path, capsys):
         assert (
             main(["generate", str(tmp_path / model), "-n", "16", "-o", str(png)]) == 0
         )
-        assert png.stat().st_size > 0
+        assert_picture(png)
     capsys.readouterr()
     assert (
         main(["generate", str(tmp_path / "conv"), "-o", str(tmp_path / "x.png")]) == 1

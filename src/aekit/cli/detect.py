@@ -1,5 +1,5 @@
-"""``aekit detect`` (anomaly scores and labels per row) and ``aekit compare-pca``
-(held-out reconstruction error of an autoencoder next to PCA)."""
+"""The anomaly detection command of ``aekit``: ``detect`` (anomaly score and label
+per row)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,22 @@ from pathlib import Path
 import pandas as pd
 
 from aekit import persistence, plotting
+from aekit.cli._io import (
+    DATA_HELP,
+    OUTPUT_HELP,
+    Subcommands,
+    add_drop_option,
+    read_data,
+    write_table,
+)
+from aekit.estimators import AnomalyDetector
 
 
-def add_detect_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``detect`` and ``compare-pca`` on the ``aekit`` sub-parsers."""
-    p = sub.add_parser("detect", help="anomaly score and 0/1 label of each row")
-    p.add_argument("data", help="CSV, TSV, Parquet, NPY or NPZ file of numbers")
-    p.add_argument("-o", "--output", required=True, help=".csv, .parquet or .npy")
+def add_commands(subparsers: Subcommands) -> None:
+    """Add ``detect`` to the ``aekit`` subcommands."""
+    p = subparsers.add_parser("detect", help="anomaly score and 0/1 label of each row")
+    p.add_argument("data", help=DATA_HELP)
+    p.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
     p.add_argument(
         "--contamination",
         default="0.1",
@@ -35,20 +44,8 @@ def add_detect_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model-dir", help="also save the fitted detector here")
     p.add_argument("--plot", help="write a score histogram with the threshold")
     p.add_argument("--random-state", type=int, default=0)
-    p.add_argument("--drop", action="append", default=[], help="column to ignore")
+    add_drop_option(p)
     p.set_defaults(run=cmd_detect)
-
-    p = sub.add_parser(
-        "compare-pca", help="held-out reconstruction error: autoencoder vs PCA"
-    )
-    p.add_argument("data", help="CSV, TSV, Parquet, NPY or NPZ file of numbers")
-    p.add_argument("--latent-dim", type=int, required=True)
-    p.add_argument("--hidden-dims", default="128,64")
-    p.add_argument("--max-epochs", type=int, default=200)
-    p.add_argument("--test-size", type=float, default=0.2)
-    p.add_argument("--random-state", type=int, default=0)
-    p.add_argument("--drop", action="append", default=[], help="column to ignore")
-    p.set_defaults(run=cmd_compare_pca)
 
 
 def _contamination(text: str) -> float | str:
@@ -63,10 +60,7 @@ def _contamination(text: str) -> float | str:
 
 
 def cmd_detect(args: argparse.Namespace) -> None:
-    from aekit.cli import _read, _write
-    from aekit.estimators import AnomalyDetector
-
-    X = _read(args.data, args.drop)
+    X = read_data(args.data, args.drop)
     detector = AnomalyDetector(
         contamination=_contamination(args.contamination),
         trim=args.trim,
@@ -76,7 +70,7 @@ def cmd_detect(args: argparse.Namespace) -> None:
     table = pd.DataFrame(
         {"score": detector.decision_scores_, "label": detector.labels_}
     )
-    _write(table, args.output)
+    write_table(table, args.output)
     print(
         f"{int(detector.labels_.sum())} of {len(X)} rows flagged as anomalies "
         f"(threshold {detector.threshold_:.5g})"
@@ -91,24 +85,3 @@ def cmd_detect(args: argparse.Namespace) -> None:
         Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(args.plot, dpi=100)
         print(f"wrote {args.plot}")
-
-
-def cmd_compare_pca(args: argparse.Namespace) -> None:
-    from aekit.cli import _parse_sizes, _read
-    from aekit.compare import compare_with_pca
-    from aekit.estimators import Autoencoder
-
-    X = _read(args.data, args.drop)
-    model = Autoencoder(
-        _parse_sizes(args.hidden_dims),
-        max_epochs=args.max_epochs,
-        random_state=args.random_state,
-    )
-    result = compare_with_pca(
-        X,
-        args.latent_dim,
-        model=model,
-        test_size=args.test_size,
-        random_state=args.random_state,
-    )
-    print(result.summary())

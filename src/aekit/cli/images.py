@@ -1,5 +1,4 @@
-"""The image commands of ``aekit``: reading images for ``train`` and the ``denoise``
-and ``generate`` commands. Registered into `aekit.cli` by `add_image_commands`."""
+"""The image commands of ``aekit``: ``denoise`` and ``generate``."""
 
 from __future__ import annotations
 
@@ -10,54 +9,22 @@ from typing import Any
 import numpy as np
 
 from aekit import persistence, plotting
-from aekit.data.images import (
-    IMAGE_SUFFIXES,
-    read_image_folder,
-    read_images,
-    write_images,
-)
+from aekit.cli._io import Subcommands, parse_image_size
+from aekit.data.images import read_image_folder, read_images, write_images
 
 
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """``"28x28"`` -> (28, 28); None stays None."""
-    if text is None:
-        return None
-    try:
-        height, width = (int(t) for t in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(
-            f"--size expects HEIGHTxWIDTH such as 28x28; got {text!r}"
-        ) from None
-    return height, width
-
-
-def read_image_input(args: argparse.Namespace) -> np.ndarray:
-    """`aekit train` reader for models with input kind "images"."""
-    return read_images(args.data, size=parse_size(getattr(args, "size", None)))
-
-
-def read_table_or_images(args: argparse.Namespace) -> Any:
-    """`aekit train` reader for models of either (input kind "any", the
-    dense VAE): image folders and PNG/JPEG files as flat rows, else a table."""
-    from aekit.cli import INPUT_READERS
-
-    path = Path(args.data)
-    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-        images = read_image_input(args)
-        return images.reshape(len(images), -1)
-    return INPUT_READERS["table"](args)
-
-
-def add_image_commands(sub: Any) -> None:
+def add_commands(subparsers: Subcommands) -> None:
     """Add ``denoise`` and ``generate`` to the ``aekit`` subcommands."""
-    p = sub.add_parser("denoise", help="write clean versions of noisy images")
+    p = subparsers.add_parser("denoise", help="write clean versions of noisy images")
     p.add_argument("model", help="model folder of an image model (e.g. --model conv)")
     p.add_argument("images", help="folder of PNG/JPEG images, or a .npy/.npz file")
     p.add_argument("-o", "--output", required=True, help="a folder for PNGs, or .npy")
     p.add_argument("--size", default=None, help="resize images to HEIGHTxWIDTH")
     p.set_defaults(run=cmd_denoise)
 
-    p = sub.add_parser("generate", help="sample new data from a generative model")
+    p = subparsers.add_parser(
+        "generate", help="sample new data from a generative model"
+    )
     p.add_argument("model", help="model folder of a VAE (--model vae or convvae)")
     p.add_argument("-n", "--n-samples", type=int, default=64)
     p.add_argument("-o", "--output", required=True, help=".png (a grid) or .npy")
@@ -80,7 +47,7 @@ def _load_with(path: str, method: str) -> Any:
 
 def cmd_denoise(args: argparse.Namespace) -> None:
     estimator = _load_with(args.model, "denoise")
-    size = parse_size(args.size)
+    size = parse_image_size(args.size)
     if Path(args.images).is_dir():
         images, names = read_image_folder(args.images, size=size)
     else:

@@ -1,28 +1,23 @@
-"""The recommender commands of ``aekit``: reading ratings for ``train`` and the
-``recommend`` command. Registered into `aekit.cli` by `add_recsys_commands`."""
+"""The recommender command of ``aekit``: ``recommend``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from aekit import persistence
+from aekit.cli._io import Subcommands
 from aekit.data.ratings import lookup, read_item_titles, read_ratings
 
 
-def read_ratings_input(args: argparse.Namespace) -> pd.DataFrame:
-    """`aekit train` reader for models with input kind "ratings": a CSV/TSV
-    ratings table with a header, or MovieLens 100K ``u.data``."""
-    return read_ratings(args.data)
-
-
-def add_recsys_commands(sub: Any) -> None:
+def add_commands(subparsers: Subcommands) -> None:
     """Add ``recommend`` to the ``aekit`` subcommands."""
-    p = sub.add_parser("recommend", help="top-k items for users of a recommender")
+    p = subparsers.add_parser(
+        "recommend", help="top-k items for users of a recommender"
+    )
     p.add_argument("model", help="model folder (--model autorec, multvae, multdae)")
     p.add_argument("--user", action="append", default=[], help="a training user id")
     p.add_argument("--users-file", help="a file of training user ids, one a line")

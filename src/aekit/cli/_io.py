@@ -1,0 +1,170 @@
+"""What the ``aekit`` commands share: reading data files, writing tables, parsing
+option values and turning command-line flags into estimator parameters. Imports no
+other module of `aekit.cli`."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aekit import registry
+from aekit.data import read_table
+from aekit.data.images import IMAGE_SUFFIXES, read_images
+from aekit.data.ratings import read_ratings
+
+# The object `ArgumentParser.add_subparsers` returns; command modules add to it.
+Subcommands = argparse._SubParsersAction
+
+DATA_HELP = "CSV, TSV, Parquet, NPY or NPZ file of numbers"
+OUTPUT_HELP = ".csv, .parquet or .npy"
+
+# Shortcut flags for common parameters: flag -> (parameter name, type).
+SHORTCUTS = {
+    "latent_dim": int,
+    "hidden_dims": str,
+    "max_epochs": int,
+    "batch_size": int,
+    "learning_rate": float,
+    "activation": str,
+    "loss": str,
+    "optimizer": str,
+    "noise": float,
+    "sparsity": float,
+    "contractive": float,
+    "dropout": float,
+    "scaling": str,
+    "device": str,
+    "random_state": int,
+    "user_col": str,  # recommenders: ratings table columns
+    "item_col": str,
+    "rating_col": str,
+}
+
+
+def add_drop_option(parser: argparse.ArgumentParser) -> None:
+    """``--drop COLUMN``, repeatable, for commands that read a table."""
+    parser.add_argument("--drop", action="append", default=[], help="column to ignore")
+
+
+def model_params(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """The estimator parameters set on the command line, checked against ``cls``."""
+    accepted = set(inspect.signature(cls).parameters)
+    params: dict[str, Any] = {}
+    for name in [*SHORTCUTS, "batch_norm"]:
+        value = getattr(args, name, None)
+        if value is not None:
+            params[name] = value
+    if isinstance(params.get("hidden_dims"), str):
+        params["hidden_dims"] = parse_sizes(params["hidden_dims"])
+    params.update(_parse_param_items(args.param))
+    if args.verbose and "verbose" in accepted:
+        params["verbose"] = True
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise ValueError(
+            f"model {registry.name_of(cls)!r} has no "
+            f"parameter(s) {unknown}; "
+            f"it takes: {', '.join(sorted(accepted))}"
+        )
+    return params
+
+
+def _parse_param_items(items: list[str]) -> dict[str, Any]:
+    """``--param NAME=VALUE`` options, each VALUE parsed as JSON or kept as text."""
+    params: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"--param expects NAME=VALUE, got {item!r}")
+        try:
+            params[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[name] = raw  # a bare word such as cosine
+    return params
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """``"128,64"`` -> (128, 64), for ``--hidden-dims``."""
+    try:
+        return tuple(int(t) for t in text.replace(" ", "").split(",") if t)
+    except ValueError:
+        raise ValueError(
+            f"--hidden-dims expects comma-separated ints such as 128,64; got {text!r}"
+        ) from None
+
+
+def parse_image_size(text: str | None) -> tuple[int, int] | None:
+    """``"28x28"`` -> (28, 28); None stays None."""
+    if text is None:
+        return None
+    try:
+        height, width = (int(t) for t in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(
+            f"--size expects HEIGHTxWIDTH such as 28x28; got {text!r}"
+        ) from None
+    return height, width
+
+
+def read_data(path: str, drop: list[str]) -> pd.DataFrame | np.ndarray:
+    """A table file as a DataFrame when it has column names, else an array."""
+    X, columns = read_table(path, drop=drop)
+    return X if columns is None else pd.DataFrame(X, columns=columns)
+
+
+def write_table(table: pd.DataFrame, path: str) -> None:
+    """Write ``table`` as .npy, .parquet or .csv (by the suffix) and say so."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix == ".npy":
+        np.save(out, table.to_numpy())
+    elif suffix in (".parquet", ".pq"):
+        table.to_parquet(out, index=False)
+    elif suffix in (".csv", ".txt", ""):
+        table.to_csv(out, index=False)
+    else:
+        raise ValueError(f"unsupported output {out.name!r}: use .csv, .parquet or .npy")
+    print(f"wrote {len(table)} rows to {out}")
+
+
+def read_table_input(args: argparse.Namespace) -> Any:
+    """`aekit train` reader for models with input kind "table"."""
+    return read_data(args.data, args.drop)
+
+
+def read_image_input(args: argparse.Namespace) -> np.ndarray:
+    """`aekit train` reader for models with input kind "images"."""
+    return read_images(args.data, size=parse_image_size(getattr(args, "size", None)))
+
+
+def read_table_or_images(args: argparse.Namespace) -> Any:
+    """`aekit train` reader for models of either (input kind "any", the
+    dense VAE): image folders and PNG/JPEG files as flat rows, else a table."""
+    path = Path(args.data)
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        images = read_image_input(args)
+        return images.reshape(len(images), -1)
+    return read_table_input(args)
+
+
+def read_ratings_input(args: argparse.Namespace) -> pd.DataFrame:
+    """`aekit train` reader for models with input kind "ratings": a CSV/TSV
+    ratings table with a header, or MovieLens 100K ``u.data``."""
+    return read_ratings(args.data)
+
+
+# How `aekit train` reads DATA, keyed by `aekit.registry.input_kind` of the model.
+INPUT_READERS: dict[str, Callable[[argparse.Namespace], Any]] = {
+    "table": read_table_input,
+    "images": read_image_input,
+    "any": read_table_or_images,
+    "ratings": read_ratings_input,
+}

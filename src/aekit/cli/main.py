@@ -1,0 +1,44 @@
+"""The ``aekit`` command: builds the parser from the command modules, runs the
+chosen command, and ends errors with a one-line message and exit status 1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from aekit.cli import compare, detect, images, models, recsys
+from aekit.exceptions import AekitError
+
+# The command modules, in the order their commands are listed in the help.
+COMMAND_MODULES = (models, images, recsys, detect, compare)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*feature names.*")
+            args.run(args)
+    except (AekitError, FileNotFoundError, ValueError, TypeError, OSError) as exc:
+        print(f"aekit: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("aekit: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aekit", description="Autoencoders for tabular data and images."
+    )
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.add_commands(subparsers)
+    return parser

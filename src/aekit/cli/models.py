@@ -1,0 +1,151 @@
+"""The model commands of ``aekit``: ``demo``, ``train``, ``encode``, ``reconstruct``,
+``score`` and ``info``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aekit import persistence, plotting, registry
+from aekit.cli._io import (
+    DATA_HELP,
+    INPUT_READERS,
+    OUTPUT_HELP,
+    SHORTCUTS,
+    Subcommands,
+    add_drop_option,
+    model_params,
+    read_data,
+    write_table,
+)
+from aekit.demo import run_demo
+
+
+def add_commands(subparsers: Subcommands) -> None:
+    """Add ``demo``, ``train``, ``encode``, ``reconstruct``, ``score`` and
+    ``info`` to the ``aekit`` subcommands."""
+    p = subparsers.add_parser(
+        "demo", help="train on the bundled digits, compare with PCA"
+    )
+    p.add_argument("--out", default="aekit-demo", help="output folder")
+    p.add_argument("--latent-dim", type=int, default=8)
+    p.set_defaults(run=cmd_demo)
+
+    _add_train(subparsers.add_parser("train", help="train a model on a data file"))
+
+    for name, helptext, func in (
+        ("encode", "write the latent codes of each row", cmd_encode),
+        ("reconstruct", "write the reconstruction of each row", cmd_reconstruct),
+        ("score", "write the reconstruction error of each row", cmd_score),
+    ):
+        p = subparsers.add_parser(name, help=helptext)
+        p.add_argument("model", help="model folder written by 'aekit train'")
+        p.add_argument("data", help="data file with the training columns")
+        p.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
+        add_drop_option(p)
+        p.set_defaults(run=func)
+
+    p = subparsers.add_parser("info", help="describe a saved model")
+    p.add_argument("model", help="model folder")
+    p.set_defaults(run=cmd_info)
+
+
+def _add_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", help=DATA_HELP)
+    p.add_argument("-o", "--output", required=True, help="model folder to write")
+    p.add_argument(
+        "--model", default="autoencoder", choices=registry.registered_names()
+    )
+    add_drop_option(p)
+    for name, kind in SHORTCUTS.items():
+        flag = "--" + name.replace("_", "-")
+        p.add_argument(flag, dest=name, type=kind, default=None)
+    p.add_argument("--batch-norm", action="store_true", default=None)
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any model parameter, VALUE parsed as JSON (e.g. --param l2=1e-4)",
+    )
+    p.add_argument("--verbose", action="store_true", help="show a progress bar")
+    p.add_argument("--plot", action="store_true", help="write loss_curve.png too")
+    p.add_argument("--size", default=None, help="image models: resize to HxW")
+    p.set_defaults(run=cmd_train)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    run_demo(args.out, latent_dim=args.latent_dim)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    cls = registry.get_estimator_class(args.model)
+    estimator = cls(**model_params(args, cls))
+    X = INPUT_READERS[registry.input_kind(cls)](args)
+    estimator.fit(X)
+    persistence.save(estimator, args.output)
+    last = estimator.history_[-1]
+    val = f", validation loss {last['val_loss']:.5g}" if "val_loss" in last else ""
+    print(
+        f"trained {args.model} on {len(X)} rows x {estimator.n_features_in_} columns: "
+        f"{estimator.n_iter_} epochs (best {estimator.best_epoch_}), "
+        f"loss {last['loss']:.5g}{val}; saved to {args.output}"
+    )
+    if args.plot:
+        fig = plotting.loss_curve(estimator.history_, best_epoch=estimator.best_epoch_)
+        fig.savefig(Path(args.output) / "loss_curve.png", dpi=100)
+
+
+def _load_and_read(args: argparse.Namespace) -> tuple[Any, Any]:
+    estimator = persistence.load(args.model)
+    X = read_data(args.data, args.drop)
+    n_columns = X.shape[1]
+    if n_columns != estimator.n_features_in_:
+        raise ValueError(
+            f"{args.data} has {n_columns} columns but the model in {args.model} was "
+            f"trained on {estimator.n_features_in_}"
+        )
+    return estimator, X
+
+
+def cmd_encode(args: argparse.Namespace) -> None:
+    estimator, X = _load_and_read(args)
+    codes = estimator.transform(X)
+    names = [f"z{i}" for i in range(codes.shape[1])]
+    write_table(pd.DataFrame(codes, columns=names), args.output)
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> None:
+    estimator, X = _load_and_read(args)
+    columns = X.columns if isinstance(X, pd.DataFrame) else None
+    write_table(pd.DataFrame(estimator.reconstruct(X), columns=columns), args.output)
+
+
+def cmd_score(args: argparse.Namespace) -> None:
+    estimator, X = _load_and_read(args)
+    errors = estimator.reconstruction_error(X)
+    write_table(pd.DataFrame({"reconstruction_error": errors}), args.output)
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    estimator = persistence.load(args.model)
+    config = json.loads((Path(args.model) / persistence.CONFIG).read_text())
+    print(f"model: {config['estimator']} ({type(estimator).__name__})")
+    print(f"saved with: {config.get('versions')}")
+    print(f"features in: {estimator.n_features_in_}")
+    history = getattr(estimator, "history_", [])
+    if history:
+        last = history[estimator.best_epoch_ - 1]
+        losses = ", ".join(
+            f"{k} {last[k]:.5g}" for k in ("loss", "val_loss") if k in last
+        )
+        print(
+            f"trained: {len(history)} epochs, best {estimator.best_epoch_} ({losses})"
+        )
+    print("parameters:")
+    for name, value in sorted(estimator.get_params(deep=False).items()):
+        print(f"  {name} = {value!r}")

@@ -22,6 +22,7 @@ from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from aekit._validation import check_params
 from aekit.exceptions import ModelFileError
 from aekit.registry import get_estimator_class, name_of
 from aekit.training import resolve_device
@@ -176,7 +177,7 @@ def _decode(value: Any, tensors: dict[str, torch.Tensor], device: str | None) ->
 def _restore(config: dict, tensors: dict[str, torch.Tensor], device: str | None) -> Any:
     cls = get_estimator_class(config["estimator"])
     estimator = cls(**_decode(config["params"], tensors, device))
-    estimator._check_params()
+    check_params(estimator)
     for name, value in config["fitted"].items():
         setattr(estimator, name, _decode(value, tensors, device))
     module = estimator._build_module()

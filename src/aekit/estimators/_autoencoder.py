@@ -9,7 +9,7 @@ import numpy as np
 from torch import nn
 
 from aekit import _validation as v
-from aekit.estimators._tabular import BaseAutoencoder
+from aekit.estimators._tabular import OUTPUT_ACTIVATIONS, BaseAutoencoder
 from aekit.nn import ACTIVATIONS, DenseAutoencoder
 from aekit.registry import register
 
@@ -106,6 +106,21 @@ class Autoencoder(BaseAutoencoder):
     (200,)
     """
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "hidden_dims": v.Sizes(),
+        "latent_dim": v.Int(),
+        "activation": v.Choice(ACTIVATIONS),
+        "output_activation": v.Choice(OUTPUT_ACTIVATIONS),
+        "loss": v.Choice(LOSSES),
+        "batch_norm": v.Bool(),
+        "dropout": v.Real(high=1.0),
+        "noise_type": v.Choice(NOISE_TYPES),
+        "noise": v.Real(),
+        "sparsity": v.Real(),
+        "contractive": v.Real(),
+        "warm_start": v.Bool(),
+    }
+
     def __init__(
         self,
         hidden_dims: Sequence[int] = (128, 64),
@@ -163,21 +178,10 @@ class Autoencoder(BaseAutoencoder):
         self.verbose = verbose
         self.warm_start = warm_start
 
-    def _check_params(self) -> None:
-        v.check_sizes("hidden_dims", self.hidden_dims)
-        v.check_int("latent_dim", self.latent_dim)
-        v.check_choice("activation", self.activation, ACTIVATIONS)
-        v.check_choice("loss", self.loss, LOSSES)
-        v.check_bool("batch_norm", self.batch_norm)
-        v.check_float("dropout", self.dropout, high=1.0)
-        v.check_choice("noise_type", self.noise_type, NOISE_TYPES)
-        high = 1.0 if self.noise_type == "mask" else float("inf")
-        v.check_float("noise", self.noise, high=high)
-        v.check_float("sparsity", self.sparsity)
-        v.check_float("contractive", self.contractive)
-        v.check_float("l2", self.l2)
-        v.check_bool("warm_start", self.warm_start)
-        super()._check_params()
+    def _check_param_rules(self) -> None:
+        if self.noise_type == "mask":  # a fraction of entries
+            v.check_float("noise", self.noise, high=1.0)
+        super()._check_param_rules()
 
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:
         resolved = super()._resolve_output_activation(Xs)

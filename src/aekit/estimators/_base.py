@@ -49,27 +49,31 @@ def fit_or_nothing(estimator: BaseEstimator) -> Iterator[None]:
 class TorchEstimator(BaseEstimator):
     """Base class of estimators that train a torch module with `fit_module`.
 
-    Subclasses define ``_check_params()``, ``_build_module()`` (from fitted metadata
-    such as ``n_features_in_``) and set ``_fitted_metadata`` (names of fitted
-    attributes that describe the model and are saved in ``config.json``).
+    Subclasses declare ``_parameter_constraints`` (merged with this class's table
+    of training parameters and checked by `aekit._validation.check_params`),
+    extend ``_check_param_rules()`` for rules across parameters, and define
+    ``_build_module()`` (from fitted attributes such as ``n_features_in_``).
     """
 
     module_: Any  # the trained torch module, set by fit
 
     # Training parameters every subclass takes, with the same meaning.
-    def _check_training_params(self) -> None:
-        v.check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        v.check_float("learning_rate", self.learning_rate, low_open=True)
-        v.check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        v.check_int("batch_size", self.batch_size)
-        v.check_int("max_epochs", self.max_epochs)
-        v.check_bool("early_stopping", self.early_stopping)
-        v.check_float(
-            "validation_fraction", self.validation_fraction, low_open=True, high=1.0
-        )
-        v.check_int("patience", self.patience)
-        if self.gradient_clip is not None:
-            v.check_float("gradient_clip", self.gradient_clip, low_open=True)
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "l2": v.Real(),
+        "optimizer": v.Choice(OPTIMIZERS),
+        "learning_rate": v.Real(low_open=True),
+        "lr_schedule": v.Choice(LR_SCHEDULES),
+        "batch_size": v.Int(),
+        "max_epochs": v.Int(),
+        "early_stopping": v.Bool(),
+        "validation_fraction": v.Real(low_open=True, high=1.0),
+        "patience": v.Int(),
+        "gradient_clip": v.Optional(v.Real(low_open=True)),
+    }
+
+    def _check_param_rules(self) -> None:
+        """Checks the constraint table cannot express (see `check_params`);
+        subclasses extend it and call ``super()``."""
         try:
             resolve_device(self.device)
         except (RuntimeError, TypeError) as exc:

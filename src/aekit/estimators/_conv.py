@@ -72,6 +72,16 @@ random_state, verbose
     (300, 8)
     """
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "channels": v.Sizes(),
+        "latent_dim": v.Int(),
+        "activation": v.Choice(ACTIVATIONS),
+        "output_activation": v.Choice(OUTPUT_ACTIVATIONS),
+        "batch_norm": v.Bool(),
+        "noise_type": v.Choice(NOISE_TYPES),
+        "noise": v.Real(),
+    }
+
     def __init__(
         self,
         channels: Sequence[int] = (32, 64),
@@ -121,17 +131,10 @@ random_state, verbose
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_params(self) -> None:
-        v.check_sizes("channels", self.channels)
-        v.check_int("latent_dim", self.latent_dim)
-        v.check_choice("activation", self.activation, ACTIVATIONS)
-        v.check_choice("output_activation", self.output_activation, OUTPUT_ACTIVATIONS)
-        v.check_bool("batch_norm", self.batch_norm)
-        v.check_choice("noise_type", self.noise_type, NOISE_TYPES)
-        high = float("inf") if self.noise_type == "gaussian" else 1.0
-        v.check_float("noise", self.noise, high=high)
-        v.check_float("l2", self.l2)
-        super()._check_params()
+    def _check_param_rules(self) -> None:
+        if self.noise_type != "gaussian":  # a fraction of pixels
+            v.check_float("noise", self.noise, high=1.0)
+        super()._check_param_rules()
 
     def _check_data_range(self, images: np.ndarray) -> None:
         """Sigmoid output for pixels in [0, 1], linear otherwise (or as asked)."""

@@ -62,6 +62,12 @@ device_
     (2,)
     """
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "channels": v.Sizes(),
+        "latent_dim": v.Int(),
+        "activation": v.Choice(ACTIVATIONS),
+    }
+
     def __init__(
         self,
         channels: Sequence[int] = (32, 64),
@@ -110,14 +116,6 @@ device_
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    def _check_params(self) -> None:
-        v.check_sizes("channels", self.channels)
-        v.check_int("latent_dim", self.latent_dim)
-        v.check_choice("activation", self.activation, ACTIVATIONS)
-        v.check_float("l2", self.l2)
-        self._check_variational_params()
-        super()._check_params()
 
     def _check_data_range(self, images: np.ndarray) -> None:
         self._check_unit_range(images, self.scaling)

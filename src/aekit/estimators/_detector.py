@@ -56,6 +56,7 @@ AUTO_Z = 3.5  # modified z-score cut-off of Iglewicz & Hoaglin (1993)
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution, in standard deviations
 RANKING_EPOCHS = 0.25  # the first (ranking) fit's share of the model's max_epochs
 TINY = np.finfo(np.float64).tiny
+CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
 
 
 def median_mad(values: np.ndarray) -> tuple[Any, Any]:
@@ -153,6 +154,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "trim": v.Real(high=0.5),
+        "latent_distance": v.Bool(),
+    }
+
     def __init__(
         self,
         model: Any = None,
@@ -168,22 +174,16 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self.latent_distance = latent_distance
         self.random_state = random_state
 
-    def _check_params(self) -> None:
+    def _check_param_rules(self) -> None:
+        """The checks a constraint table cannot express: ``contamination`` is a
+        float or "auto", and ``model`` has the methods the score needs."""
         if isinstance(self.contamination, str) and self.contamination != "auto":
             raise ValueError(
                 "contamination must be a float in (0, 0.5] or 'auto', got "
                 f"{self.contamination!r}."
             )
         if self.contamination != "auto":
-            v.check_float(
-                "contamination",
-                self.contamination,
-                low_open=True,
-                high=0.5,
-                high_open=False,
-            )
-        v.check_float("trim", self.trim, high=0.5)
-        v.check_bool("latent_distance", self.latent_distance)
+            CONTAMINATION.check("contamination", self.contamination)
         needs = ["reconstruction_error"] + ["transform"] * bool(self.latent_distance)
         missing = [name for name in needs if not hasattr(self.model, name)]
         if self.model is not None and missing:
@@ -197,7 +197,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         """Fit the autoencoder on ``X`` (no labels; ``y`` is ignored), trim, refit,
         and set ``decision_scores_``, ``threshold_`` and ``labels_``."""
         with fit_or_nothing(self):
-            self._check_params()
+            v.check_params(self)
             X = validate_data(self, X, dtype=[np.float64, np.float32])
             n_trim = int(self.trim * len(X))
             trimming = n_trim > 0 and len(X) - n_trim >= 2

@@ -62,11 +62,16 @@ def image_ndim(X: Any) -> int:
 class BaseImageAutoencoder(AutoencoderTransformer):
     """Autoencoders whose module takes (n, C, H, W) float tensors."""
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "scaling": v.Choice(IMAGE_SCALINGS),
+        "image_shape": v.Optional(v.Sizes()),
+    }
+
     def fit(self, X: Any, y: Any = None) -> BaseImageAutoencoder:
         """Train on images ``X`` of shape (n, H, W), (n, C, H, W) or (n, H*W)
         (see ``image_shape``); ``y`` is ignored. Returns the fitted estimator."""
         with fit_or_nothing(self):
-            self._check_params()
+            v.check_params(self)
             sample_shape = np.shape(X)[1:] if image_ndim(X) in (3, 4) else None
             flat = self._validate_images(X, reset=True)
             self.sample_shape_ = sample_shape or (flat.shape[1],)
@@ -81,12 +86,6 @@ class BaseImageAutoencoder(AutoencoderTransformer):
         return self
 
     # -- hooks for subclasses ---------------------------------------------------
-    def _check_params(self) -> None:
-        v.check_choice("scaling", self.scaling, IMAGE_SCALINGS)
-        if self.image_shape is not None:
-            v.check_sizes("image_shape", self.image_shape)
-        self._check_training_params()
-
     def _check_data_range(self, images: np.ndarray) -> None:
         pass
 

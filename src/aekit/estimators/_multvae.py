@@ -63,22 +63,18 @@ _SHARED_DOC = """
 
 class _MultBase(BaseRecommender):
     _variational = True
-
-    def _check_params(self) -> None:
-        v.check_sizes("hidden_dims", self.hidden_dims)
-        v.check_int("latent_dim", self.latent_dim)
-        v.check_float("dropout", self.dropout, high=1.0)
-        v.check_float("l2", self.l2)
-        if self.min_rating is not None:
-            v.check_float("min_rating", self.min_rating, low=-float("inf"))
-        self._check_columns()
-        self._check_training_params()
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "hidden_dims": v.Sizes(),
+        "latent_dim": v.Int(),
+        "dropout": v.Real(high=1.0),
+        "min_rating": v.Optional(v.Real(low=-float("inf"))),
+    }
 
     def fit(self, X: Any, y: Any = None) -> _MultBase:
         """Learn from interactions ``X`` (see the class docstring); ``y`` is
         ignored."""
         with fit_or_nothing(self):
-            self._check_params()
+            v.check_params(self)
             M = self._binary(self._read_interactions(X))
             if M.nnz == 0:
                 raise ValueError("no positive interactions to learn from")
@@ -170,6 +166,11 @@ class MultVAE(_MultBase):
     """
     )
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "anneal_cap": v.Real(),
+        "anneal_steps": v.Int(),
+    }
+
     def __init__(
         self,
         hidden_dims: Sequence[int] = (600,),
@@ -197,11 +198,6 @@ class MultVAE(_MultBase):
         verbose: bool = False,
     ) -> None:
         _store(self, locals())
-
-    def _check_params(self) -> None:
-        v.check_float("anneal_cap", self.anneal_cap)
-        v.check_int("anneal_steps", self.anneal_steps)
-        super()._check_params()
 
 
 @register("multdae", input_kind="ratings")

@@ -33,11 +33,13 @@ def fit_scaler(X: np.ndarray, scaling: str | None) -> tuple[np.ndarray, np.ndarr
 class BaseAutoencoder(AutoencoderTransformer):
     """Autoencoders on 2-D data ``(n_samples, n_features)``."""
 
+    _parameter_constraints: dict[str, v.Constraint] = {"scaling": v.Choice(SCALINGS)}
+
     def fit(self, X: Any, y: Any = None) -> BaseAutoencoder:
         """Train on ``X`` (array-like of shape (n_samples, n_features)); ``y`` is
         ignored. Returns the fitted estimator."""
         with fit_or_nothing(self):
-            self._check_params()
+            v.check_params(self)
             warm = self._warm()
             X = self._validate(X, reset=not warm)
             self._check_split(len(X))
@@ -48,11 +50,6 @@ class BaseAutoencoder(AutoencoderTransformer):
                 self.output_activation_ = self._resolve_output_activation(Xs)
             self._train(Xs, lambda data, dev: torch.from_numpy(data).to(dev))
         return self
-
-    def _check_params(self) -> None:
-        v.check_choice("scaling", self.scaling, SCALINGS)
-        v.check_choice("output_activation", self.output_activation, OUTPUT_ACTIVATIONS)
-        self._check_training_params()
 
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:
         """Linear output for unbounded data, sigmoid for data in [0, 1]."""

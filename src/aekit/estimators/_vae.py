@@ -69,6 +69,13 @@ random_state, verbose
     (3,)
     """
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "hidden_dims": v.Sizes(),
+        "latent_dim": v.Int(),
+        "activation": v.Choice(ACTIVATIONS),
+        "scaling": v.Choice(("auto", *SCALINGS)),
+    }
+
     def __init__(
         self,
         hidden_dims: Sequence[int] = (128, 64),
@@ -120,7 +127,7 @@ random_state, verbose
         """Train on ``X`` (array-like of shape (n_samples, n_features)); ``y`` is
         ignored. Returns the fitted estimator."""
         with fit_or_nothing(self):
-            self._check_params()
+            v.check_params(self)
             X = self._validate(X, reset=True)
             self._check_split(len(X))
             self.input_shift_, self.input_scale_ = fit_scaler(X, self._scaling())
@@ -133,15 +140,6 @@ random_state, verbose
         if self.scaling == "auto":
             return None if self.likelihood == "bernoulli" else "standard"
         return self.scaling
-
-    def _check_params(self) -> None:
-        v.check_sizes("hidden_dims", self.hidden_dims)
-        v.check_int("latent_dim", self.latent_dim)
-        v.check_choice("activation", self.activation, ACTIVATIONS)
-        v.check_choice("scaling", self.scaling, ("auto", *SCALINGS))
-        v.check_float("l2", self.l2)
-        self._check_variational_params()
-        self._check_training_params()
 
     def _model_input(self, X: Any) -> np.ndarray:
         return self._scale(self._validate(X, reset=False))

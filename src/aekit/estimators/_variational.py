@@ -63,16 +63,20 @@ class VariationalMixin:
     _log_scale_jacobian: Callable[[], float]
     inverse_transform: Callable[[Any], np.ndarray]
 
-    def _check_variational_params(self) -> None:
-        v.check_float("beta", self.beta)
-        v.check_choice("likelihood", self.likelihood, LIKELIHOODS)
-        v.check_int("kl_warmup", self.kl_warmup, low=0)
-        v.check_bool("binarize", self.binarize)
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "beta": v.Real(),
+        "likelihood": v.Choice(LIKELIHOODS),
+        "kl_warmup": v.Int(low=0),
+        "binarize": v.Bool(),
+    }
+
+    def _check_param_rules(self) -> None:
         if self.binarize and self.likelihood != "bernoulli":
             raise ValueError(
                 "binarize=True draws binary pixels and needs likelihood='bernoulli'; "
                 f"got likelihood={self.likelihood!r}."
             )
+        super()._check_param_rules()  # type: ignore[misc]  # the estimator base
 
     def _check_unit_range(self, Xs: np.ndarray, scaling: Any) -> None:
         if self.likelihood == "bernoulli" and (Xs.min() < 0.0 or Xs.max() > 1.0):

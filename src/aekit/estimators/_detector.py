@@ -36,7 +36,6 @@ score is already on a log scale, so the rule applies to it directly.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -48,7 +47,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from aekit import _validation as v
 from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import fit_or_nothing
-from aekit.nn import DenseAutoencoder
 from aekit.registry import register
 
 PROBA_METHODS = ("linear", "unify")
@@ -246,24 +244,18 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         return self._combine(parts)
 
     def _errors_and_codes(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scaled reconstruction errors and codes of ``X``, in float64. A dense
-        autoencoder is run in float64 on a copy: float32 outputs carry ~1e-7
-        rounding that depends on the other rows in the batch, which the logs
-        and the inverse covariance would amplify (a row's score would depend
-        on its batch). Other models give their own (float32) methods."""
+        """Scaled reconstruction errors and codes of ``X``, in float64: from the
+        model's ``errors_and_codes`` when it has one (batch-independent float64
+        scoring; float32 rounding would be amplified by the logs and the inverse
+        covariance), else from its (float32) public methods."""
         model = self.model_
-        if not isinstance(getattr(model, "module_", None), DenseAutoencoder):
-            errors = model.reconstruction_error(X, scaled=True)
-            return np.asarray(errors, np.float64), np.asarray(
-                model.transform(X), np.float64
-            )
-        net = copy.deepcopy(model.module_).double().cpu().eval()
-        Xs = model._scale(model._validate(X, reset=False)).astype(np.float64)
-        x = torch.from_numpy(Xs)
-        with torch.inference_mode():
-            codes = net.encode(x)
-            errors = (net.decode(codes) - x).pow(2).mean(dim=1)
-        return errors.numpy(), codes.numpy()
+        if hasattr(model, "errors_and_codes"):
+            errors, codes = model.errors_and_codes(X, dtype=torch.float64)
+            return errors, codes
+        errors = model.reconstruction_error(X, scaled=True)
+        return np.asarray(errors, np.float64), np.asarray(
+            model.transform(X), np.float64
+        )
 
     def _log_parts(self, errors: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Log reconstruction error and log(1 + squared code distance), shape

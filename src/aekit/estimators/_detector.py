@@ -207,7 +207,6 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             else:
                 n_trim = 0
             self.model_ = model
-            self.module_ = model.module_  # shared with model_, for aekit.save
             self.n_trimmed_ = n_trim
             if self.latent_distance:
                 self.decision_scores_ = self._fit_latent_distance(X)
@@ -348,15 +347,6 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     @property
     def n_iter_(self) -> int:
         return int(self.model_.n_iter_)
-
-    @property
-    def device(self) -> str:
-        """Where `aekit.load` puts the module: the wrapped model's device."""
-        return str(getattr(self, "model_", None) and self.model_.device_ or "auto")
-
-    def _build_module(self) -> Any:
-        """For `aekit.load`: the module is the restored ``model_``'s."""
-        return self.model_.module_
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")

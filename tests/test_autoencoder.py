@@ -204,7 +204,7 @@ def encoder_jacobian_norm(ae, X):
     """Mean squared Frobenius norm of d(code)/d(scaled input) over the rows of X,
     one row at a time with torch's own Jacobian."""
     encode = ae.module_.eval().encode
-    rows = torch.as_tensor(ae._scale(X), dtype=torch.float32)
+    rows = torch.as_tensor(ae._model_input(X), dtype=torch.float32)
     return np.mean(
         [
             float(torch.autograd.functional.jacobian(encode, r[None]).pow(2).sum())

@@ -9,11 +9,14 @@ import numpy as np
 from torch import nn
 
 from aekit import _validation as v
+from aekit.estimators._base import check_noise_level
 from aekit.estimators._tabular import OUTPUT_ACTIVATIONS, BaseAutoencoder
+from aekit.losses import NOISE_TYPES
 from aekit.nn import ACTIVATIONS, DenseAutoencoder
 from aekit.registry import register
 
-NOISE_TYPES = ("gaussian", "mask")
+# Salt-and-pepper noise sets entries to 0 or 1: for pixels, not scaled features.
+TABLE_NOISE_TYPES = tuple(name for name in NOISE_TYPES if name != "salt_pepper")
 LOSSES = ("mse", "bce")
 
 
@@ -114,7 +117,7 @@ class Autoencoder(BaseAutoencoder):
         "loss": v.Choice(LOSSES),
         "batch_norm": v.Bool(),
         "dropout": v.Real(high=1.0),
-        "noise_type": v.Choice(NOISE_TYPES),
+        "noise_type": v.Choice(TABLE_NOISE_TYPES),
         "noise": v.Real(),
         "sparsity": v.Real(),
         "contractive": v.Real(),
@@ -179,8 +182,7 @@ class Autoencoder(BaseAutoencoder):
         self.warm_start = warm_start
 
     def _check_param_rules(self) -> None:
-        if self.noise_type == "mask":  # a fraction of entries
-            v.check_float("noise", self.noise, high=1.0)
+        check_noise_level(self.noise, self.noise_type)
         super()._check_param_rules()
 
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:

@@ -8,10 +8,11 @@ import numpy as np
 from torch import nn
 
 from aekit import _validation as v
+from aekit.estimators._base import check_noise_level, resolve_output_activation
 from aekit.estimators._image_base import BaseImageAutoencoder
 from aekit.estimators._tabular import OUTPUT_ACTIVATIONS
+from aekit.losses import NOISE_TYPES
 from aekit.nn import ACTIVATIONS
-from aekit.nn.conv import NOISE_TYPES
 from aekit.nn.conv import ConvAutoencoder as ConvModule
 from aekit.registry import register
 
@@ -132,22 +133,13 @@ random_state, verbose
         self.verbose = verbose
 
     def _check_param_rules(self) -> None:
-        if self.noise_type != "gaussian":  # a fraction of pixels
-            v.check_float("noise", self.noise, high=1.0)
+        check_noise_level(self.noise, self.noise_type)
         super()._check_param_rules()
 
     def _check_data_range(self, images: np.ndarray) -> None:
         """Sigmoid output for pixels in [0, 1], linear otherwise (or as asked)."""
-        in_unit = bool(images.min() >= 0.0 and images.max() <= 1.0)
-        if self.output_activation == "sigmoid" and not in_unit:
-            raise ValueError(
-                "output_activation='sigmoid' needs scaled pixels in [0, 1], but they "
-                f"span [{images.min():.3g}, {images.max():.3g}] with scaling="
-                f"{self.scaling!r}. Use scaling='minmax' or output_activation='auto'."
-            )
-        auto = "sigmoid" if in_unit else "linear"
-        self.output_activation_ = (
-            auto if self.output_activation == "auto" else self.output_activation
+        self.output_activation_ = resolve_output_activation(
+            self.output_activation, images, self.scaling
         )
 
     def _build_module(self) -> nn.Module:

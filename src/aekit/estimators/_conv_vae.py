@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from torch import nn
@@ -119,9 +118,6 @@ device_
 
     def _check_data_range(self, images: np.ndarray) -> None:
         self._check_unit_range(images, self.scaling)
-
-    def _model_input(self, X: Any) -> np.ndarray:
-        return self._to_model(self._validate_images(X, reset=False))
 
     def _log_scale_jacobian(self) -> float:
         return self.n_features_in_ * math.log(self.input_scale_)

@@ -134,12 +134,6 @@ class _MultBase(BaseRecommender):
         return self.module_.eval()(x)["recon"]
 
 
-def _store(self: Any, params: dict[str, Any]) -> None:
-    for name, value in params.items():
-        if name not in ("self", "__class__"):
-            setattr(self, name, value)
-
-
 @register("multvae", input_kind="ratings")
 class MultVAE(_MultBase):
     __doc__ = (
@@ -197,7 +191,28 @@ class MultVAE(_MultBase):
         random_state: int | None = None,
         verbose: bool = False,
     ) -> None:
-        _store(self, locals())
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.dropout = dropout
+        self.anneal_cap = anneal_cap
+        self.anneal_steps = anneal_steps
+        self.min_rating = min_rating
+        self.l2 = l2
+        self.user_col = user_col
+        self.item_col = item_col
+        self.rating_col = rating_col
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.gradient_clip = gradient_clip
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
 
 
 @register("multdae", input_kind="ratings")
@@ -246,4 +261,23 @@ class MultDAE(_MultBase):
         random_state: int | None = None,
         verbose: bool = False,
     ) -> None:
-        _store(self, locals())
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.dropout = dropout
+        self.min_rating = min_rating
+        self.l2 = l2
+        self.user_col = user_col
+        self.item_col = item_col
+        self.rating_col = rating_col
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.gradient_clip = gradient_clip
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose

@@ -1,5 +1,6 @@
-"""The shared behaviour of autoencoders on feature vectors: scaling, and
-``transform`` / ``inverse_transform`` / ``reconstruct`` / ``reconstruction_error``."""
+"""The shared behaviour of autoencoders on feature vectors: per-feature scaling
+(the ``_model_input`` / ``_model_output`` hooks of `AutoencoderTransformer`),
+``reconstruct``, ``reconstruction_error`` and ``errors_and_codes``."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
 from aekit import losses
-from aekit.estimators._base import AutoencoderTransformer, fit_or_nothing
+from aekit.estimators._base import (
+    AutoencoderTransformer,
+    fit_or_nothing,
+    resolve_output_activation,
+)
 
 SCALINGS = ("standard", "minmax", None)
 OUTPUT_ACTIVATIONS = ("auto", "linear", "sigmoid")
@@ -47,56 +52,29 @@ class BaseAutoencoder(AutoencoderTransformer):
             self._check_split(len(X))
             if not warm:
                 self.input_shift_, self.input_scale_ = fit_scaler(X, self.scaling)
-            Xs = self._scale(X)
+            Xs = self._model_input(X)
             if not warm:
                 self.output_activation_ = self._resolve_output_activation(Xs)
             self._train(Xs, lambda data, dev: torch.from_numpy(data).to(dev))
         return self
 
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:
-        """Linear output for unbounded data, sigmoid for data in [0, 1]."""
-        in_unit_range = bool(Xs.min() >= 0.0 and Xs.max() <= 1.0)
-        if self.output_activation == "auto":
-            return "sigmoid" if in_unit_range else "linear"
-        if self.output_activation == "sigmoid" and not in_unit_range:
-            raise ValueError(
-                "output_activation='sigmoid' needs (scaled) data in [0, 1], but it "
-                f"spans [{Xs.min():.3g}, {Xs.max():.3g}] with scaling="
-                f"{self.scaling!r}. Use scaling='minmax' or output_activation="
-                "'linear' (or 'auto')."
-            )
-        return self.output_activation
+        return resolve_output_activation(self.output_activation, Xs, self.scaling)
 
-    def _scale(self, X: np.ndarray) -> np.ndarray:
+    def _model_input(self, X: np.ndarray) -> np.ndarray:
+        """Scaled float32 features."""
         return ((X - self.input_shift_) / self.input_scale_).astype(np.float32)
 
-    def _unscale(self, Xs: np.ndarray, dtype: np.dtype) -> np.ndarray:
-        return (Xs * self.input_scale_ + self.input_shift_).astype(dtype)
-
-    def transform(self, X: Any) -> np.ndarray:
-        """The latent codes of ``X``, shape (n_samples, latent_dim)."""
-        check_is_fitted(self)
-        X = self._validate(X, reset=False)
-        codes = self._apply(self.module_.encode, self._scale(X))
-        return codes.astype(X.dtype)
-
-    def inverse_transform(self, X: Any) -> np.ndarray:
-        """Decode latent codes ``X`` (n_samples, latent_dim) back to input space."""
-        check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32])
-        if Z.shape[1] != self.latent_dim:
-            raise ValueError(
-                f"inverse_transform expects codes with latent_dim={self.latent_dim} "
-                f"columns, got {Z.shape[1]}."
-            )
-        return self._unscale(self._apply(self.module_.decode, Z), Z.dtype)
+    def _model_output(self, out: np.ndarray, dtype: Any) -> np.ndarray:
+        """Scaled features back in input units."""
+        return (out * self.input_scale_ + self.input_shift_).astype(dtype)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Encode then decode ``X``: its reconstruction in input units."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        recon = self._apply(lambda x: self.module_(x)["recon"], self._scale(X))
-        return self._unscale(recon, X.dtype)
+        recon = self._apply(lambda x: self.module_(x)["recon"], self._model_input(X))
+        return self._model_output(recon, X.dtype)
 
     def reconstruction_error(self, X: Any, *, scaled: bool = False) -> np.ndarray:
         """Per-sample mean squared reconstruction error, shape (n_samples,).
@@ -106,11 +84,11 @@ class BaseAutoencoder(AutoencoderTransformer):
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        Xs = self._scale(X)
+        Xs = self._model_input(X)
         recon = self._apply(lambda x: self.module_(x)["recon"], Xs)
         if scaled:
             return np.asarray(np.mean((recon - Xs) ** 2, axis=1, dtype=np.float64))
-        original = self._unscale(recon, np.dtype(np.float64))
+        original = self._model_output(recon, np.float64)
         return np.asarray(np.mean((original - X) ** 2, axis=1))
 
     def errors_and_codes(
@@ -140,7 +118,8 @@ class BaseAutoencoder(AutoencoderTransformer):
         (dtype('float64'), (100, 2))
         """
         check_is_fitted(self)
-        x = torch.from_numpy(self._scale(self._validate(X, reset=False))).to(dtype)
+        Xs = self._model_input(self._validate(X, reset=False))
+        x = torch.from_numpy(Xs).to(dtype)
         net = copy.deepcopy(self.module_).to(device="cpu", dtype=dtype).eval()
         with torch.inference_mode():
             codes = net.encode(x)

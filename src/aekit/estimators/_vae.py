@@ -131,7 +131,7 @@ random_state, verbose
             X = self._validate(X, reset=True)
             self._check_split(len(X))
             self.input_shift_, self.input_scale_ = fit_scaler(X, self._scaling())
-            Xs = self._scale(X)
+            Xs = self._model_input(X)
             self._check_unit_range(Xs, self.scaling)
             self._train(Xs, self._training_data, self._callbacks())
         return self
@@ -140,9 +140,6 @@ random_state, verbose
         if self.scaling == "auto":
             return None if self.likelihood == "bernoulli" else "standard"
         return self.scaling
-
-    def _model_input(self, X: Any) -> np.ndarray:
-        return self._scale(self._validate(X, reset=False))
 
     def _log_scale_jacobian(self) -> float:
         return float(np.sum(np.log(self.input_scale_)))

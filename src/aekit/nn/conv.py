@@ -21,8 +21,6 @@ from torch import nn
 from aekit import losses
 from aekit.nn.blocks import activation as make_activation
 
-NOISE_TYPES = ("gaussian", "salt_pepper", "mask")
-
 
 def stage_sizes(size: int, n_stages: int) -> list[int]:
     """Spatial sizes after each stride-2 stage: ``[size, ceil(size/2), ...]``."""

@@ -6,8 +6,7 @@ import torch
 
 import aekit
 from aekit.losses import kl_normal
-from aekit.nn import mlp
-from aekit.nn.vae import VariationalAutoencoder
+from aekit.nn.vae import VAEConfig, VariationalAutoencoder
 from tests.conftest import FAST, small_images
 
 
@@ -23,9 +22,9 @@ def test_importance_bound_is_exact_for_a_linear_gaussian_model():
     """With a linear decoder, an encoder giving the true posterior and a Gaussian
     likelihood, every importance weight equals p(x): the bound is exact."""
     torch.manual_seed(0)
-    module = VariationalAutoencoder(
-        mlp([2, 2]), mlp([1, 2]), 1, (2,), likelihood="gaussian"
-    )
+    # no hidden layers: a linear encoder 2 -> 2 and a linear decoder 1 -> 2
+    config = VAEConfig((2,), latent_dim=1, hidden_dims=(), likelihood="gaussian")
+    module = VariationalAutoencoder(config)
     w = torch.tensor([[1.0], [2.0]])
     with torch.no_grad():
         module.decoder[0].weight.copy_(w)

@@ -12,7 +12,7 @@ from aekit import _validation as v
 from aekit.estimators._base import check_noise_level
 from aekit.estimators._tabular import OUTPUT_ACTIVATIONS, BaseAutoencoder
 from aekit.losses import NOISE_TYPES
-from aekit.nn import ACTIVATIONS, DenseAutoencoder
+from aekit.nn import ACTIVATIONS, DenseAutoencoder, DenseConfig
 from aekit.registry import register
 
 # Salt-and-pepper noise sets entries to 0 or 1: for pixels, not scaled features.
@@ -198,10 +198,10 @@ class Autoencoder(BaseAutoencoder):
 
     def _build_module(self) -> nn.Module:
         output = "identity" if self.output_activation_ == "linear" else "sigmoid"
-        return DenseAutoencoder(
-            self.n_features_in_,
-            v.check_sizes("hidden_dims", self.hidden_dims),
-            self.latent_dim,
+        config = DenseConfig(
+            n_features=self.n_features_in_,
+            hidden_dims=v.check_sizes("hidden_dims", self.hidden_dims),
+            latent_dim=self.latent_dim,
             activation=self.activation,
             output_activation=output,
             loss=self.loss,
@@ -212,3 +212,4 @@ class Autoencoder(BaseAutoencoder):
             sparsity=self.sparsity,
             contractive=self.contractive,
         )
+        return DenseAutoencoder(config)

@@ -12,7 +12,7 @@ from aekit.estimators._base import check_noise_level, resolve_output_activation
 from aekit.estimators._image_base import BaseImageAutoencoder
 from aekit.estimators._tabular import OUTPUT_ACTIVATIONS
 from aekit.losses import NOISE_TYPES
-from aekit.nn import ACTIVATIONS
+from aekit.nn import ACTIVATIONS, ConvConfig
 from aekit.nn.conv import ConvAutoencoder as ConvModule
 from aekit.registry import register
 
@@ -143,15 +143,15 @@ random_state, verbose
         )
 
     def _build_module(self) -> nn.Module:
-        return ConvModule(
-            self.image_shape_,
-            v.check_sizes("channels", self.channels),
-            self.latent_dim,
+        output = "sigmoid" if self.output_activation_ == "sigmoid" else "identity"
+        config = ConvConfig(
+            image_shape=tuple(self.image_shape_),
+            channels=v.check_sizes("channels", self.channels),
+            latent_dim=self.latent_dim,
             activation=self.activation,
             batch_norm=bool(self.batch_norm),
-            output_activation=(
-                "sigmoid" if self.output_activation_ == "sigmoid" else "identity"
-            ),
+            output_activation=output,
             noise=self.noise,
             noise_type=self.noise_type,
         )
+        return ConvModule(config)

@@ -11,9 +11,7 @@ from torch import nn
 from aekit import _validation as v
 from aekit.estimators._image_base import BaseImageAutoencoder
 from aekit.estimators._variational import VariationalMixin
-from aekit.nn import ACTIVATIONS
-from aekit.nn.conv import ConvDecoder, ConvEncoder
-from aekit.nn.vae import VariationalAutoencoder
+from aekit.nn import ACTIVATIONS, VAEConfig, VariationalAutoencoder
 from aekit.registry import register
 
 
@@ -123,13 +121,12 @@ device_
         return self.n_features_in_ * math.log(self.input_scale_)
 
     def _build_module(self) -> nn.Module:
-        channels = v.check_sizes("channels", self.channels)
-        k = self.latent_dim
-        return VariationalAutoencoder(
-            ConvEncoder(self.image_shape_, channels, 2 * k, activation=self.activation),
-            ConvDecoder(k, self.image_shape_, channels, activation=self.activation),
-            k,
-            self.image_shape_,
+        config = VAEConfig(
+            data_shape=tuple(self.image_shape_),
+            latent_dim=self.latent_dim,
+            channels=v.check_sizes("channels", self.channels),
+            activation=self.activation,
             likelihood=self.likelihood,
             beta=self.beta,
         )
+        return VariationalAutoencoder(config)

@@ -12,8 +12,7 @@ from aekit import _validation as v
 from aekit.estimators._base import fit_or_nothing
 from aekit.estimators._tabular import SCALINGS, BaseAutoencoder, fit_scaler
 from aekit.estimators._variational import VariationalMixin
-from aekit.nn import ACTIVATIONS, mlp
-from aekit.nn.vae import VariationalAutoencoder
+from aekit.nn import ACTIVATIONS, VAEConfig, VariationalAutoencoder
 from aekit.registry import register
 
 
@@ -145,13 +144,12 @@ random_state, verbose
         return float(np.sum(np.log(self.input_scale_)))
 
     def _build_module(self) -> nn.Module:
-        hidden = list(v.check_sizes("hidden_dims", self.hidden_dims))
-        d, k = self.n_features_in_, self.latent_dim
-        return VariationalAutoencoder(
-            mlp([d, *hidden, 2 * k], self.activation),
-            mlp([k, *reversed(hidden), d], self.activation),
-            k,
-            (d,),
+        config = VAEConfig(
+            data_shape=(self.n_features_in_,),
+            latent_dim=self.latent_dim,
+            hidden_dims=v.check_sizes("hidden_dims", self.hidden_dims),
+            activation=self.activation,
             likelihood=self.likelihood,
             beta=self.beta,
         )
+        return VariationalAutoencoder(config)

@@ -22,7 +22,7 @@ from aekit.estimators._rating_validation import (
 )
 from aekit.estimators._recommender import BaseRecommender, SparseRows
 from aekit.nn import ACTIVATIONS
-from aekit.nn.recsys import AutoRecNet
+from aekit.nn.recsys import AutoRecConfig, AutoRecNet
 from aekit.registry import register
 from aekit.training import TrainConfig, resolve_device
 
@@ -217,15 +217,14 @@ class AutoRec(BaseRecommender):
 
     def _build_module(self) -> nn.Module:
         bias = self.user_bias_ if self.kind == "item" else self.item_bias_
-        n_out = len(bias)
-        return AutoRecNet(
-            n_out,
-            self.hidden_dim,
-            activation_name=self.activation,
-            offsets=torch.from_numpy(self.global_mean_ + bias),
+        config = AutoRecConfig(
+            n_inputs=len(bias),
+            hidden_dim=self.hidden_dim,
+            activation=self.activation,
             damping=self.bias_damping,
             input_dropout=self.input_dropout,
         )
+        return AutoRecNet(config, offsets=torch.from_numpy(self.global_mean_ + bias))
 
     def predict(self, users: Any, items: Any = None) -> np.ndarray:
         """Predicted ratings of (user, item) pairs, clipped to the training range.

@@ -21,7 +21,7 @@ from aekit.estimators._rating_validation import (
     split_users,
 )
 from aekit.estimators._recommender import BaseRecommender, SparseRows
-from aekit.nn.recsys import MultVAENet
+from aekit.nn.recsys import MultVAEConfig, MultVAENet
 from aekit.registry import register
 from aekit.training import TrainConfig, resolve_device
 
@@ -116,15 +116,16 @@ class _MultBase(BaseRecommender):
         return M
 
     def _build_module(self) -> nn.Module:
-        return MultVAENet(
-            len(self.item_ids_),
-            v.check_sizes("hidden_dims", self.hidden_dims),
-            self.latent_dim,
+        config = MultVAEConfig(
+            n_items=len(self.item_ids_),
+            hidden_dims=v.check_sizes("hidden_dims", self.hidden_dims),
+            latent_dim=self.latent_dim,
             dropout=self.dropout,
             variational=self._variational,
             anneal_cap=getattr(self, "anneal_cap", 0.0),
             anneal_steps=getattr(self, "anneal_steps", 1),
         )
+        return MultVAENet(config)
 
     @torch.inference_mode()
     def _score(self, M: sp.csr_matrix, rows: Any) -> torch.Tensor:

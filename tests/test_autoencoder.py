@@ -174,6 +174,28 @@ def test_batch_norm_dropout_and_clipping(tabular):
     np.testing.assert_array_equal(ae.transform(tabular), ae.transform(tabular))
 
 
+def _parameters(ae):
+    return torch.cat([p.detach().flatten() for p in ae.module_.parameters()])
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])  # hand-written and autograd
+@pytest.mark.parametrize("clip", [0.01, None])
+def test_gradient_clip_bounds_the_gradient_norm(tabular, batch_norm, clip):
+    """One full-batch SGD step from fitted weights moves them by exactly
+    learning_rate * gradient (momentum starts empty), so the step's norm is the
+    norm of the gradient the optimiser saw: the clipped one."""
+    lr = 0.5
+    ae = AE((16, 8), 3, batch_norm=batch_norm, optimizer="sgd", learning_rate=lr)
+    ae.set_params(batch_size=len(tabular), max_epochs=1, early_stopping=False)
+    before = _parameters(ae.fit(tabular))
+    ae.set_params(warm_start=True, gradient_clip=clip).fit(tabular)
+    norm = float((_parameters(ae) - before).norm()) / lr
+    if clip is None:
+        assert norm > 5 * 0.01  # unclipped, the gradient is far larger
+    else:
+        assert norm == pytest.approx(clip, rel=1e-3)
+
+
 @pytest.mark.parametrize("noise_type,noise", [("gaussian", 0.3), ("mask", 0.2)])
 def test_denoising_autoencoder_removes_noise(tabular, noise_type, noise):
     ae = AE((32,), 3, noise=noise, noise_type=noise_type, max_epochs=200).fit(tabular)
@@ -204,7 +226,7 @@ def encoder_jacobian_norm(ae, X):
     """Mean squared Frobenius norm of d(code)/d(scaled input) over the rows of X,
     one row at a time with torch's own Jacobian."""
     encode = ae.module_.eval().encode
-    rows = torch.as_tensor(ae._scale(X), dtype=torch.float32)
+    rows = torch.as_tensor(ae._model_input(X), dtype=torch.float32)
     return np.mean(
         [
             float(torch.autograd.functional.jacobian(encode, r[None]).pow(2).sum())

@@ -1,13 +1,19 @@
 """Bad input: a clear ValueError or TypeError naming the problem, and never a
 half-fitted estimator left behind."""
 
+import math
+import re
+
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 import aekit
+from aekit import _validation as v
 from aekit.exceptions import TrainingError
+from tests.conftest import MODEL_CASES
 
 X = np.random.default_rng(0).normal(size=(50, 4))
 
@@ -115,3 +121,76 @@ def test_divergence_is_a_clear_error():
         ae.fit(data)
     with pytest.raises(NotFittedError):
         check_is_fitted(ae)
+
+
+# -- every declared parameter constraint of every registered estimator ------------
+
+
+def bad_values(constraint: v.Constraint) -> list:
+    """Values ``constraint`` refuses: one of a wrong type and, where it has
+    bounds, one just outside each."""
+    if isinstance(constraint, v.Optional):
+        return bad_values(constraint.inner)
+    if isinstance(constraint, v.Int):
+        return [2.5, constraint.low - 1]
+    if isinstance(constraint, v.Real):
+        values: list = ["high"]
+        if math.isfinite(constraint.low):
+            values.append(constraint.low - (0 if constraint.low_open else 1))
+        if math.isfinite(constraint.high):
+            values.append(constraint.high + (0 if constraint.high_open else 1))
+        return values
+    if isinstance(constraint, v.Choice):
+        return ["no-such-choice"]
+    if isinstance(constraint, v.Bool):
+        return ["yes", 2]
+    if isinstance(constraint, v.Sizes):
+        return ["64", (8, 0)]
+    if isinstance(constraint, v.ColumnName):
+        return [1.5]
+    raise TypeError(f"add the bad values of {constraint!r} to this test")
+
+
+def _constraints(name):
+    return v.parameter_constraints(type(MODEL_CASES[name][0]))
+
+
+BAD_PARAMETERS = [
+    (name, param, value)
+    for name in sorted(MODEL_CASES)
+    for param, constraint in _constraints(name).items()
+    for value in bad_values(constraint)
+]
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_CASES))
+def test_constraints_name_real_parameters(name):
+    params = MODEL_CASES[name][0].get_params(deep=False)
+    assert set(_constraints(name)) <= set(params)
+
+
+@pytest.mark.parametrize(
+    "name,param,value",
+    BAD_PARAMETERS,
+    ids=[f"{n}-{p}={value!r}" for n, p, value in BAD_PARAMETERS],
+)
+def test_every_declared_constraint_refuses_a_bad_value(name, param, value):
+    estimator, data = MODEL_CASES[name][:2]
+    bad = clone(estimator).set_params(**{param: value})
+    match = rf"^{re.escape(param)}(\[\d+\])? must "
+    assert_refused(bad, data, (ValueError, TypeError), match)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in sorted(MODEL_CASES)
+        if "device" in MODEL_CASES[n][0].get_params(deep=False)
+    ],
+)
+def test_every_estimator_refuses_an_unknown_device(name):
+    # a rule of the base class (`_check_param_rules`), not a table entry
+    estimator, data = MODEL_CASES[name][:2]
+    bad = clone(estimator).set_params(device="tpu")
+    assert_refused(bad, data, ValueError, "^device must be 'auto'")

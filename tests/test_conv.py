@@ -7,6 +7,7 @@ import torch
 import aekit
 from aekit.metrics import psnr
 from aekit.nn.conv import ConvAutoencoder as ConvModule
+from aekit.nn.conv import ConvConfig
 from tests.conftest import FAST, small_images
 
 QUICK = dict(channels=(4, 8), latent_dim=4, **FAST)
@@ -20,7 +21,7 @@ def images():
 @pytest.mark.parametrize("shape", [(8, 8), (1, 12, 12), (3, 13, 11), (2, 1, 7)])
 def test_module_keeps_any_image_size(shape):
     image_shape = (1, *shape) if len(shape) == 2 else shape
-    module = ConvModule(image_shape, (4, 8, 8), 3)
+    module = ConvModule(ConvConfig(image_shape, (4, 8, 8), 3))
     x = torch.rand(5, *image_shape)
     out = module(x)
     assert out["recon"].shape == x.shape and out["z"].shape == (5, 3)
@@ -28,7 +29,9 @@ def test_module_keeps_any_image_size(shape):
 
 @pytest.mark.parametrize("noise_type", ["gaussian", "salt_pepper", "mask"])
 def test_noise_types_corrupt_in_training_only(noise_type):
-    module = ConvModule((1, 8, 8), (4,), 2, noise=0.3, noise_type=noise_type)
+    module = ConvModule(
+        ConvConfig((1, 8, 8), (4,), 2, noise=0.3, noise_type=noise_type)
+    )
     x = torch.full((4, 1, 8, 8), 0.5)
     corrupted = module.corrupt(x)
     assert not torch.equal(corrupted, x)

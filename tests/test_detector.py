@@ -122,31 +122,58 @@ def test_latent_distance_keeps_the_contract(data, tmp_path):
     )
 
 
-def test_trimming_refits_on_lowest_errors(data):
-    X, _ = data
-    det = aekit.AnomalyDetector(quick_model(), trim=0.1).fit(X)
-    assert det.n_trimmed_ == int(0.1 * len(X))
-    untrimmed = aekit.AnomalyDetector(quick_model(), trim=0.0).fit(X)
-    assert untrimmed.n_trimmed_ == 0
-
-
-def test_ranking_fit_is_short_and_final_fit_is_full(data, monkeypatch):
-    X, _ = data
+def fits_seen(monkeypatch):
+    """Record (estimator, X) of every `Autoencoder.fit` call."""
     fits = []
     original = aekit.Autoencoder.fit
 
     def spy(self, X, y=None):
-        fits.append((len(X), self.max_epochs))
+        fits.append((self, np.array(X)))
         return original(self, X, y)
 
     monkeypatch.setattr(aekit.Autoencoder, "fit", spy)
+    return fits
+
+
+def test_trimming_refits_on_lowest_errors(data, monkeypatch):
+    X, _ = data
+    far = 25.0 * np.random.default_rng(3).normal(size=(5, D))  # far off the plane
+    X = np.vstack([X[:200], far, X[200:]])
+    fits = fits_seen(monkeypatch)
+    det = aekit.AnomalyDetector(quick_model(), trim=0.1).fit(X)
+    n_trim = int(0.1 * len(X))
+    assert det.n_trimmed_ == n_trim and len(fits) == 2
+    (ranking, _), (final, refit_rows) = fits
+    assert det.model_ is final
+    # the refit sees the training rows in their order, less n_trim of them ...
+    kept = [i for i, row in enumerate(X) if (refit_rows == row).all(axis=1).any()]
+    assert len(kept) == len(refit_rows) == len(X) - n_trim
+    np.testing.assert_array_equal(refit_rows, X[kept])
+    # ... those the ranking fit reconstructed worst, the planted far rows among them
+    errors = ranking.reconstruction_error(X, scaled=True)
+    left_out = np.setdiff1d(np.arange(len(X)), kept)
+    assert errors[left_out].min() >= errors[kept].max()
+    assert set(range(200, 205)) <= set(left_out)
+    fits.clear()
+    untrimmed = aekit.AnomalyDetector(quick_model(), trim=0.0).fit(X)
+    assert untrimmed.n_trimmed_ == 0
+    assert len(fits) == 1 and np.array_equal(fits[0][1], X)
+
+
+def test_ranking_fit_is_short_and_final_fit_is_full(data, monkeypatch):
+    X, _ = data
+    fits = fits_seen(monkeypatch)
+
+    def seen():
+        return [(len(rows), model.max_epochs) for model, rows in fits]
+
     det = aekit.AnomalyDetector(quick_model(), trim=0.3).fit(X)
     n_kept = len(X) - int(0.3 * len(X))
-    assert fits == [(len(X), 15), (n_kept, 60)]  # a quarter of 60 epochs, then 60
+    assert seen() == [(len(X), 15), (n_kept, 60)]  # a quarter of 60 epochs, then 60
     assert det.model_.max_epochs == 60
     fits.clear()
     aekit.AnomalyDetector(quick_model(), trim=0.0).fit(X)
-    assert fits == [(len(X), 60)]  # no trimming: one full fit
+    assert seen() == [(len(X), 60)]  # no trimming: one full fit
 
 
 def test_predict_proba(detector, data):
@@ -180,10 +207,20 @@ def test_explain_points_at_the_perturbed_feature(detector, data):
 def test_plots(detector, data):
     X, y = data
     fig = score_histogram(
-        detector.decision_scores_, threshold=detector.threshold_, labels=y
+        detector.decision_scores_, threshold=detector.threshold_, labels=y, bins=30
     )
-    assert fig.axes
-    assert feature_errors(detector.explain(X[:1])[0]).axes
+    (ax,) = fig.axes
+    heights = [bar.get_height() for bar in ax.patches]
+    assert len(heights) == 2 * 30  # normal and anomalous rows over the same bins
+    assert sum(heights[:30]) == N_NORMAL and sum(heights[30:]) == N_OUT
+    (line,) = ax.lines
+    np.testing.assert_allclose(line.get_xdata(), [detector.threshold_] * 2)
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == ["normal", "anomaly", "threshold"]
+    errors = detector.explain(X[:1])[0]
+    (ax,) = feature_errors(errors).axes
+    widths = [bar.get_width() for bar in ax.patches]
+    np.testing.assert_allclose(widths, np.sort(errors))  # one bar each, largest on top
 
 
 def test_save_load_keeps_scores_and_threshold(detector, data, tmp_path):

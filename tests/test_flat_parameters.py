@@ -2,12 +2,12 @@
 
 import torch
 
-from aekit.nn import DenseAutoencoder
+from aekit.nn import DenseAutoencoder, DenseConfig
 from aekit.training import FlatParameters
 
 
 def test_flat_parameters_share_storage_and_release():
-    module = DenseAutoencoder(5, [4], 2)
+    module = DenseAutoencoder(DenseConfig(5, (4,), 2))
     flat = FlatParameters(module)
     total = sum(p.numel() for p in module.parameters())
     assert flat.flat.numel() == total

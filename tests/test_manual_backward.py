@@ -6,7 +6,7 @@ import torch
 
 import aekit
 from aekit import training
-from aekit.nn import DenseAutoencoder
+from aekit.nn import DenseAutoencoder, DenseConfig
 from aekit.nn.manual import plain_layers
 
 CONFIGS = [
@@ -22,7 +22,7 @@ CONFIGS = [
 @pytest.mark.parametrize("kwargs", CONFIGS)
 def test_manual_step_matches_autograd(kwargs):
     torch.manual_seed(0)
-    module = DenseAutoencoder(10, [7, 5], 3, **kwargs).double()
+    module = DenseAutoencoder(DenseConfig(10, (7, 5), 3, **kwargs)).double()
     x = torch.rand(16, 10, dtype=torch.float64)
     step = module.manual_step()
     assert step is not None
@@ -45,7 +45,7 @@ def test_manual_step_matches_autograd(kwargs):
     "kwargs", [{"batch_norm": True}, {"dropout": 0.1}, {"activation": "gelu"}]
 )
 def test_no_manual_step_for_other_layers(kwargs):
-    module = DenseAutoencoder(10, [7], 3, **kwargs)
+    module = DenseAutoencoder(DenseConfig(10, (7,), 3, **kwargs))
     assert plain_layers([module.encoder, module.decoder]) is None
     assert module.manual_step() is None
 
@@ -72,7 +72,7 @@ def test_fit_uses_manual_step_and_matches_autograd_fit(monkeypatch):
 @pytest.mark.parametrize("optimizer", ["adam", "adamw"])
 def test_direct_fused_step_matches_optimizer_step(optimizer):
     torch.manual_seed(0)
-    module = DenseAutoencoder(6, [5], 2)
+    module = DenseAutoencoder(DenseConfig(6, (5,), 2))
     flat = training.FlatParameters(module)
     config = training.TrainConfig(optimizer=optimizer, weight_decay=0.01)
     reference = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW

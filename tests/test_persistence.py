@@ -158,3 +158,50 @@ def test_arrays_in_lists_tuples_and_dicts_keep_their_own_keys():
     np.testing.assert_array_equal(decoded["pair"][0], a)
     np.testing.assert_array_equal(decoded["pair"][1], b)
     np.testing.assert_array_equal(decoded["list"][0], c)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    model = aekit.Autoencoder((8,), 2, max_epochs=2, random_state=0, device="cpu")
+    return aekit.AnomalyDetector(model, contamination=0.1).fit(X)
+
+
+def test_detector_is_saved_as_params_fitted_arrays_and_nested_model(detector, tmp_path):
+    from safetensors.torch import load_file
+
+    detector.save(tmp_path / "det")
+    config = json.loads((tmp_path / "det" / "config.json").read_text())
+    assert "weights_prefix" not in config  # the detector has no module of its own
+    assert config["fitted"]["model_"]["__fitted__"]["weights_prefix"] == (
+        "model_/module."
+    )
+    assert config["params"]["model"]["__estimator__"] == "autoencoder"
+    keys = load_file(str(tmp_path / "det" / "model.safetensors")).keys()
+    weights = [k for k in keys if "module." in k]
+    assert weights and all(k.startswith("model_/module.") for k in weights)
+    assert not hasattr(detector, "module_")
+
+
+def test_version_1_detector_folder_still_loads(detector, tmp_path):
+    """Version 1 wrote the nested model's weights a second time at the top level
+    (``module.*``); they are ignored."""
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "det"
+    detector.save(folder)
+    tensors = load_file(str(folder / "model.safetensors"))
+    nested = "model_/module."
+    for key in [k for k in tensors if k.startswith(nested)]:
+        tensors["module." + key[len(nested) :]] = tensors[key].clone()
+    save_file(tensors, str(folder / "model.safetensors"))
+    sha = persistence._sha256(folder / "model.safetensors")
+    edit_config(
+        folder,
+        lambda c: c.update(
+            format_version=1, weights_prefix="module.", weights_sha256=sha
+        ),
+    )
+    loaded = aekit.load(folder)
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), detector.decision_function(X)
+    )

@@ -13,7 +13,7 @@ from aekit.cli import main
 from aekit.data.ratings import frame_to_matrix, id_array, lookup, read_ratings
 from aekit.estimators._recommender import SparseRows
 from aekit.metrics import rmse
-from aekit.nn import AutoRecNet, MultVAENet
+from aekit.nn import AutoRecConfig, AutoRecNet, MultVAEConfig, MultVAENet
 from tests.conftest import FAST, small_ratings
 
 QUICK = dict(FAST, max_epochs=5, early_stopping=False)
@@ -79,7 +79,7 @@ def test_sparse_rows_densify_only_the_batch():
 
 
 def test_autorec_loss_counts_observed_entries_only():
-    net = AutoRecNet(3, 2, damping=None)
+    net = AutoRecNet(AutoRecConfig(3, 2, damping=None))
     x = torch.tensor([[1.0, float("nan"), 3.0]])
     out = {"recon": torch.tensor([[2.0, 100.0, 3.0]])}
     assert net.loss(x, out)["loss"].item() == pytest.approx(0.5)  # (1 + 0) / 2
@@ -87,14 +87,14 @@ def test_autorec_loss_counts_observed_entries_only():
 
 def test_autorec_starts_at_the_baseline():
     offsets = torch.tensor([3.0, 4.0])
-    net = AutoRecNet(2, 4, offsets=offsets, damping=0.0).eval()
+    net = AutoRecNet(AutoRecConfig(2, 4, damping=0.0), offsets).eval()
     recon = net(torch.tensor([[4.0, float("nan")]]))["recon"]
     # row bias = mean observed residual = 4 - 3 = 1, added to every offset
     np.testing.assert_allclose(recon.detach().numpy(), [[4.0, 5.0]])
 
 
 def test_multvae_beta_anneals_per_update_and_caps():
-    net = MultVAENet(5, [4], 2, anneal_cap=0.2, anneal_steps=100)
+    net = MultVAENet(MultVAEConfig(5, (4,), 2, anneal_cap=0.2, anneal_steps=100))
     x = torch.ones(3, 5)
     for _ in range(4):  # one loss per update
         net.loss(x, net(x))
@@ -105,7 +105,7 @@ def test_multvae_beta_anneals_per_update_and_caps():
 
 
 def test_multvae_loss_is_the_multinomial_likelihood():
-    net = MultVAENet(4, [3], 2, variational=False).eval()
+    net = MultVAENet(MultVAEConfig(4, (3,), 2, variational=False)).eval()
     x = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
     logits = torch.zeros(1, 4)  # uniform: each click costs log 4
     loss = net.loss(x, {"recon": logits, "z": torch.zeros(1, 2)})["loss"]

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.nn import DenseAutoencoder
+from aekit.nn import DenseAutoencoder, DenseConfig
 from aekit.training import (
     Callback,
     TrainConfig,
@@ -45,7 +45,7 @@ class Recorder(Callback):
 
 def test_callbacks_are_called_and_can_stop():
     data = torch.randn(64, 6)
-    module = DenseAutoencoder(6, [8], 2)
+    module = DenseAutoencoder(DenseConfig(6, (8,), 2))
     recorder = Recorder(stop_after=3)
     result = fit_module(
         module,
@@ -60,7 +60,7 @@ def test_callbacks_are_called_and_can_stop():
 
 def test_last_single_sample_batch_is_skipped_with_batch_norm():
     data = torch.randn(33, 6)  # 33 = 2 * 16 + 1: a batch of one would break BN
-    module = DenseAutoencoder(6, [8], 2, batch_norm=True)
+    module = DenseAutoencoder(DenseConfig(6, (8,), 2, batch_norm=True))
     fit_module(
         module,
         data,
@@ -72,7 +72,7 @@ def test_last_single_sample_batch_is_skipped_with_batch_norm():
 def test_history_loss_matches_a_recomputation():
     """The epoch loss read once per epoch equals the mean of the batch losses."""
     data = torch.randn(40, 5)
-    module = DenseAutoencoder(5, [], 2, activation="identity")
+    module = DenseAutoencoder(DenseConfig(5, (), 2, activation="identity"))
     config = TrainConfig(
         max_epochs=1, batch_size=40, early_stopping=False, learning_rate=1e-12
     )

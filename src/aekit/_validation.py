@@ -1,10 +1,16 @@
 """Parameter checks with error messages that name the parameter, the value and what
-is allowed. Called from ``fit``, never from ``__init__``."""
+is allowed. Called from ``fit`` (and `aekit.load`), never from ``__init__``.
+
+The ``check_*`` functions check one value; the constraint objects (`Int`, `Real`,
+`Choice`, `Bool`, `Sizes`, `ColumnName`, `Optional`) declare them in an
+estimator's ``_parameter_constraints`` table, which `check_params` checks.
+"""
 
 from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -67,3 +73,117 @@ def check_sizes(name: str, value: Any) -> tuple[int, ...]:
             f"{name} must be a sequence of ints >= 1 such as (64, 32), got {value!r}."
         )
     return tuple(check_int(f"{name}[{i}]", v) for i, v in enumerate(value))
+
+
+# -- declared constraints ---------------------------------------------------------
+# An estimator class declares ``_parameter_constraints = {name: constraint}``; the
+# tables of its base classes are merged in (a subclass may redeclare a name), and
+# `check_params` checks them all at the start of ``fit`` and in `aekit.load`.
+# Rules that tie parameters together go in the class's ``_check_param_rules()``.
+
+
+class Constraint:
+    """What one parameter may be; ``check`` raises with a message that names the
+    parameter, the value and what is allowed."""
+
+    def check(self, name: str, value: Any) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Int(Constraint):
+    """An int >= ``low`` (not a bool)."""
+
+    low: int = 1
+
+    def check(self, name: str, value: Any) -> None:
+        check_int(name, value, low=self.low)
+
+
+@dataclass(frozen=True)
+class Real(Constraint):
+    """A number in the interval from ``low`` to ``high``, each end open or closed."""
+
+    low: float = 0.0
+    high: float = float("inf")
+    low_open: bool = False
+    high_open: bool = True
+
+    def check(self, name: str, value: Any) -> None:
+        check_float(
+            name,
+            value,
+            low=self.low,
+            high=self.high,
+            low_open=self.low_open,
+            high_open=self.high_open,
+        )
+
+
+@dataclass(frozen=True)
+class Choice(Constraint):
+    """One of ``choices`` (any iterable; kept as a tuple)."""
+
+    choices: tuple[Any, ...]
+
+    def __init__(self, choices: Iterable[Any]) -> None:
+        object.__setattr__(self, "choices", tuple(choices))
+
+    def check(self, name: str, value: Any) -> None:
+        check_choice(name, value, self.choices)
+
+
+@dataclass(frozen=True)
+class Bool(Constraint):
+    """True or False (1 and 0 pass too)."""
+
+    def check(self, name: str, value: Any) -> None:
+        check_bool(name, value)
+
+
+@dataclass(frozen=True)
+class Sizes(Constraint):
+    """Layer widths: a sequence of ints >= 1, or one int."""
+
+    def check(self, name: str, value: Any) -> None:
+        check_sizes(name, value)
+
+
+@dataclass(frozen=True)
+class ColumnName(Constraint):
+    """A table column: a str or int label."""
+
+    def check(self, name: str, value: Any) -> None:
+        if not isinstance(value, str | int):
+            raise TypeError(f"{name} must be a column name or None, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Optional(Constraint):
+    """None, or what ``inner`` allows."""
+
+    inner: Constraint
+
+    def check(self, name: str, value: Any) -> None:
+        if value is not None:
+            self.inner.check(name, value)
+
+
+def parameter_constraints(cls: type) -> dict[str, Constraint]:
+    """The ``_parameter_constraints`` tables of ``cls`` and its bases, merged from
+    the most basic class down (a subclass's entry replaces its base's)."""
+    merged: dict[str, Constraint] = {}
+    for klass in reversed(cls.__mro__):
+        merged.update(vars(klass).get("_parameter_constraints", {}))
+    return merged
+
+
+def check_params(estimator: Any) -> None:
+    """Check every declared parameter of ``estimator``, then the rules that relate
+    parameters (its ``_check_param_rules()``, when it has one). Raises ValueError
+    or TypeError naming the parameter."""
+    for name, constraint in parameter_constraints(type(estimator)).items():
+        constraint.check(name, getattr(estimator, name))
+    rules = getattr(estimator, "_check_param_rules", None)
+    if rules is not None:
+        rules()

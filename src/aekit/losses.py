@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import torch
 
+# Denoising corruptions by name (see `corrupt`).
+NOISE_TYPES = ("gaussian", "mask", "salt_pepper")
+
 
 def squared_error(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Per-sample mean squared error over all non-batch dimensions, shape (n,)."""
@@ -72,8 +75,11 @@ def corrupt(x: torch.Tensor, noise_type: str, level: float) -> torch.Tensor:
     """Denoising-autoencoder input corruption by name: ``"gaussian"`` (``level`` is
     the standard deviation), ``"mask"`` or ``"salt_pepper"`` (``level`` is the
     fraction of entries changed)."""
+    if noise_type == "gaussian":
+        return gaussian_noise(x, level)
     if noise_type == "mask":
         return mask_noise(x, level)
     if noise_type == "salt_pepper":
         return salt_pepper_noise(x, level)
-    return gaussian_noise(x, level)
+    allowed = ", ".join(repr(name) for name in NOISE_TYPES)
+    raise ValueError(f"noise_type must be one of {allowed}; got {noise_type!r}.")

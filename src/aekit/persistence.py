@@ -4,6 +4,17 @@ A model folder holds ``config.json`` (estimator name, parameters, fitted metadat
 versions, and the SHA-256 of the weights) and ``model.safetensors`` (the module's
 weights and fitted arrays such as scaler statistics). No pickle anywhere.
 Writes go to a temporary folder that replaces the target only when complete.
+
+What is saved of an estimator: its registered name, ``get_params(deep=False)``
+(it is rebuilt by calling its class with them, then checked by
+`aekit._validation.check_params`), its fitted attributes (the public instance
+attributes ending in ``_``; fitted estimators among them, such as a detector's
+``model_``, are saved the same way, nested) and, when it trains a torch module
+(see `ModuleOwner`), the module's weights.
+
+Format versions: 2 saves a module's weights only for estimators that have one
+(version 1 also wrote an `AnomalyDetector`'s weights a second time, at the top
+level); version 1 folders still load.
 """
 
 from __future__ import annotations
@@ -14,21 +25,52 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
+from torch import nn
 
+from aekit._validation import check_params
 from aekit.exceptions import ModelFileError
 from aekit.registry import get_estimator_class, name_of
 from aekit.training import resolve_device
 
 FORMAT = "aekit"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
+
+
+class ModuleOwner(Protocol):
+    """The hooks `save` and `load` use on an estimator that trains a torch module
+    (every `aekit.estimators._base.TorchEstimator`).
+
+    ``module_``, ``device_``
+        The fitted module (its ``state_dict`` is saved) and where it is; `load`
+        sets both.
+    ``device``
+        The parameter saying where `load` puts the module (unless `load` is
+        given a device).
+    ``_build_module()``
+        A fresh module of the fitted architecture, built from the estimator's
+        parameters and fitted attributes (restored before it is called); the
+        saved weights are then loaded into it.
+    """
+
+    module_: nn.Module
+    device_: str
+    device: str
+
+    def _build_module(self) -> nn.Module: ...
+
+
+def owns_module(estimator: Any) -> TypeGuard[ModuleOwner]:
+    """Whether ``estimator``'s class trains a torch module (see `ModuleOwner`)."""
+    return callable(getattr(type(estimator), "_build_module", None))
 
 
 def save(estimator: BaseEstimator, path: str | os.PathLike) -> None:
@@ -109,21 +151,32 @@ def _dump(estimator: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> dict
         if not name.endswith("_") or name.startswith("_") or name == "module_":
             continue
         fitted[name] = _encode(value, f"{prefix}{name}", tensors)
-    for key, tensor in estimator.module_.state_dict().items():
-        tensors[f"{prefix}module.{key}"] = tensor.detach().cpu().clone().contiguous()
     params = estimator.get_params(deep=False)
-    return {
+    config = {
         "estimator": name_of(type(estimator)),
         "params": {k: _encode(p, f"{prefix}{k}", tensors) for k, p in params.items()},
         "fitted": fitted,
-        "weights_prefix": f"{prefix}module.",
     }
+    if owns_module(estimator):
+        for key, tensor in estimator.module_.state_dict().items():
+            saved = tensor.detach().cpu().clone().contiguous()
+            tensors[f"{prefix}module.{key}"] = saved
+        config["weights_prefix"] = f"{prefix}module."
+    return config
+
+
+def _is_fitted(estimator: BaseEstimator) -> bool:
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
 
 
 def _encode(value: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
     """A JSON-able form of ``value``; arrays go to ``tensors`` under ``key``."""
     if isinstance(value, BaseEstimator):
-        if hasattr(value, "module_"):
+        if _is_fitted(value):
             return {"__fitted__": _dump(value, key + "/", tensors)}
         params = value.get_params(deep=False)
         return {
@@ -176,17 +229,26 @@ def _decode(value: Any, tensors: dict[str, torch.Tensor], device: str | None) ->
 def _restore(config: dict, tensors: dict[str, torch.Tensor], device: str | None) -> Any:
     cls = get_estimator_class(config["estimator"])
     estimator = cls(**_decode(config["params"], tensors, device))
-    estimator._check_params()
+    check_params(estimator)
     for name, value in config["fitted"].items():
         setattr(estimator, name, _decode(value, tensors, device))
+    if owns_module(estimator):  # (a version-1 detector's extra copy is ignored)
+        _restore_module(estimator, config["weights_prefix"], tensors, device)
+    return estimator
+
+
+def _restore_module(
+    estimator: ModuleOwner,
+    prefix: str,
+    tensors: dict[str, torch.Tensor],
+    device: str | None,
+) -> None:
     module = estimator._build_module()
-    own = config["weights_prefix"]
-    state = {k[len(own) :]: t for k, t in tensors.items() if k.startswith(own)}
+    state = {k[len(prefix) :]: t for k, t in tensors.items() if k.startswith(prefix)}
     module.load_state_dict(state, strict=True)
     target = resolve_device(device or estimator.device)
     estimator.module_ = module.to(target).eval()
     estimator.device_ = str(target)
-    return estimator
 
 
 def _sha256(path: Path) -> str:

@@ -9,11 +9,14 @@ import numpy as np
 from torch import nn
 
 from aekit import _validation as v
-from aekit.estimators._tabular import BaseAutoencoder
-from aekit.nn import ACTIVATIONS, DenseAutoencoder
+from aekit.estimators._base import check_noise_level
+from aekit.estimators._tabular import OUTPUT_ACTIVATIONS, BaseAutoencoder
+from aekit.losses import NOISE_TYPES
+from aekit.nn import ACTIVATIONS, DenseAutoencoder, DenseConfig
 from aekit.registry import register
 
-NOISE_TYPES = ("gaussian", "mask")
+# Salt-and-pepper noise sets entries to 0 or 1: for pixels, not scaled features.
+TABLE_NOISE_TYPES = tuple(name for name in NOISE_TYPES if name != "salt_pepper")
 LOSSES = ("mse", "bce")
 
 
@@ -106,6 +109,21 @@ class Autoencoder(BaseAutoencoder):
     (200,)
     """
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "hidden_dims": v.Sizes(),
+        "latent_dim": v.Int(),
+        "activation": v.Choice(ACTIVATIONS),
+        "output_activation": v.Choice(OUTPUT_ACTIVATIONS),
+        "loss": v.Choice(LOSSES),
+        "batch_norm": v.Bool(),
+        "dropout": v.Real(high=1.0),
+        "noise_type": v.Choice(TABLE_NOISE_TYPES),
+        "noise": v.Real(),
+        "sparsity": v.Real(),
+        "contractive": v.Real(),
+        "warm_start": v.Bool(),
+    }
+
     def __init__(
         self,
         hidden_dims: Sequence[int] = (128, 64),
@@ -163,21 +181,9 @@ class Autoencoder(BaseAutoencoder):
         self.verbose = verbose
         self.warm_start = warm_start
 
-    def _check_params(self) -> None:
-        v.check_sizes("hidden_dims", self.hidden_dims)
-        v.check_int("latent_dim", self.latent_dim)
-        v.check_choice("activation", self.activation, ACTIVATIONS)
-        v.check_choice("loss", self.loss, LOSSES)
-        v.check_bool("batch_norm", self.batch_norm)
-        v.check_float("dropout", self.dropout, high=1.0)
-        v.check_choice("noise_type", self.noise_type, NOISE_TYPES)
-        high = 1.0 if self.noise_type == "mask" else float("inf")
-        v.check_float("noise", self.noise, high=high)
-        v.check_float("sparsity", self.sparsity)
-        v.check_float("contractive", self.contractive)
-        v.check_float("l2", self.l2)
-        v.check_bool("warm_start", self.warm_start)
-        super()._check_params()
+    def _check_param_rules(self) -> None:
+        check_noise_level(self.noise, self.noise_type)
+        super()._check_param_rules()
 
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:
         resolved = super()._resolve_output_activation(Xs)
@@ -192,10 +198,10 @@ class Autoencoder(BaseAutoencoder):
 
     def _build_module(self) -> nn.Module:
         output = "identity" if self.output_activation_ == "linear" else "sigmoid"
-        return DenseAutoencoder(
-            self.n_features_in_,
-            v.check_sizes("hidden_dims", self.hidden_dims),
-            self.latent_dim,
+        config = DenseConfig(
+            n_features=self.n_features_in_,
+            hidden_dims=v.check_sizes("hidden_dims", self.hidden_dims),
+            latent_dim=self.latent_dim,
             activation=self.activation,
             output_activation=output,
             loss=self.loss,
@@ -206,3 +212,4 @@ class Autoencoder(BaseAutoencoder):
             sparsity=self.sparsity,
             contractive=self.contractive,
         )
+        return DenseAutoencoder(config)

@@ -22,7 +22,7 @@ from aekit.estimators._rating_validation import (
 )
 from aekit.estimators._recommender import BaseRecommender, SparseRows
 from aekit.nn import ACTIVATIONS
-from aekit.nn.recsys import AutoRecNet
+from aekit.nn.recsys import AutoRecConfig, AutoRecNet
 from aekit.registry import register
 from aekit.training import TrainConfig, resolve_device
 
@@ -94,6 +94,14 @@ class AutoRec(BaseRecommender):
     (2,)
     """
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "hidden_dim": v.Int(),
+        "kind": v.Choice(KINDS),
+        "activation": v.Choice(ACTIVATIONS),
+        "input_dropout": v.Real(high=1.0),
+        "bias_damping": v.Optional(v.Real()),
+    }
+
     def __init__(
         self,
         hidden_dim: int = 500,
@@ -141,23 +149,12 @@ class AutoRec(BaseRecommender):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_params(self) -> None:
-        v.check_int("hidden_dim", self.hidden_dim)
-        v.check_choice("kind", self.kind, KINDS)
-        v.check_choice("activation", self.activation, ACTIVATIONS)
-        v.check_float("input_dropout", self.input_dropout, high=1.0)
-        v.check_float("l2", self.l2)
-        if self.bias_damping is not None:
-            v.check_float("bias_damping", self.bias_damping)
-        self._check_columns()
-        self._check_training_params()
-
     def fit(self, X: Any, y: Any = None) -> AutoRec:
         """Learn from ratings ``X``: a DataFrame (or 2-D array) of (user, item,
         rating) rows, or a scipy.sparse user-by-item matrix whose stored entries
         are the observed ratings. ``y`` is ignored."""
         with fit_or_nothing(self):
-            self._check_params()
+            v.check_params(self)
             M = self._read_interactions(X)
             stoppers: list[KeepBest] = []
             train = M
@@ -220,15 +217,14 @@ class AutoRec(BaseRecommender):
 
     def _build_module(self) -> nn.Module:
         bias = self.user_bias_ if self.kind == "item" else self.item_bias_
-        n_out = len(bias)
-        return AutoRecNet(
-            n_out,
-            self.hidden_dim,
-            activation_name=self.activation,
-            offsets=torch.from_numpy(self.global_mean_ + bias),
+        config = AutoRecConfig(
+            n_inputs=len(bias),
+            hidden_dim=self.hidden_dim,
+            activation=self.activation,
             damping=self.bias_damping,
             input_dropout=self.input_dropout,
         )
+        return AutoRecNet(config, offsets=torch.from_numpy(self.global_mean_ + bias))
 
     def predict(self, users: Any, items: Any = None) -> np.ndarray:
         """Predicted ratings of (user, item) pairs, clipped to the training range.

@@ -1,5 +1,7 @@
 """What every aekit estimator shares: parameter checks, input validation, the call
-into the training loop, batched inference, and the fit-or-nothing guarantee."""
+into the training loop, batched inference, and the fit-or-nothing guarantee; and
+what every autoencoder transformer shares: ``transform``, ``inverse_transform``,
+scores and the [0, 1] data-range rules."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
 from aekit import _validation as v
@@ -31,6 +33,39 @@ from aekit.training import (
 )
 
 INFERENCE_BATCH = 8192
+
+
+def check_noise_level(noise: float, noise_type: str) -> None:
+    """Every corruption but Gaussian noise changes a fraction of the entries:
+    its ``noise`` level must be below 1 (the parameter table checks >= 0)."""
+    if noise_type != "gaussian":
+        v.check_float("noise", noise, high=1.0)
+
+
+def in_unit_range(data: np.ndarray) -> bool:
+    """Whether every value of ``data`` lies in [0, 1]."""
+    return bool(data.min() >= 0.0 and data.max() <= 1.0)
+
+
+def require_unit_range(data: np.ndarray, needs: str, scaling: Any, fix: str) -> None:
+    """A ValueError unless the (scaled) ``data`` lies in [0, 1]: ``needs`` names
+    the setting that requires it, ``fix`` says what to change instead."""
+    if not in_unit_range(data):
+        raise ValueError(
+            f"{needs} needs (scaled) data in [0, 1], but it spans "
+            f"[{data.min():.3g}, {data.max():.3g}] with scaling={scaling!r}. {fix}"
+        )
+
+
+def resolve_output_activation(requested: str, data: np.ndarray, scaling: Any) -> str:
+    """``output_activation`` for the scaled training ``data``: "auto" is sigmoid
+    for data in [0, 1], else linear; "sigmoid" needs data in [0, 1]."""
+    if requested == "auto":
+        return "sigmoid" if in_unit_range(data) else "linear"
+    if requested == "sigmoid":
+        fix = "Use scaling='minmax' or output_activation='linear' (or 'auto')."
+        require_unit_range(data, "output_activation='sigmoid'", scaling, fix)
+    return requested
 
 
 @contextlib.contextmanager
@@ -49,27 +84,31 @@ def fit_or_nothing(estimator: BaseEstimator) -> Iterator[None]:
 class TorchEstimator(BaseEstimator):
     """Base class of estimators that train a torch module with `fit_module`.
 
-    Subclasses define ``_check_params()``, ``_build_module()`` (from fitted metadata
-    such as ``n_features_in_``) and set ``_fitted_metadata`` (names of fitted
-    attributes that describe the model and are saved in ``config.json``).
+    Subclasses declare ``_parameter_constraints`` (merged with this class's table
+    of training parameters and checked by `aekit._validation.check_params`),
+    extend ``_check_param_rules()`` for rules across parameters, and define
+    ``_build_module()`` (from fitted attributes such as ``n_features_in_``).
     """
 
     module_: Any  # the trained torch module, set by fit
 
     # Training parameters every subclass takes, with the same meaning.
-    def _check_training_params(self) -> None:
-        v.check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        v.check_float("learning_rate", self.learning_rate, low_open=True)
-        v.check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        v.check_int("batch_size", self.batch_size)
-        v.check_int("max_epochs", self.max_epochs)
-        v.check_bool("early_stopping", self.early_stopping)
-        v.check_float(
-            "validation_fraction", self.validation_fraction, low_open=True, high=1.0
-        )
-        v.check_int("patience", self.patience)
-        if self.gradient_clip is not None:
-            v.check_float("gradient_clip", self.gradient_clip, low_open=True)
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "l2": v.Real(),
+        "optimizer": v.Choice(OPTIMIZERS),
+        "learning_rate": v.Real(low_open=True),
+        "lr_schedule": v.Choice(LR_SCHEDULES),
+        "batch_size": v.Int(),
+        "max_epochs": v.Int(),
+        "early_stopping": v.Bool(),
+        "validation_fraction": v.Real(low_open=True, high=1.0),
+        "patience": v.Int(),
+        "gradient_clip": v.Optional(v.Real(low_open=True)),
+    }
+
+    def _check_param_rules(self) -> None:
+        """Checks the constraint table cannot express (see `check_params`);
+        subclasses extend it and call ``super()``."""
         try:
             resolve_device(self.device)
         except (RuntimeError, TypeError) as exc:
@@ -177,9 +216,42 @@ class TorchEstimator(BaseEstimator):
 class AutoencoderTransformer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchEstimator
 ):
-    """What every autoencoder transformer shares on top of `TorchEstimator`: scores
-    from ``reconstruction_error`` (defined by the subclass), feature names
-    ``<name>0..`` for the codes, and float32/float64 preserved."""
+    """What every autoencoder transformer shares on top of `TorchEstimator`:
+    ``transform`` and ``inverse_transform``, scores from ``reconstruction_error``
+    (defined by the subclass), feature names ``<name>0..`` for the codes, and
+    float32/float64 preserved.
+
+    Subclasses define two hooks between user arrays and the module:
+    ``_model_input(X)`` turns input validated by ``_validate`` into the module's
+    float32 input (scaled, in the module's layout), and ``_model_output(out,
+    dtype)`` turns module output (reconstructions or decoded codes) back into
+    input units, each row shaped like a training sample.
+    """
+
+    def _model_input(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _model_output(self, out: np.ndarray, dtype: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The latent codes of ``X``, shape (n_samples, latent_dim)."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        codes = self._apply(self.module_.encode, self._model_input(X))
+        return codes.astype(X.dtype)
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """Decode latent codes ``X`` (n_samples, latent_dim) back to input units,
+        each row shaped like a training sample."""
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32])
+        if Z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"inverse_transform expects codes with latent_dim={self.latent_dim} "
+                f"columns, got {Z.shape[1]}."
+            )
+        return self._model_output(self._apply(self.module_.decode, Z), Z.dtype)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Minus the scaled reconstruction error: higher means more typical."""

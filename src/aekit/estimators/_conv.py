@@ -8,10 +8,11 @@ import numpy as np
 from torch import nn
 
 from aekit import _validation as v
+from aekit.estimators._base import check_noise_level, resolve_output_activation
 from aekit.estimators._image_base import BaseImageAutoencoder
 from aekit.estimators._tabular import OUTPUT_ACTIVATIONS
-from aekit.nn import ACTIVATIONS
-from aekit.nn.conv import NOISE_TYPES
+from aekit.losses import NOISE_TYPES
+from aekit.nn import ACTIVATIONS, ConvConfig
 from aekit.nn.conv import ConvAutoencoder as ConvModule
 from aekit.registry import register
 
@@ -72,6 +73,16 @@ random_state, verbose
     (300, 8)
     """
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "channels": v.Sizes(),
+        "latent_dim": v.Int(),
+        "activation": v.Choice(ACTIVATIONS),
+        "output_activation": v.Choice(OUTPUT_ACTIVATIONS),
+        "batch_norm": v.Bool(),
+        "noise_type": v.Choice(NOISE_TYPES),
+        "noise": v.Real(),
+    }
+
     def __init__(
         self,
         channels: Sequence[int] = (32, 64),
@@ -121,42 +132,26 @@ random_state, verbose
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_params(self) -> None:
-        v.check_sizes("channels", self.channels)
-        v.check_int("latent_dim", self.latent_dim)
-        v.check_choice("activation", self.activation, ACTIVATIONS)
-        v.check_choice("output_activation", self.output_activation, OUTPUT_ACTIVATIONS)
-        v.check_bool("batch_norm", self.batch_norm)
-        v.check_choice("noise_type", self.noise_type, NOISE_TYPES)
-        high = float("inf") if self.noise_type == "gaussian" else 1.0
-        v.check_float("noise", self.noise, high=high)
-        v.check_float("l2", self.l2)
-        super()._check_params()
+    def _check_param_rules(self) -> None:
+        check_noise_level(self.noise, self.noise_type)
+        super()._check_param_rules()
 
     def _check_data_range(self, images: np.ndarray) -> None:
         """Sigmoid output for pixels in [0, 1], linear otherwise (or as asked)."""
-        in_unit = bool(images.min() >= 0.0 and images.max() <= 1.0)
-        if self.output_activation == "sigmoid" and not in_unit:
-            raise ValueError(
-                "output_activation='sigmoid' needs scaled pixels in [0, 1], but they "
-                f"span [{images.min():.3g}, {images.max():.3g}] with scaling="
-                f"{self.scaling!r}. Use scaling='minmax' or output_activation='auto'."
-            )
-        auto = "sigmoid" if in_unit else "linear"
-        self.output_activation_ = (
-            auto if self.output_activation == "auto" else self.output_activation
+        self.output_activation_ = resolve_output_activation(
+            self.output_activation, images, self.scaling
         )
 
     def _build_module(self) -> nn.Module:
-        return ConvModule(
-            self.image_shape_,
-            v.check_sizes("channels", self.channels),
-            self.latent_dim,
+        output = "sigmoid" if self.output_activation_ == "sigmoid" else "identity"
+        config = ConvConfig(
+            image_shape=tuple(self.image_shape_),
+            channels=v.check_sizes("channels", self.channels),
+            latent_dim=self.latent_dim,
             activation=self.activation,
             batch_norm=bool(self.batch_norm),
-            output_activation=(
-                "sigmoid" if self.output_activation_ == "sigmoid" else "identity"
-            ),
+            output_activation=output,
             noise=self.noise,
             noise_type=self.noise_type,
         )
+        return ConvModule(config)

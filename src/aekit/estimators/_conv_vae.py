@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from torch import nn
@@ -12,9 +11,7 @@ from torch import nn
 from aekit import _validation as v
 from aekit.estimators._image_base import BaseImageAutoencoder
 from aekit.estimators._variational import VariationalMixin
-from aekit.nn import ACTIVATIONS
-from aekit.nn.conv import ConvDecoder, ConvEncoder
-from aekit.nn.vae import VariationalAutoencoder
+from aekit.nn import ACTIVATIONS, VAEConfig, VariationalAutoencoder
 from aekit.registry import register
 
 
@@ -61,6 +58,12 @@ device_
     >>> vae.score_samples(X[:2], n_importance=10).shape
     (2,)
     """
+
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "channels": v.Sizes(),
+        "latent_dim": v.Int(),
+        "activation": v.Choice(ACTIVATIONS),
+    }
 
     def __init__(
         self,
@@ -111,31 +114,19 @@ device_
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_params(self) -> None:
-        v.check_sizes("channels", self.channels)
-        v.check_int("latent_dim", self.latent_dim)
-        v.check_choice("activation", self.activation, ACTIVATIONS)
-        v.check_float("l2", self.l2)
-        self._check_variational_params()
-        super()._check_params()
-
     def _check_data_range(self, images: np.ndarray) -> None:
         self._check_unit_range(images, self.scaling)
-
-    def _model_input(self, X: Any) -> np.ndarray:
-        return self._to_model(self._validate_images(X, reset=False))
 
     def _log_scale_jacobian(self) -> float:
         return self.n_features_in_ * math.log(self.input_scale_)
 
     def _build_module(self) -> nn.Module:
-        channels = v.check_sizes("channels", self.channels)
-        k = self.latent_dim
-        return VariationalAutoencoder(
-            ConvEncoder(self.image_shape_, channels, 2 * k, activation=self.activation),
-            ConvDecoder(k, self.image_shape_, channels, activation=self.activation),
-            k,
-            self.image_shape_,
+        config = VAEConfig(
+            data_shape=tuple(self.image_shape_),
+            latent_dim=self.latent_dim,
+            channels=v.check_sizes("channels", self.channels),
+            activation=self.activation,
             likelihood=self.likelihood,
             beta=self.beta,
         )
+        return VariationalAutoencoder(config)

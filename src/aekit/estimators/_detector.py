@@ -36,7 +36,6 @@ score is already on a log scale, so the rule applies to it directly.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -48,7 +47,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from aekit import _validation as v
 from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import fit_or_nothing
-from aekit.nn import DenseAutoencoder
 from aekit.registry import register
 
 PROBA_METHODS = ("linear", "unify")
@@ -56,6 +54,7 @@ AUTO_Z = 3.5  # modified z-score cut-off of Iglewicz & Hoaglin (1993)
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution, in standard deviations
 RANKING_EPOCHS = 0.25  # the first (ranking) fit's share of the model's max_epochs
 TINY = np.finfo(np.float64).tiny
+CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
 
 
 def median_mad(values: np.ndarray) -> tuple[Any, Any]:
@@ -153,6 +152,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "trim": v.Real(high=0.5),
+        "latent_distance": v.Bool(),
+    }
+
     def __init__(
         self,
         model: Any = None,
@@ -168,22 +172,16 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self.latent_distance = latent_distance
         self.random_state = random_state
 
-    def _check_params(self) -> None:
+    def _check_param_rules(self) -> None:
+        """The checks a constraint table cannot express: ``contamination`` is a
+        float or "auto", and ``model`` has the methods the score needs."""
         if isinstance(self.contamination, str) and self.contamination != "auto":
             raise ValueError(
                 "contamination must be a float in (0, 0.5] or 'auto', got "
                 f"{self.contamination!r}."
             )
         if self.contamination != "auto":
-            v.check_float(
-                "contamination",
-                self.contamination,
-                low_open=True,
-                high=0.5,
-                high_open=False,
-            )
-        v.check_float("trim", self.trim, high=0.5)
-        v.check_bool("latent_distance", self.latent_distance)
+            CONTAMINATION.check("contamination", self.contamination)
         needs = ["reconstruction_error"] + ["transform"] * bool(self.latent_distance)
         missing = [name for name in needs if not hasattr(self.model, name)]
         if self.model is not None and missing:
@@ -197,7 +195,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         """Fit the autoencoder on ``X`` (no labels; ``y`` is ignored), trim, refit,
         and set ``decision_scores_``, ``threshold_`` and ``labels_``."""
         with fit_or_nothing(self):
-            self._check_params()
+            v.check_params(self)
             X = validate_data(self, X, dtype=[np.float64, np.float32])
             n_trim = int(self.trim * len(X))
             trimming = n_trim > 0 and len(X) - n_trim >= 2
@@ -209,7 +207,6 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             else:
                 n_trim = 0
             self.model_ = model
-            self.module_ = model.module_  # shared with model_, for aekit.save
             self.n_trimmed_ = n_trim
             if self.latent_distance:
                 self.decision_scores_ = self._fit_latent_distance(X)
@@ -246,24 +243,18 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         return self._combine(parts)
 
     def _errors_and_codes(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scaled reconstruction errors and codes of ``X``, in float64. A dense
-        autoencoder is run in float64 on a copy: float32 outputs carry ~1e-7
-        rounding that depends on the other rows in the batch, which the logs
-        and the inverse covariance would amplify (a row's score would depend
-        on its batch). Other models give their own (float32) methods."""
+        """Scaled reconstruction errors and codes of ``X``, in float64: from the
+        model's ``errors_and_codes`` when it has one (batch-independent float64
+        scoring; float32 rounding would be amplified by the logs and the inverse
+        covariance), else from its (float32) public methods."""
         model = self.model_
-        if not isinstance(getattr(model, "module_", None), DenseAutoencoder):
-            errors = model.reconstruction_error(X, scaled=True)
-            return np.asarray(errors, np.float64), np.asarray(
-                model.transform(X), np.float64
-            )
-        net = copy.deepcopy(model.module_).double().cpu().eval()
-        Xs = model._scale(model._validate(X, reset=False)).astype(np.float64)
-        x = torch.from_numpy(Xs)
-        with torch.inference_mode():
-            codes = net.encode(x)
-            errors = (net.decode(codes) - x).pow(2).mean(dim=1)
-        return errors.numpy(), codes.numpy()
+        if hasattr(model, "errors_and_codes"):
+            errors, codes = model.errors_and_codes(X, dtype=torch.float64)
+            return errors, codes
+        errors = model.reconstruction_error(X, scaled=True)
+        return np.asarray(errors, np.float64), np.asarray(
+            model.transform(X), np.float64
+        )
 
     def _log_parts(self, errors: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Log reconstruction error and log(1 + squared code distance), shape
@@ -356,15 +347,6 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     @property
     def n_iter_(self) -> int:
         return int(self.model_.n_iter_)
-
-    @property
-    def device(self) -> str:
-        """Where `aekit.load` puts the module: the wrapped model's device."""
-        return str(getattr(self, "model_", None) and self.model_.device_ or "auto")
-
-    def _build_module(self) -> Any:
-        """For `aekit.load`: the module is the restored ``model_``'s."""
-        return self.model_.module_
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
 from aekit.estimators._base import AutoencoderTransformer, fit_or_nothing
@@ -62,31 +62,30 @@ def image_ndim(X: Any) -> int:
 class BaseImageAutoencoder(AutoencoderTransformer):
     """Autoencoders whose module takes (n, C, H, W) float tensors."""
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "scaling": v.Choice(IMAGE_SCALINGS),
+        "image_shape": v.Optional(v.Sizes()),
+    }
+
     def fit(self, X: Any, y: Any = None) -> BaseImageAutoencoder:
         """Train on images ``X`` of shape (n, H, W), (n, C, H, W) or (n, H*W)
         (see ``image_shape``); ``y`` is ignored. Returns the fitted estimator."""
         with fit_or_nothing(self):
-            self._check_params()
+            v.check_params(self)
             sample_shape = np.shape(X)[1:] if image_ndim(X) in (3, 4) else None
-            flat = self._validate_images(X, reset=True)
+            flat = self._validate(X, reset=True)
             self.sample_shape_ = sample_shape or (flat.shape[1],)
             self.image_shape_ = resolve_image_shape(
                 self.sample_shape_, self.image_shape
             )
             self._check_split(len(flat))
             self.input_shift_, self.input_scale_ = self._fit_scaler(flat)
-            images = self._to_model(flat)
+            images = self._model_input(flat)
             self._check_data_range(images)
             self._train(images, self._training_data, self._callbacks())
         return self
 
     # -- hooks for subclasses ---------------------------------------------------
-    def _check_params(self) -> None:
-        v.check_choice("scaling", self.scaling, IMAGE_SCALINGS)
-        if self.image_shape is not None:
-            v.check_sizes("image_shape", self.image_shape)
-        self._check_training_params()
-
     def _check_data_range(self, images: np.ndarray) -> None:
         pass
 
@@ -97,8 +96,9 @@ class BaseImageAutoencoder(AutoencoderTransformer):
         return torch.from_numpy(images).to(device)
 
     # -- input and output layout ------------------------------------------------
-    def _validate_images(self, X: Any, *, reset: bool) -> np.ndarray:
-        """Images as a validated 2-D float array (n, C*H*W)."""
+    def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
+        """Images (n, H, W), (n, C, H, W) or flat as a validated 2-D float array
+        (n, C*H*W)."""
         if image_ndim(X) in (3, 4):
             X = np.asarray(X)
             if not reset and X.shape[1:] != tuple(self.sample_shape_):
@@ -111,7 +111,7 @@ class BaseImageAutoencoder(AutoencoderTransformer):
                         f"trained on images of shape {tuple(self.sample_shape_)}."
                     )
             X = X.reshape(len(X), -1)
-        return self._validate(X, reset=reset)
+        return super()._validate(X, reset=reset)
 
     def _fit_scaler(self, flat: np.ndarray) -> tuple[float, float]:
         """One (shift, scale) for all pixels: [0, 1] for "minmax", unit variance for
@@ -124,7 +124,7 @@ class BaseImageAutoencoder(AutoencoderTransformer):
             shift, scale = 0.0, 1.0
         return shift, scale if scale > 1e-12 * max(1.0, abs(shift)) else 1.0
 
-    def _to_model(self, flat: np.ndarray) -> np.ndarray:
+    def _model_input(self, flat: np.ndarray) -> np.ndarray:
         """Scaled float32 images of shape (n, C, H, W) for the module."""
         scaled = (flat - self.input_shift_) / self.input_scale_
         return scaled.astype(np.float32).reshape(len(flat), *self.image_shape_)
@@ -134,35 +134,20 @@ class BaseImageAutoencoder(AutoencoderTransformer):
         out = images.reshape(len(images), -1) * self.input_scale_ + self.input_shift_
         return out.astype(dtype).reshape(shape)
 
+    def _model_output(self, out: np.ndarray, dtype: Any) -> np.ndarray:
+        """Module output in input units, shaped like the training samples."""
+        return self._from_model(out, (len(out), *self.sample_shape_), dtype)
+
     def _out_shape(self, X: Any, n: int) -> tuple:
         return (n, *np.shape(X)[1:]) if image_ndim(X) in (3, 4) else (n, -1)
 
-    # -- the transformer API ----------------------------------------------------
-    def transform(self, X: Any) -> np.ndarray:
-        """The latent codes of the images ``X``, shape (n_samples, latent_dim)."""
-        check_is_fitted(self)
-        flat = self._validate_images(X, reset=False)
-        codes = self._apply(self.module_.encode, self._to_model(flat))
-        return codes.astype(flat.dtype)
-
-    def inverse_transform(self, X: Any) -> np.ndarray:
-        """Decode codes (n_samples, latent_dim) to images shaped like the training
-        samples (flat when the model was trained on flat input)."""
-        check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32])
-        if Z.shape[1] != self.latent_dim:
-            raise ValueError(
-                f"inverse_transform expects codes with latent_dim={self.latent_dim} "
-                f"columns, got {Z.shape[1]}."
-            )
-        decoded = self._apply(self.module_.decode, Z)
-        return self._from_model(decoded, (len(Z), *self.sample_shape_), Z.dtype)
-
+    # -- the transformer API (transform, inverse_transform: the base's) --------
     def reconstruct(self, X: Any) -> np.ndarray:
         """Encode then decode the images ``X``; same shape as ``X``."""
         check_is_fitted(self)
-        flat = self._validate_images(X, reset=False)
-        recon = self._apply(lambda x: self.module_(x)["recon"], self._to_model(flat))
+        flat = self._validate(X, reset=False)
+        images = self._model_input(flat)
+        recon = self._apply(lambda x: self.module_(x)["recon"], images)
         return self._from_model(recon, self._out_shape(X, len(flat)), flat.dtype)
 
     def denoise(self, X: Any) -> np.ndarray:
@@ -174,7 +159,7 @@ class BaseImageAutoencoder(AutoencoderTransformer):
         """Per-image mean squared reconstruction error, shape (n_samples,), in the
         units of ``X`` (or of the scaled pixels with ``scaled=True``)."""
         check_is_fitted(self)
-        flat = self._validate_images(X, reset=False)
+        flat = self._validate(X, reset=False)
         recon = self.reconstruct(flat).astype(np.float64)
         err = np.mean((recon - flat) ** 2, axis=1)
         return err / self.input_scale_**2 if scaled else err

@@ -21,7 +21,7 @@ from aekit.estimators._rating_validation import (
     split_users,
 )
 from aekit.estimators._recommender import BaseRecommender, SparseRows
-from aekit.nn.recsys import MultVAENet
+from aekit.nn.recsys import MultVAEConfig, MultVAENet
 from aekit.registry import register
 from aekit.training import TrainConfig, resolve_device
 
@@ -63,22 +63,18 @@ _SHARED_DOC = """
 
 class _MultBase(BaseRecommender):
     _variational = True
-
-    def _check_params(self) -> None:
-        v.check_sizes("hidden_dims", self.hidden_dims)
-        v.check_int("latent_dim", self.latent_dim)
-        v.check_float("dropout", self.dropout, high=1.0)
-        v.check_float("l2", self.l2)
-        if self.min_rating is not None:
-            v.check_float("min_rating", self.min_rating, low=-float("inf"))
-        self._check_columns()
-        self._check_training_params()
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "hidden_dims": v.Sizes(),
+        "latent_dim": v.Int(),
+        "dropout": v.Real(high=1.0),
+        "min_rating": v.Optional(v.Real(low=-float("inf"))),
+    }
 
     def fit(self, X: Any, y: Any = None) -> _MultBase:
         """Learn from interactions ``X`` (see the class docstring); ``y`` is
         ignored."""
         with fit_or_nothing(self):
-            self._check_params()
+            v.check_params(self)
             M = self._binary(self._read_interactions(X))
             if M.nnz == 0:
                 raise ValueError("no positive interactions to learn from")
@@ -120,15 +116,16 @@ class _MultBase(BaseRecommender):
         return M
 
     def _build_module(self) -> nn.Module:
-        return MultVAENet(
-            len(self.item_ids_),
-            v.check_sizes("hidden_dims", self.hidden_dims),
-            self.latent_dim,
+        config = MultVAEConfig(
+            n_items=len(self.item_ids_),
+            hidden_dims=v.check_sizes("hidden_dims", self.hidden_dims),
+            latent_dim=self.latent_dim,
             dropout=self.dropout,
             variational=self._variational,
             anneal_cap=getattr(self, "anneal_cap", 0.0),
             anneal_steps=getattr(self, "anneal_steps", 1),
         )
+        return MultVAENet(config)
 
     @torch.inference_mode()
     def _score(self, M: sp.csr_matrix, rows: Any) -> torch.Tensor:
@@ -136,12 +133,6 @@ class _MultBase(BaseRecommender):
         M = sp.csr_matrix((np.ones_like(M.data), M.indices, M.indptr), M.shape)
         x = SparseRows(M, torch.device(self.device_)).take(np.arange(M.shape[0]))
         return self.module_.eval()(x)["recon"]
-
-
-def _store(self: Any, params: dict[str, Any]) -> None:
-    for name, value in params.items():
-        if name not in ("self", "__class__"):
-            setattr(self, name, value)
 
 
 @register("multvae", input_kind="ratings")
@@ -170,6 +161,11 @@ class MultVAE(_MultBase):
     """
     )
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "anneal_cap": v.Real(),
+        "anneal_steps": v.Int(),
+    }
+
     def __init__(
         self,
         hidden_dims: Sequence[int] = (600,),
@@ -196,12 +192,28 @@ class MultVAE(_MultBase):
         random_state: int | None = None,
         verbose: bool = False,
     ) -> None:
-        _store(self, locals())
-
-    def _check_params(self) -> None:
-        v.check_float("anneal_cap", self.anneal_cap)
-        v.check_int("anneal_steps", self.anneal_steps)
-        super()._check_params()
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.dropout = dropout
+        self.anneal_cap = anneal_cap
+        self.anneal_steps = anneal_steps
+        self.min_rating = min_rating
+        self.l2 = l2
+        self.user_col = user_col
+        self.item_col = item_col
+        self.rating_col = rating_col
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.gradient_clip = gradient_clip
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
 
 
 @register("multdae", input_kind="ratings")
@@ -250,4 +262,23 @@ class MultDAE(_MultBase):
         random_state: int | None = None,
         verbose: bool = False,
     ) -> None:
-        _store(self, locals())
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.dropout = dropout
+        self.min_rating = min_rating
+        self.l2 = l2
+        self.user_col = user_col
+        self.item_col = item_col
+        self.rating_col = rating_col
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.gradient_clip = gradient_clip
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose

@@ -78,11 +78,11 @@ class BaseRecommender(TorchEstimator):
     model can score its training users.
     """
 
-    def _check_columns(self) -> None:
-        for name in ("user_col", "item_col", "rating_col"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str | int):
-                raise TypeError(f"{name} must be a column name or None, got {value!r}")
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "user_col": v.Optional(v.ColumnName()),
+        "item_col": v.Optional(v.ColumnName()),
+        "rating_col": v.Optional(v.ColumnName()),
+    }
 
     def _read_interactions(self, X: Any) -> sp.csr_matrix:
         """The user-by-item matrix of ``X``; sets ``user_ids_``, ``item_ids_`` and

@@ -1,16 +1,23 @@
-"""The shared behaviour of autoencoders on feature vectors: scaling, and
-``transform`` / ``inverse_transform`` / ``reconstruct`` / ``reconstruction_error``."""
+"""The shared behaviour of autoencoders on feature vectors: per-feature scaling
+(the ``_model_input`` / ``_model_output`` hooks of `AutoencoderTransformer`),
+``reconstruct``, ``reconstruction_error`` and ``errors_and_codes``."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
-from aekit.estimators._base import AutoencoderTransformer, fit_or_nothing
+from aekit import losses
+from aekit.estimators._base import (
+    AutoencoderTransformer,
+    fit_or_nothing,
+    resolve_output_activation,
+)
 
 SCALINGS = ("standard", "minmax", None)
 OUTPUT_ACTIVATIONS = ("auto", "linear", "sigmoid")
@@ -33,71 +40,41 @@ def fit_scaler(X: np.ndarray, scaling: str | None) -> tuple[np.ndarray, np.ndarr
 class BaseAutoencoder(AutoencoderTransformer):
     """Autoencoders on 2-D data ``(n_samples, n_features)``."""
 
+    _parameter_constraints: dict[str, v.Constraint] = {"scaling": v.Choice(SCALINGS)}
+
     def fit(self, X: Any, y: Any = None) -> BaseAutoencoder:
         """Train on ``X`` (array-like of shape (n_samples, n_features)); ``y`` is
         ignored. Returns the fitted estimator."""
         with fit_or_nothing(self):
-            self._check_params()
+            v.check_params(self)
             warm = self._warm()
             X = self._validate(X, reset=not warm)
             self._check_split(len(X))
             if not warm:
                 self.input_shift_, self.input_scale_ = fit_scaler(X, self.scaling)
-            Xs = self._scale(X)
+            Xs = self._model_input(X)
             if not warm:
                 self.output_activation_ = self._resolve_output_activation(Xs)
             self._train(Xs, lambda data, dev: torch.from_numpy(data).to(dev))
         return self
 
-    def _check_params(self) -> None:
-        v.check_choice("scaling", self.scaling, SCALINGS)
-        v.check_choice("output_activation", self.output_activation, OUTPUT_ACTIVATIONS)
-        self._check_training_params()
-
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:
-        """Linear output for unbounded data, sigmoid for data in [0, 1]."""
-        in_unit_range = bool(Xs.min() >= 0.0 and Xs.max() <= 1.0)
-        if self.output_activation == "auto":
-            return "sigmoid" if in_unit_range else "linear"
-        if self.output_activation == "sigmoid" and not in_unit_range:
-            raise ValueError(
-                "output_activation='sigmoid' needs (scaled) data in [0, 1], but it "
-                f"spans [{Xs.min():.3g}, {Xs.max():.3g}] with scaling="
-                f"{self.scaling!r}. Use scaling='minmax' or output_activation="
-                "'linear' (or 'auto')."
-            )
-        return self.output_activation
+        return resolve_output_activation(self.output_activation, Xs, self.scaling)
 
-    def _scale(self, X: np.ndarray) -> np.ndarray:
+    def _model_input(self, X: np.ndarray) -> np.ndarray:
+        """Scaled float32 features."""
         return ((X - self.input_shift_) / self.input_scale_).astype(np.float32)
 
-    def _unscale(self, Xs: np.ndarray, dtype: np.dtype) -> np.ndarray:
-        return (Xs * self.input_scale_ + self.input_shift_).astype(dtype)
-
-    def transform(self, X: Any) -> np.ndarray:
-        """The latent codes of ``X``, shape (n_samples, latent_dim)."""
-        check_is_fitted(self)
-        X = self._validate(X, reset=False)
-        codes = self._apply(self.module_.encode, self._scale(X))
-        return codes.astype(X.dtype)
-
-    def inverse_transform(self, X: Any) -> np.ndarray:
-        """Decode latent codes ``X`` (n_samples, latent_dim) back to input space."""
-        check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32])
-        if Z.shape[1] != self.latent_dim:
-            raise ValueError(
-                f"inverse_transform expects codes with latent_dim={self.latent_dim} "
-                f"columns, got {Z.shape[1]}."
-            )
-        return self._unscale(self._apply(self.module_.decode, Z), Z.dtype)
+    def _model_output(self, out: np.ndarray, dtype: Any) -> np.ndarray:
+        """Scaled features back in input units."""
+        return (out * self.input_scale_ + self.input_shift_).astype(dtype)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Encode then decode ``X``: its reconstruction in input units."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        recon = self._apply(lambda x: self.module_(x)["recon"], self._scale(X))
-        return self._unscale(recon, X.dtype)
+        recon = self._apply(lambda x: self.module_(x)["recon"], self._model_input(X))
+        return self._model_output(recon, X.dtype)
 
     def reconstruction_error(self, X: Any, *, scaled: bool = False) -> np.ndarray:
         """Per-sample mean squared reconstruction error, shape (n_samples,).
@@ -107,9 +84,44 @@ class BaseAutoencoder(AutoencoderTransformer):
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        Xs = self._scale(X)
+        Xs = self._model_input(X)
         recon = self._apply(lambda x: self.module_(x)["recon"], Xs)
         if scaled:
             return np.asarray(np.mean((recon - Xs) ** 2, axis=1, dtype=np.float64))
-        original = self._unscale(recon, np.dtype(np.float64))
+        original = self._model_output(recon, np.float64)
         return np.asarray(np.mean((original - X) ** 2, axis=1))
+
+    def errors_and_codes(
+        self, X: Any, *, dtype: torch.dtype = torch.float64
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled reconstruction errors and codes of ``X``, computed in ``dtype``.
+
+        The errors are those of ``reconstruction_error(X, scaled=True)``, the
+        codes those of ``transform(X)``, but computed by a copy of the module on
+        the CPU in ``dtype``, all rows at once. In float64 a row's results do not
+        depend on the other rows: float32 outputs carry ~1e-7 rounding that
+        changes with the batch, which logs and inverse covariances (as in
+        `aekit.AnomalyDetector`) would amplify.
+
+        Returns
+        -------
+        errors : ndarray of shape (n_samples,)
+        codes : ndarray of shape (n_samples, latent_dim)
+
+        Examples
+        --------
+        >>> import numpy as np, aekit
+        >>> X = np.random.default_rng(0).normal(size=(100, 5))
+        >>> ae = aekit.Autoencoder((8,), 2, max_epochs=2, random_state=0).fit(X)
+        >>> errors, codes = ae.errors_and_codes(X)
+        >>> errors.dtype, codes.shape
+        (dtype('float64'), (100, 2))
+        """
+        check_is_fitted(self)
+        Xs = self._model_input(self._validate(X, reset=False))
+        x = torch.from_numpy(Xs).to(dtype)
+        net = copy.deepcopy(self.module_).to(device="cpu", dtype=dtype).eval()
+        with torch.inference_mode():
+            codes = net.encode(x)
+            errors = losses.squared_error(net.decode(codes), x)
+        return errors.numpy(), codes.numpy()

@@ -12,8 +12,7 @@ from aekit import _validation as v
 from aekit.estimators._base import fit_or_nothing
 from aekit.estimators._tabular import SCALINGS, BaseAutoencoder, fit_scaler
 from aekit.estimators._variational import VariationalMixin
-from aekit.nn import ACTIVATIONS, mlp
-from aekit.nn.vae import VariationalAutoencoder
+from aekit.nn import ACTIVATIONS, VAEConfig, VariationalAutoencoder
 from aekit.registry import register
 
 
@@ -69,6 +68,13 @@ random_state, verbose
     (3,)
     """
 
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "hidden_dims": v.Sizes(),
+        "latent_dim": v.Int(),
+        "activation": v.Choice(ACTIVATIONS),
+        "scaling": v.Choice(("auto", *SCALINGS)),
+    }
+
     def __init__(
         self,
         hidden_dims: Sequence[int] = (128, 64),
@@ -120,11 +126,11 @@ random_state, verbose
         """Train on ``X`` (array-like of shape (n_samples, n_features)); ``y`` is
         ignored. Returns the fitted estimator."""
         with fit_or_nothing(self):
-            self._check_params()
+            v.check_params(self)
             X = self._validate(X, reset=True)
             self._check_split(len(X))
             self.input_shift_, self.input_scale_ = fit_scaler(X, self._scaling())
-            Xs = self._scale(X)
+            Xs = self._model_input(X)
             self._check_unit_range(Xs, self.scaling)
             self._train(Xs, self._training_data, self._callbacks())
         return self
@@ -134,29 +140,16 @@ random_state, verbose
             return None if self.likelihood == "bernoulli" else "standard"
         return self.scaling
 
-    def _check_params(self) -> None:
-        v.check_sizes("hidden_dims", self.hidden_dims)
-        v.check_int("latent_dim", self.latent_dim)
-        v.check_choice("activation", self.activation, ACTIVATIONS)
-        v.check_choice("scaling", self.scaling, ("auto", *SCALINGS))
-        v.check_float("l2", self.l2)
-        self._check_variational_params()
-        self._check_training_params()
-
-    def _model_input(self, X: Any) -> np.ndarray:
-        return self._scale(self._validate(X, reset=False))
-
     def _log_scale_jacobian(self) -> float:
         return float(np.sum(np.log(self.input_scale_)))
 
     def _build_module(self) -> nn.Module:
-        hidden = list(v.check_sizes("hidden_dims", self.hidden_dims))
-        d, k = self.n_features_in_, self.latent_dim
-        return VariationalAutoencoder(
-            mlp([d, *hidden, 2 * k], self.activation),
-            mlp([k, *reversed(hidden), d], self.activation),
-            k,
-            (d,),
+        config = VAEConfig(
+            data_shape=(self.n_features_in_,),
+            latent_dim=self.latent_dim,
+            hidden_dims=v.check_sizes("hidden_dims", self.hidden_dims),
+            activation=self.activation,
             likelihood=self.likelihood,
             beta=self.beta,
         )
+        return VariationalAutoencoder(config)

@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
+from aekit.estimators._base import require_unit_range
 from aekit.nn.vae import LIKELIHOODS
 from aekit.training import Callback
 
@@ -46,9 +47,9 @@ class KLWarmup(Callback):
 
 class VariationalMixin:
     """Mixed into a VAE estimator before its autoencoder base class. The base
-    provides ``_model_input(X)`` (scaled model-layout array) and
-    ``_log_scale_jacobian()``; the estimator has beta, likelihood, kl_warmup,
-    binarize and latent_dim parameters."""
+    provides ``_validate(X, reset=...)`` and ``_model_input(X)`` (see
+    `AutoencoderTransformer`) and ``_log_scale_jacobian()``; the estimator has
+    beta, likelihood, kl_warmup, binarize and latent_dim parameters."""
 
     beta: float
     likelihood: str
@@ -59,28 +60,30 @@ class VariationalMixin:
     device_: str
     # provided by the autoencoder base class (annotations only, no attributes)
     _apply: Callable[..., np.ndarray]
-    _model_input: Callable[[Any], np.ndarray]
+    _validate: Callable[..., np.ndarray]
+    _model_input: Callable[[np.ndarray], np.ndarray]
     _log_scale_jacobian: Callable[[], float]
     inverse_transform: Callable[[Any], np.ndarray]
 
-    def _check_variational_params(self) -> None:
-        v.check_float("beta", self.beta)
-        v.check_choice("likelihood", self.likelihood, LIKELIHOODS)
-        v.check_int("kl_warmup", self.kl_warmup, low=0)
-        v.check_bool("binarize", self.binarize)
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "beta": v.Real(),
+        "likelihood": v.Choice(LIKELIHOODS),
+        "kl_warmup": v.Int(low=0),
+        "binarize": v.Bool(),
+    }
+
+    def _check_param_rules(self) -> None:
         if self.binarize and self.likelihood != "bernoulli":
             raise ValueError(
                 "binarize=True draws binary pixels and needs likelihood='bernoulli'; "
                 f"got likelihood={self.likelihood!r}."
             )
+        super()._check_param_rules()  # type: ignore[misc]  # the estimator base
 
     def _check_unit_range(self, Xs: np.ndarray, scaling: Any) -> None:
-        if self.likelihood == "bernoulli" and (Xs.min() < 0.0 or Xs.max() > 1.0):
-            raise ValueError(
-                "likelihood='bernoulli' needs (scaled) data in [0, 1], but it spans "
-                f"[{Xs.min():.3g}, {Xs.max():.3g}] with scaling={scaling!r}. Use "
-                "scaling='minmax', or likelihood='gaussian'."
-            )
+        if self.likelihood == "bernoulli":
+            fix = "Use scaling='minmax', or likelihood='gaussian'."
+            require_unit_range(Xs, "likelihood='bernoulli'", scaling, fix)
 
     def _callbacks(self) -> list[Callback]:
         return [KLWarmup(self.kl_warmup)] if self.kl_warmup else []
@@ -115,7 +118,7 @@ class VariationalMixin:
         """
         check_is_fitted(self)
         k = v.check_int("n_importance", n_importance)
-        x = self._model_input(X)
+        x = self._model_input(self._validate(X, reset=False))
         rng = check_random_state(random_state)
         eps_np = rng.standard_normal((k, self.latent_dim)).astype(np.float32)
         eps = torch.from_numpy(eps_np).to(self.device_)

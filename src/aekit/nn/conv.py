@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from aekit import losses
 from aekit.nn.blocks import activation as make_activation
-
-NOISE_TYPES = ("gaussian", "salt_pepper", "mask")
 
 
 def stage_sizes(size: int, n_stages: int) -> list[int]:
@@ -105,38 +104,37 @@ class ConvDecoder(nn.Module):
         return self.body(self.head(z).view(len(z), *self.start))
 
 
+@dataclass(frozen=True)
+class ConvConfig:
+    """Everything that defines a `ConvAutoencoder`."""
+
+    image_shape: tuple[int, ...]  # (channels, height, width) of one image
+    channels: tuple[int, ...] = (32, 64)  # feature maps of each stride-2 stage
+    latent_dim: int = 32  # size of the code
+    activation: str = "relu"  # hidden activation, a name in `ACTIVATIONS`
+    batch_norm: bool = False  # batch normalisation after each convolution
+    output_activation: str = "identity"  # or "sigmoid" for pixels in [0, 1]
+    noise: float = 0.0  # training-time corruption level (0: none), see `corrupt`
+    noise_type: str = "gaussian"  # a name in `losses.NOISE_TYPES`
+
+
 class ConvAutoencoder(nn.Module):
     """Convolutional (denoising) autoencoder; ``forward`` returns recon and z."""
 
-    def __init__(
-        self,
-        image_shape: Sequence[int],
-        channels: Sequence[int],
-        latent_dim: int,
-        *,
-        activation: str = "relu",
-        batch_norm: bool = False,
-        output_activation: str = "identity",
-        noise: float = 0.0,
-        noise_type: str = "gaussian",
-    ) -> None:
+    def __init__(self, config: ConvConfig) -> None:
         super().__init__()
-        self.encoder = ConvEncoder(
-            image_shape,
-            channels,
-            latent_dim,
-            activation=activation,
-            batch_norm=batch_norm,
-        )
+        self.config = config
+        image, channels, k = config.image_shape, config.channels, config.latent_dim
+        act, norm = config.activation, config.batch_norm
+        self.encoder = ConvEncoder(image, channels, k, activation=act, batch_norm=norm)
         self.decoder = ConvDecoder(
-            latent_dim,
-            image_shape,
+            k,
+            image,
             channels,
-            activation=activation,
-            batch_norm=batch_norm,
-            output_activation=output_activation,
+            activation=act,
+            batch_norm=norm,
+            output_activation=config.output_activation,
         )
-        self.noise, self.noise_type = noise, noise_type
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
@@ -146,10 +144,11 @@ class ConvAutoencoder(nn.Module):
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         """Training-time corruption (pixels in scaled units, salt = 1, pepper = 0)."""
-        return losses.corrupt(x, self.noise_type, self.noise)
+        return losses.corrupt(x, self.config.noise_type, self.config.noise)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        x_in = self.corrupt(x) if self.training and self.noise > 0 else x
+        noisy = self.training and self.config.noise > 0
+        x_in = self.corrupt(x) if noisy else x
         z = self.encode(x_in)
         return {"recon": self.decode(z), "z": z}
 

@@ -9,7 +9,8 @@ one (Rifai et al. 2011): codes that change little when the input moves slightly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -20,45 +21,49 @@ from aekit.nn import manual
 from aekit.nn.blocks import mlp
 
 
-class DenseAutoencoder(nn.Module):
-    def __init__(
-        self,
-        n_features: int,
-        hidden_dims: Sequence[int],
-        latent_dim: int,
-        *,
-        activation: str = "relu",
-        output_activation: str = "identity",
-        loss: str = "mse",
-        batch_norm: bool = False,
-        dropout: float = 0.0,
-        noise: float = 0.0,
-        noise_type: str = "gaussian",
-        sparsity: float = 0.0,
-        contractive: float = 0.0,
-    ) -> None:
-        super().__init__()
-        if loss == "bce" and output_activation != "sigmoid":
+@dataclass(frozen=True)
+class DenseConfig:
+    """Everything that defines a `DenseAutoencoder`: its layers and its loss."""
+
+    n_features: int  # width of the input and of the reconstruction
+    hidden_dims: tuple[int, ...] = (128, 64)  # encoder widths; the decoder reverses
+    latent_dim: int = 8  # size of the code
+    activation: str = "relu"  # hidden activation, a name in `ACTIVATIONS`
+    output_activation: str = "identity"  # or "sigmoid" for data in [0, 1]
+    loss: str = "mse"  # or "bce": binary cross-entropy, needs the sigmoid output
+    batch_norm: bool = False  # batch normalisation after each hidden layer
+    dropout: float = 0.0  # dropout rate after each hidden activation
+    noise: float = 0.0  # training-time corruption level (0: none), see `corrupt`
+    noise_type: str = "gaussian"  # a name in `losses.NOISE_TYPES`
+    sparsity: float = 0.0  # weight of the L1 penalty on the codes
+    contractive: float = 0.0  # weight of the encoder-Jacobian penalty
+
+    def __post_init__(self) -> None:
+        if self.loss == "bce" and self.output_activation != "sigmoid":
             raise ValueError("loss='bce' needs output_activation='sigmoid'")
-        hidden = list(hidden_dims)
+
+
+class DenseAutoencoder(nn.Module):
+    """Encoder MLP ``n_features -> *hidden_dims -> latent_dim`` and its mirror
+    image as decoder, as described by a `DenseConfig`."""
+
+    def __init__(self, config: DenseConfig) -> None:
+        super().__init__()
+        self.config = config
+        hidden = list(config.hidden_dims)
         self.encoder = mlp(
-            [n_features, *hidden, latent_dim],
-            activation,
-            batch_norm=batch_norm,
-            dropout=dropout,
+            [config.n_features, *hidden, config.latent_dim],
+            config.activation,
+            batch_norm=config.batch_norm,
+            dropout=config.dropout,
         )
         self.decoder = mlp(  # the output activation is applied in `decode`
-            [latent_dim, *reversed(hidden), n_features],
-            activation,
-            batch_norm=batch_norm,
-            dropout=dropout,
+            [config.latent_dim, *reversed(hidden), config.n_features],
+            config.activation,
+            batch_norm=config.batch_norm,
+            dropout=config.dropout,
         )
-        self.sigmoid_output = output_activation == "sigmoid"
-        self.loss_name = loss
-        self.noise = noise
-        self.noise_type = noise_type
-        self.sparsity = sparsity
-        self.contractive = contractive
+        self.sigmoid_output = config.output_activation == "sigmoid"
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
@@ -72,11 +77,12 @@ class DenseAutoencoder(nn.Module):
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         """The training-time corruption of a denoising autoencoder."""
-        return losses.corrupt(x, self.noise_type, self.noise)
+        return losses.corrupt(x, self.config.noise_type, self.config.noise)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        x_in = self.corrupt(x) if self.training and self.noise > 0 else x
-        penalise = self.contractive > 0 and torch.is_grad_enabled()
+        noisy = self.training and self.config.noise > 0
+        x_in = self.corrupt(x) if noisy else x
+        penalise = self.config.contractive > 0 and torch.is_grad_enabled()
         if penalise:
             x_in = x_in.detach().requires_grad_(True)
         z = self.encode(x_in)
@@ -87,15 +93,16 @@ class DenseAutoencoder(nn.Module):
         return out
 
     def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
-        if self.loss_name == "bce":
+        cfg = self.config
+        if cfg.loss == "bce":
             recon = F.binary_cross_entropy_with_logits(out["raw"], x)
         else:
             recon = losses.mse(out["recon"], x)
         penalties = []
-        if self.sparsity > 0:
-            penalties.append(self.sparsity * losses.l1_activity(out["z"]))
+        if cfg.sparsity > 0:
+            penalties.append(cfg.sparsity * losses.l1_activity(out["z"]))
         if "jacobian" in out:
-            penalties.append(self.contractive * out["jacobian"])
+            penalties.append(cfg.contractive * out["jacobian"])
         if not penalties:
             return {"loss": recon, "recon": recon}
         reg = sum(penalties[1:], penalties[0])
@@ -105,17 +112,18 @@ class DenseAutoencoder(nn.Module):
         """A function that computes the training loss of a batch and writes every
         parameter's gradient without autograd (see `aekit.nn.manual`), or None when
         the layers are not a plain Linear/activation stack."""
+        cfg = self.config
         layers = manual.plain_layers([self.encoder, self.decoder])
-        if layers is None or self.contractive > 0:  # the penalty needs autograd
+        if layers is None or cfg.contractive > 0:  # the penalty needs autograd
             return None
         n_encoder = sum(isinstance(m, nn.Linear) for m in self.encoder)
 
         @torch.no_grad()
         def step(x: torch.Tensor) -> torch.Tensor:
-            x_in = self.corrupt(x) if self.noise > 0 else x
+            x_in = self.corrupt(x) if cfg.noise > 0 else x
             outputs = manual.forward(layers, x_in)
             raw = outputs[-1]
-            if self.loss_name == "bce":  # d/d(raw) of the mean BCE: sigmoid(raw) - x
+            if cfg.loss == "bce":  # d/d(raw) of the mean BCE: sigmoid(raw) - x
                 loss = F.binary_cross_entropy_with_logits(raw, x)
                 grad = torch.sigmoid(raw).sub_(x).mul_(1 / raw.numel())
             else:
@@ -126,10 +134,10 @@ class DenseAutoencoder(nn.Module):
                     grad.mul_(recon * (1 - recon))
                 grad.mul_(2 / raw.numel())
             extra = None
-            if self.sparsity > 0:
+            if cfg.sparsity > 0:
                 z = outputs[n_encoder]
-                loss = loss + self.sparsity * z.abs().mean()
-                extra = {n_encoder: z.sign().mul_(self.sparsity / z.numel())}
+                loss = loss + cfg.sparsity * z.abs().mean()
+                extra = {n_encoder: z.sign().mul_(cfg.sparsity / z.numel())}
             manual.backward(layers, outputs, grad, extra)
             return loss
 

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +19,17 @@ from torch import nn
 
 from aekit import losses
 from aekit.nn.blocks import activation, mlp
+
+
+@dataclass(frozen=True)
+class AutoRecConfig:
+    """Everything that defines an `AutoRecNet` but its fixed ``offsets``."""
+
+    n_inputs: int  # length of a rating vector (users for I-AutoRec, else items)
+    hidden_dim: int = 500  # width of the one hidden layer
+    activation: str = "sigmoid"  # hidden activation, a name in `ACTIVATIONS`
+    damping: float | None = 10.0  # of the row bias; None leaves the bias out
+    input_dropout: float = 0.0  # fraction of observed inputs hidden in training
 
 
 class AutoRecNet(nn.Module):
@@ -35,24 +46,19 @@ class AutoRecNet(nn.Module):
     offsets: torch.Tensor
 
     def __init__(
-        self,
-        n_inputs: int,
-        hidden_dim: int,
-        *,
-        activation_name: str = "sigmoid",
-        offsets: torch.Tensor | None = None,
-        damping: float | None = 10.0,
-        input_dropout: float = 0.0,
+        self, config: AutoRecConfig, offsets: torch.Tensor | None = None
     ) -> None:
         super().__init__()
+        self.config = config
+        n, hidden = config.n_inputs, config.hidden_dim
         if offsets is None:
-            offsets = torch.zeros(n_inputs)
-        self.register_buffer("offsets", offsets.float().reshape(n_inputs))
-        self.damping, self.input_dropout = damping, input_dropout
+            offsets = torch.zeros(n)
+        self.register_buffer("offsets", offsets.float().reshape(n))
+        self.damping, self.input_dropout = config.damping, config.input_dropout
         self.encoder = nn.Sequential(
-            nn.Linear(n_inputs, hidden_dim), activation(activation_name)
+            nn.Linear(n, hidden), activation(config.activation)
         )
-        self.decoder = nn.Linear(hidden_dim, n_inputs)
+        self.decoder = nn.Linear(hidden, n)
         nn.init.zeros_(self.decoder.weight)  # start from the baseline's predictions
         nn.init.zeros_(self.decoder.bias)
 
@@ -87,33 +93,37 @@ class AutoRecNet(nn.Module):
         return {"loss": recon, "recon": recon}
 
 
+@dataclass(frozen=True)
+class MultVAEConfig:
+    """Everything that defines a `MultVAENet`."""
+
+    n_items: int  # length of a click vector
+    hidden_dims: tuple[int, ...] = (600,)  # encoder widths; the decoder reverses
+    latent_dim: int = 200  # size of the code
+    dropout: float = 0.5  # input dropout in training
+    variational: bool = True  # Mult-VAE; False: Mult-DAE
+    anneal_cap: float = 0.2  # the KL weight rises to this and stops (VAE only)
+    anneal_steps: int = 200_000  # updates over which it would reach 1
+
+
 class MultVAENet(nn.Module):
     """Mult-VAE (``variational=True``) or Mult-DAE on click vectors."""
 
     steps: torch.Tensor
 
-    def __init__(
-        self,
-        n_items: int,
-        hidden_dims: Sequence[int],
-        latent_dim: int,
-        *,
-        dropout: float = 0.5,
-        variational: bool = True,
-        anneal_cap: float = 0.2,
-        anneal_steps: int = 200_000,
-    ) -> None:
+    def __init__(self, config: MultVAEConfig) -> None:
         super().__init__()
-        hidden = list(hidden_dims)
-        out = 2 * latent_dim if variational else latent_dim
-        self.encoder = mlp([n_items, *hidden, out], "tanh")
-        self.decoder = mlp([latent_dim, *reversed(hidden), n_items], "tanh")
-        if not variational:  # Mult-DAE: tanh on the code as well (Liang et al.)
+        self.config = config
+        hidden, k = list(config.hidden_dims), config.latent_dim
+        out = 2 * k if config.variational else k
+        self.encoder = mlp([config.n_items, *hidden, out], "tanh")
+        self.decoder = mlp([k, *reversed(hidden), config.n_items], "tanh")
+        if not config.variational:  # Mult-DAE: tanh on the code as well (Liang)
             self.encoder.append(nn.Tanh())
-        self.input_dropout = nn.Dropout(dropout)
-        self.variational = variational
-        self.latent_dim = latent_dim
-        self.anneal_cap, self.anneal_steps = anneal_cap, anneal_steps
+        self.input_dropout = nn.Dropout(config.dropout)
+        self.variational = config.variational
+        self.latent_dim = k
+        self.anneal_cap, self.anneal_steps = config.anneal_cap, config.anneal_steps
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
 
     def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -11,41 +11,68 @@ https://arxiv.org/abs/1509.00519), which is the ELBO's tighter cousin.
 The encoder maps x to ``2 * latent_dim`` numbers (mean and log-variance); the
 decoder maps z to the likelihood's raw parameters in x's shape: logits for
 "bernoulli", the mean for "gaussian" (with a learned per-feature log-scale).
+Both are MLPs for flat data and the stride-2 convolutions of `aekit.nn.conv` for
+images, as a `VAEConfig` describes.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from aekit import losses
+from aekit.nn.blocks import mlp
+from aekit.nn.conv import ConvDecoder, ConvEncoder
 
 LIKELIHOODS = ("gaussian", "bernoulli")
 _LOG_2PI = math.log(2 * math.pi)
 _MAX_CHUNK = 1 << 22  # decoded values per chunk in `log_likelihood`
 
 
+@dataclass(frozen=True)
+class VAEConfig:
+    """Everything that defines a `VariationalAutoencoder`."""
+
+    data_shape: tuple[int, ...]  # one sample: (n_features,) or images (C, H, W)
+    latent_dim: int = 8  # size of the code z
+    hidden_dims: tuple[int, ...] = (128, 64)  # flat data: the encoder MLP's widths
+    channels: tuple[int, ...] = (32, 64)  # images: feature maps of the conv stages
+    activation: str = "relu"  # hidden activation, a name in `ACTIVATIONS`
+    likelihood: str = "gaussian"  # p(x | z): "gaussian" or "bernoulli"
+    beta: float = 1.0  # weight of the KL term (beta-VAE when > 1)
+
+    def __post_init__(self) -> None:
+        if len(self.data_shape) not in (1, 3):
+            raise ValueError(
+                f"data_shape must be (n_features,) or (C, H, W), got {self.data_shape}"
+            )
+
+
+def _networks(config: VAEConfig) -> tuple[nn.Module, nn.Module]:
+    """The encoder (x -> mean and log-variance) and decoder (z -> x's shape)."""
+    k, act = config.latent_dim, config.activation
+    if len(config.data_shape) == 3:
+        image, channels = config.data_shape, config.channels
+        encoder = ConvEncoder(image, channels, 2 * k, activation=act)
+        return encoder, ConvDecoder(k, image, channels, activation=act)
+    (d,), hidden = config.data_shape, list(config.hidden_dims)
+    return mlp([d, *hidden, 2 * k], act), mlp([k, *reversed(hidden), d], act)
+
+
 class VariationalAutoencoder(nn.Module):
-    def __init__(
-        self,
-        encoder: nn.Module,
-        decoder: nn.Module,
-        latent_dim: int,
-        data_shape: Sequence[int],
-        *,
-        likelihood: str = "gaussian",
-        beta: float = 1.0,
-    ) -> None:
+    def __init__(self, config: VAEConfig) -> None:
         super().__init__()
-        self.encoder, self.decoder = encoder, decoder
-        self.latent_dim, self.likelihood, self.beta = latent_dim, likelihood, beta
+        self.config = config
+        self.encoder, self.decoder = _networks(config)
+        self.latent_dim, self.likelihood = config.latent_dim, config.likelihood
+        self.beta = config.beta
         self.kl_weight = 1.0  # KL warm-up factor, used in training mode only
-        if likelihood == "gaussian":
-            self.log_scale = nn.Parameter(torch.zeros(tuple(data_shape)))
+        if config.likelihood == "gaussian":
+            self.log_scale = nn.Parameter(torch.zeros(config.data_shape))
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of q(z | x), each (n, latent_dim)."""

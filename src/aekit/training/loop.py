@@ -2,9 +2,8 @@
 ``module.loss(x, out)["loss"]``, so sparse, denoising, contractive and variational
 models differ in their modules, never here.
 
-Data stays on the training device as one tensor; each epoch permutes it once and the
-batches are contiguous slices (no per-sample DataLoader). The loss is accumulated on
-the device and read once per epoch, so the batch loop never waits for the host.
+The loss is accumulated on the device and read once per epoch, so the batch loop
+never waits for the host (batching: `aekit.training.sources`).
 """
 
 from __future__ import annotations
@@ -14,23 +13,23 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import nn
 
 from aekit.exceptions import TrainingError
+from aekit.training.callbacks import Callback
+from aekit.training.fast_step import (
+    FlatParameters,
+    _cpu_threads,
+    _manual_step,
+    _step_function,
+)
+from aekit.training.sources import BatchSource, batches, split_data, take
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 LR_SCHEDULES = (None, "none", "cosine", "step", "plateau")
-
-
-class BatchSource(Protocol):
-    """Data that is not one dense tensor (e.g. a sparse matrix): hands out batches."""
-
-    def __len__(self) -> int: ...
-
-    def take(self, indices: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass
@@ -49,27 +48,6 @@ class TrainConfig:
     autocast: bool = False  # bf16 autocast (CUDA only)
     manual_backward: bool = True  # use a module's hand-written backward if it has one
     verbose: bool = False
-
-
-class Callback:
-    """Hooks called by `fit_module`; subclass and override what you need.
-
-    Set ``self.stop_training = True`` in a hook to end training after this epoch.
-    """
-
-    stop_training = False
-
-    def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
-        pass
-
-    def on_epoch_begin(self, module: nn.Module, epoch: int) -> None:
-        pass
-
-    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
-        pass
-
-    def on_train_end(self, module: nn.Module, history: list[dict[str, float]]) -> None:
-        pass
 
 
 @dataclass
@@ -92,42 +70,6 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
-
-
-class FlatParameters:
-    """A module's trainable parameters as views into one buffer, and their gradients
-    as views into another, so that the optimiser, gradient clipping and zeroing each
-    touch a single tensor per step instead of one per parameter (on a CPU at small
-    batch sizes that per-tensor overhead is a large share of the step).
-
-    Backward accumulates into the gradient views in place. `release` detaches the
-    gradient views when training is done; the weights stay views, which is harmless.
-    """
-
-    def __init__(self, module: nn.Module) -> None:
-        self.params = [p for p in module.parameters() if p.requires_grad]
-        flat = torch.cat([p.detach().reshape(-1) for p in self.params])
-        self.flat = nn.Parameter(flat)
-        self.flat.grad = torch.zeros_like(flat)
-        offset = 0
-        for p in self.params:
-            size = p.numel()
-            p.data = self.flat.data[offset : offset + size].view_as(p)
-            p.grad = self.flat.grad[offset : offset + size].view_as(p)
-            offset += size
-
-    @staticmethod
-    def applicable(module: nn.Module) -> bool:
-        params = [p for p in module.parameters() if p.requires_grad]
-        return bool(params) and len({(p.device, p.dtype) for p in params}) == 1
-
-    def zero_grad(self) -> None:
-        assert self.flat.grad is not None  # set in __init__
-        self.flat.grad.zero_()
-
-    def release(self) -> None:
-        for p in self.params:
-            p.grad = None
 
 
 def make_optimizer(
@@ -157,36 +99,6 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> Any
     return None
 
 
-def split_indices(
-    n: int, fraction: float, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random (train, validation) index tensors with ``ceil(fraction * n)`` held out."""
-    n_val = math.ceil(fraction * n)
-    perm = torch.randperm(n, generator=generator)
-    return perm[n_val:], perm[:n_val]
-
-
-def _take(data: torch.Tensor | BatchSource, idx: torch.Tensor) -> torch.Tensor:
-    return data[idx] if isinstance(data, torch.Tensor) else data.take(idx)
-
-
-def _batches(
-    data: torch.Tensor | BatchSource, idx: torch.Tensor, batch_size: int
-) -> Iterator[torch.Tensor]:
-    """Batches of ``data[idx]`` in order. A last batch of one sample is dropped (it
-    would break batch norm); it is seen again in a later, reshuffled epoch."""
-    n = len(idx)
-    if isinstance(data, torch.Tensor):
-        data = data[idx.to(data.device)]  # one gather per epoch, then views
-        for start in range(0, n, batch_size):
-            if n - start > 1 or start == 0:
-                yield data[start : start + batch_size]
-        return
-    for start in range(0, n, batch_size):
-        if n - start > 1 or start == 0:
-            yield data.take(idx[start : start + batch_size])
-
-
 @torch.no_grad()
 def evaluate(
     module: Any, data: torch.Tensor | BatchSource, batch_size: int = 4096
@@ -198,7 +110,7 @@ def evaluate(
     n = len(data)
     idx = torch.arange(n)
     for start in range(0, n, batch_size):
-        xb = _take(data, idx[start : start + batch_size])
+        xb = take(data, idx[start : start + batch_size])
         terms = module.loss(xb, module(xb))
         for key, value in terms.items():
             sums[key] = sums.get(key, 0) + value.detach().float() * len(xb)
@@ -235,90 +147,6 @@ def _check_finite(value: float, epoch: int, what: str, config: TrainConfig) -> N
             f"the {what} became {value} at epoch {epoch}: training diverged. "
             f"Try a lower learning_rate (now {config.learning_rate}){hint}."
         )
-
-
-def _manual_step(module: Any, config: TrainConfig) -> Any:
-    """The module's hand-written loss-and-gradient step when it offers one (plain
-    dense stacks, see `aekit.nn.manual`), else None for autograd. Not under
-    autocast, which the hand-written step does not model."""
-    if config.autocast or not config.manual_backward:
-        return None
-    if not hasattr(module, "manual_step"):
-        return None
-    return module.manual_step()
-
-
-# Below this many floating-point operations per training step (about 6 per weight
-# per sample for a dense stack) a CPU step is bound by per-operation overhead, and
-# a second OpenMP thread only adds synchronisation: measured on 2 cores, a
-# 100-64-32-64-100 model trains 35% faster at batch 32 and 11% faster at batch 256
-# on one thread, and 17% slower at batch 1024.
-ONE_THREAD_FLOPS = 50e6
-
-
-@contextlib.contextmanager
-def _cpu_threads(
-    module: nn.Module, config: TrainConfig, manual: Any, device: torch.device
-) -> Iterator[None]:
-    """Run the block on one CPU thread when the hand-written dense step is in use
-    and a step is small (see ONE_THREAD_FLOPS); the caller's setting is restored."""
-    n_weights = sum(p.numel() for p in module.parameters())
-    threads = torch.get_num_threads()
-    small = 6 * n_weights * config.batch_size < ONE_THREAD_FLOPS
-    if device.type != "cpu" or manual is None or threads == 1 or not small:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _step_function(
-    optimizer: torch.optim.Optimizer, flat: FlatParameters | None
-) -> Callable[[], Any]:
-    """``optimizer.step``, or, for fused Adam/AdamW over the one flat tensor, a call
-    of the same fused kernel with the optimiser's own state and hyperparameters.
-
-    The update is the same (a test compares it with torch.optim); what is skipped is
-    about 60 us of per-step bookkeeping in `torch.optim` (grouping tensors by device,
-    hooks), a fifth of a small-batch CPU step. The learning rate is read from the
-    parameter group at every step, so schedules still apply. The first step goes
-    through ``optimizer.step`` to create the state."""
-    group = optimizer.param_groups[0]
-    kernel = {torch.optim.Adam: "_fused_adam_", torch.optim.AdamW: "_fused_adamw_"}
-    name = kernel.get(type(optimizer))
-    if flat is None or not group.get("fused") or not hasattr(torch, str(name)):
-        return optimizer.step
-    if group["amsgrad"] or group["maximize"] or group["capturable"]:
-        return optimizer.step
-    fused = getattr(torch, str(name))
-    param = flat.flat
-
-    def step() -> None:
-        state = optimizer.state[param]
-        if not state:
-            optimizer.step()
-            return
-        state["step"].add_(1)
-        fused(
-            [param.data],
-            [param.grad],
-            [state["exp_avg"]],
-            [state["exp_avg_sq"]],
-            [],
-            [state["step"]],
-            lr=group["lr"],
-            beta1=group["betas"][0],
-            beta2=group["betas"][1],
-            weight_decay=group["weight_decay"],
-            eps=group["eps"],
-            amsgrad=False,
-            maximize=False,
-        )
-
-    return step
 
 
 def _autograd_step(
@@ -359,7 +187,7 @@ def _train_epoch(
     (hand-written or by autograd); ``optimizer_step`` then applies them."""
     module.train()
     total = torch.zeros((), device=params[0].device)
-    for xb in _batches(data, idx, config.batch_size):
+    for xb in batches(data, idx, config.batch_size):
         loss = gradients(xb)
         if config.gradient_clip:
             nn.utils.clip_grad_norm_(params, config.gradient_clip, foreach=True)
@@ -383,7 +211,8 @@ def fit_module(
     stops after ``patience`` epochs without improvement.
     """
     device = next(module.parameters()).device
-    train_idx, val_data = _split(data, config, generator, device)
+    fraction = config.validation_fraction if config.early_stopping else None
+    train_idx, val_data = split_data(data, fraction, generator, device)
     flat = FlatParameters(module) if FlatParameters.applicable(module) else None
     optimizer = make_optimizer(
         [flat.flat] if flat else list(module.parameters()), config, device
@@ -436,36 +265,6 @@ def fit_module(
     for cb in callbacks:
         cb.on_train_end(module, history)
     return TrainResult(history=history, best_epoch=best_epoch)
-
-
-def _split(
-    data: torch.Tensor | BatchSource,
-    config: TrainConfig,
-    generator: torch.Generator,
-    device: torch.device,
-) -> tuple[torch.Tensor, torch.Tensor | BatchSource | None]:
-    """Training indices and the held-out validation data (None without early
-    stopping)."""
-    n = len(data)
-    if not config.early_stopping:
-        return torch.arange(n), None
-    train_idx, val_idx = split_indices(n, config.validation_fraction, generator)
-    if isinstance(data, torch.Tensor):
-        return train_idx, data[val_idx.to(device)]
-    return train_idx, _Subset(data, val_idx)
-
-
-class _Subset:
-    """The rows ``indices`` of a BatchSource, itself a BatchSource."""
-
-    def __init__(self, source: BatchSource, indices: torch.Tensor) -> None:
-        self.source, self.indices = source, indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def take(self, indices: torch.Tensor) -> torch.Tensor:
-        return self.source.take(self.indices[indices])
 
 
 def _validate(

@@ -1,0 +1,83 @@
+"""Where the training loop's batches come from.
+
+In-memory data stays on the training device as one tensor: each epoch gathers it
+once in a shuffled order and the batches are contiguous slices of that (no
+per-sample DataLoader). Data that is not one dense tensor is a `BatchSource`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Protocol
+
+import torch
+
+
+class BatchSource(Protocol):
+    """Data that is not one dense tensor (e.g. a sparse matrix): hands out batches."""
+
+    def __len__(self) -> int: ...
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor: ...
+
+
+def take(data: torch.Tensor | BatchSource, idx: torch.Tensor) -> torch.Tensor:
+    """The rows ``idx`` of a tensor or a `BatchSource`."""
+    return data[idx] if isinstance(data, torch.Tensor) else data.take(idx)
+
+
+def batches(
+    data: torch.Tensor | BatchSource, idx: torch.Tensor, batch_size: int
+) -> Iterator[torch.Tensor]:
+    """Batches of ``data[idx]`` in order. A last batch of one sample is dropped (it
+    would break batch norm); it is seen again in a later, reshuffled epoch."""
+    n = len(idx)
+    if isinstance(data, torch.Tensor):
+        data = data[idx.to(data.device)]  # one gather per epoch, then views
+        for start in range(0, n, batch_size):
+            if n - start > 1 or start == 0:
+                yield data[start : start + batch_size]
+        return
+    for start in range(0, n, batch_size):
+        if n - start > 1 or start == 0:
+            yield data.take(idx[start : start + batch_size])
+
+
+def split_indices(
+    n: int, fraction: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random (train, validation) index tensors with ``ceil(fraction * n)`` held out."""
+    n_val = math.ceil(fraction * n)
+    perm = torch.randperm(n, generator=generator)
+    return perm[n_val:], perm[:n_val]
+
+
+def split_data(
+    data: torch.Tensor | BatchSource,
+    fraction: float | None,
+    generator: torch.Generator,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor | BatchSource | None]:
+    """Training indices and the held-out validation data: a random ``fraction`` of
+    the rows, or None (and every row to train on) when ``fraction`` is None."""
+    n = len(data)
+    if fraction is None:
+        return torch.arange(n), None
+    train_idx, val_idx = split_indices(n, fraction, generator)
+    if isinstance(data, torch.Tensor):
+        return train_idx, data[val_idx.to(device)]
+    return train_idx, _Subset(data, val_idx)
+
+
+class _Subset:
+    """The rows ``indices`` of a BatchSource, itself a BatchSource."""
+
+    def __init__(self, source: BatchSource, indices: torch.Tensor) -> None:
+        self.source, self.indices = source, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.source.take(self.indices[indices])

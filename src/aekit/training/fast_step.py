@@ -51,7 +51,7 @@ class FlatParameters:
             p.grad = None
 
 
-def _manual_step(module: Any, config: TrainConfig) -> Any:
+def manual_step(module: Any, config: TrainConfig) -> Any:
     """The module's hand-written loss-and-gradient step when it offers one (plain
     dense stacks, see `aekit.nn.manual`), else None for autograd. Not under
     autocast, which the hand-written step does not model."""
@@ -71,7 +71,7 @@ ONE_THREAD_FLOPS = 50e6
 
 
 @contextlib.contextmanager
-def _cpu_threads(
+def cpu_threads(
     module: nn.Module, config: TrainConfig, manual: Any, device: torch.device
 ) -> Iterator[None]:
     """Run the block on one CPU thread when the hand-written dense step is in use
@@ -89,47 +89,66 @@ def _cpu_threads(
         torch.set_num_threads(threads)
 
 
-def _step_function(
+_FUSED_KERNELS = {
+    torch.optim.Adam: "_fused_adam_",
+    torch.optim.AdamW: "_fused_adamw_",
+}
+
+
+def optimizer_step(
     optimizer: torch.optim.Optimizer, flat: FlatParameters | None
 ) -> Callable[[], Any]:
-    """``optimizer.step``, or, for fused Adam/AdamW over the one flat tensor, a call
-    of the same fused kernel with the optimiser's own state and hyperparameters.
+    """``optimizer.step``, or a `FusedAdamStep` for fused Adam/AdamW over the one
+    flat tensor when torch has the kernel and no option it does not model is on."""
+    group = optimizer.param_groups[0]
+    name = str(_FUSED_KERNELS.get(type(optimizer)))
+    if flat is None or not group.get("fused") or not hasattr(torch, name):
+        return optimizer.step
+    if group["amsgrad"] or group["maximize"] or group["capturable"]:
+        return optimizer.step
+    return FusedAdamStep(optimizer, flat.flat, getattr(torch, name))
+
+
+class FusedAdamStep:
+    """A call of the fused Adam/AdamW kernel ``kernel`` on ``param`` with the
+    optimiser's own state and hyperparameters.
 
     The update is the same (a test compares it with torch.optim); what is skipped is
     about 60 us of per-step bookkeeping in `torch.optim` (grouping tensors by device,
     hooks), a fifth of a small-batch CPU step. The learning rate is read from the
     parameter group at every step, so schedules still apply. The first step goes
-    through ``optimizer.step`` to create the state."""
-    group = optimizer.param_groups[0]
-    kernel = {torch.optim.Adam: "_fused_adam_", torch.optim.AdamW: "_fused_adamw_"}
-    name = kernel.get(type(optimizer))
-    if flat is None or not group.get("fused") or not hasattr(torch, str(name)):
-        return optimizer.step
-    if group["amsgrad"] or group["maximize"] or group["capturable"]:
-        return optimizer.step
-    fused = getattr(torch, str(name))
-    param = flat.flat
+    through ``optimizer.step`` to create the state.
+    """
 
-    def step() -> None:
-        state = optimizer.state[param]
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        param: nn.Parameter,
+        kernel: Callable[..., Any],
+    ) -> None:
+        self.optimizer, self.param, self.kernel = optimizer, param, kernel
+        self.group = optimizer.param_groups[0]
+
+    def __call__(self) -> None:
+        state = self.optimizer.state[self.param]
         if not state:
-            optimizer.step()
+            self.optimizer.step()
             return
         state["step"].add_(1)
-        fused(
-            [param.data],
-            [param.grad],
+        group = self.group
+        beta1, beta2 = group["betas"]
+        self.kernel(
+            [self.param.data],
+            [self.param.grad],
             [state["exp_avg"]],
             [state["exp_avg_sq"]],
             [],
             [state["step"]],
             lr=group["lr"],
-            beta1=group["betas"][0],
-            beta2=group["betas"][1],
+            beta1=beta1,
+            beta2=beta2,
             weight_decay=group["weight_decay"],
             eps=group["eps"],
             amsgrad=False,
             maximize=False,
         )
-
-    return step

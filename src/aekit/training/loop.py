@@ -22,9 +22,9 @@ from aekit.exceptions import TrainingError
 from aekit.training.callbacks import Callback
 from aekit.training.fast_step import (
     FlatParameters,
-    _cpu_threads,
-    _manual_step,
-    _step_function,
+    cpu_threads,
+    manual_step,
+    optimizer_step,
 )
 from aekit.training.sources import BatchSource, batches, split_data, take
 
@@ -219,8 +219,8 @@ def fit_module(
     )
     scheduler = make_scheduler(optimizer, config)
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    optimizer_step = _step_function(optimizer, flat)
-    manual = _manual_step(module, config)
+    step = optimizer_step(optimizer, flat)
+    manual = manual_step(module, config)
     gradients = manual or _autograd_step(module, config, flat, params)
     stopper = _EarlyStopping(config.patience, config.min_delta)
     history: list[dict[str, float]] = []
@@ -230,15 +230,13 @@ def fit_module(
     with contextlib.ExitStack() as cleanup:
         if flat is not None:
             cleanup.callback(flat.release)
-        cleanup.enter_context(_cpu_threads(module, config, manual, device))
+        cleanup.enter_context(cpu_threads(module, config, manual, device))
         for epoch in bar:
             start = time.perf_counter()
             for cb in callbacks:
                 cb.on_epoch_begin(module, epoch)
             perm = train_idx[torch.randperm(len(train_idx), generator=generator)]
-            total = _train_epoch(
-                module, data, perm, gradients, optimizer_step, config, params
-            )
+            total = _train_epoch(module, data, perm, gradients, step, config, params)
             record = {"epoch": float(epoch), "loss": total.item() / len(train_idx)}
             _check_finite(record["loss"], epoch, "training loss", config)
             record.update(_validate(module, val_data, epoch, config))

@@ -16,7 +16,6 @@ from aekit.data.ratings import lookup, to_frame
 from aekit.estimators._base import fit_or_nothing
 from aekit.estimators._rating_validation import (
     HeldOutRatings,
-    KeepBest,
     reconstruct_at,
     split_ratings,
 )
@@ -24,7 +23,7 @@ from aekit.estimators._recommender import BaseRecommender, SparseRows
 from aekit.nn import ACTIVATIONS
 from aekit.nn.recsys import AutoRecNet
 from aekit.registry import register
-from aekit.training import TrainConfig, resolve_device
+from aekit.training import EarlyStopping, TrainConfig, resolve_device
 
 KINDS = ("item", "user")
 
@@ -159,7 +158,7 @@ class AutoRec(BaseRecommender):
         with fit_or_nothing(self):
             self._check_params()
             M = self._read_interactions(X)
-            stoppers: list[KeepBest] = []
+            stoppers: list[EarlyStopping] = []
             train = M
             if self.early_stopping:
                 seed = int(check_random_state(self.random_state).randint(2**31 - 1))

@@ -17,13 +17,12 @@ from aekit.data.ratings import ratings_columns
 from aekit.estimators._base import fit_or_nothing
 from aekit.estimators._rating_validation import (
     HeldOutUsers,
-    KeepBest,
     split_users,
 )
 from aekit.estimators._recommender import BaseRecommender, SparseRows
 from aekit.nn.recsys import MultVAENet
 from aekit.registry import register
-from aekit.training import TrainConfig, resolve_device
+from aekit.training import EarlyStopping, TrainConfig, resolve_device
 
 _SHARED_DOC = """
     Fit on implicit feedback: a table of (user, item[, rating]) rows or a
@@ -84,7 +83,7 @@ class _MultBase(BaseRecommender):
                 raise ValueError("no positive interactions to learn from")
             self._check_split(M.shape[0])
             self._store_matrix(M)
-            stoppers: list[KeepBest] = []
+            stoppers: list[EarlyStopping] = []
             train = M
             if self.early_stopping:
                 seed = int(check_random_state(self.random_state).randint(2**31 - 1))

@@ -4,7 +4,6 @@ and stop training when their RMSE stops improving."""
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,7 +11,7 @@ import torch
 from torch import nn
 
 from aekit.estimators._recommender import SCORE_CELLS, SparseRows
-from aekit.training import Callback
+from aekit.training.callbacks import EarlyStopping
 
 
 def split_ratings(
@@ -52,32 +51,7 @@ def reconstruct_at(
     return out
 
 
-class KeepBest(Callback):
-    """Early stopping on a metric the callback computes itself: remembers the best
-    weights, stops after ``patience`` epochs without improvement and puts the best
-    weights back at the end."""
-
-    def __init__(self, patience: int, min_delta: float = 1e-4) -> None:
-        self.patience, self.min_delta = patience, min_delta
-        self.best, self.best_epoch = math.inf, 0
-        self.best_state: dict[str, Any] | None = None
-
-    def update(self, module: nn.Module, loss: float, epoch: int) -> None:
-        """Record ``loss`` (lower is better) for ``epoch``."""
-        if loss < self.best - self.min_delta * abs(self.best) or not self.best_epoch:
-            self.best, self.best_epoch = loss, epoch
-            self.best_state = {
-                k: v.detach().clone() for k, v in module.state_dict().items()
-            }
-        elif epoch - self.best_epoch >= self.patience:
-            self.stop_training = True
-
-    def on_train_end(self, module: nn.Module, history: list[dict[str, float]]) -> None:
-        if self.best_state is not None:
-            module.load_state_dict(self.best_state)
-
-
-class HeldOutRatings(KeepBest):
+class HeldOutRatings(EarlyStopping):
     """Each epoch, the RMSE of held-out ratings (``val_rmse`` in the history);
     stops after ``patience`` epochs without a ``min_delta`` relative improvement
     and puts back the best weights at the end."""
@@ -90,14 +64,14 @@ class HeldOutRatings(KeepBest):
         patience: int,
         min_delta: float = 1e-4,
     ) -> None:
-        super().__init__(patience, min_delta)
+        super().__init__(patience, min_delta, monitor="val_rmse")
         self.source, self.held_out, self.clip = source, held_out, clip
 
     def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
         rows, cols, values = self.held_out
         pred = np.clip(reconstruct_at(module, self.source, rows, cols), *self.clip)
         record["val_rmse"] = float(np.sqrt(np.mean((pred - values) ** 2)))
-        self.update(module, record["val_rmse"], int(record["epoch"]))
+        super().on_epoch_end(module, record)
 
 
 def split_users(
@@ -142,7 +116,7 @@ def ndcg_of_scores(scores: torch.Tensor, targets: sp.csr_matrix, k: int) -> floa
     return float(np.mean((hits @ discounts)[has] / ideal[has]))
 
 
-class HeldOutUsers(KeepBest):
+class HeldOutUsers(EarlyStopping):
     """Each epoch, NDCG@``k`` of held-out users' target items given their fold-in
     items (``val_ndcg`` in the history); stops after ``patience`` epochs without
     improvement and puts back the best weights at the end."""
@@ -150,7 +124,7 @@ class HeldOutUsers(KeepBest):
     def __init__(
         self, fold_in: SparseRows, targets: sp.csr_matrix, patience: int, k: int = 100
     ) -> None:
-        super().__init__(patience)
+        super().__init__(patience, monitor="val_ndcg", higher_is_better=True)
         self.fold_in, self.targets, self.k = fold_in, targets, k
 
     @torch.inference_mode()
@@ -161,4 +135,4 @@ class HeldOutUsers(KeepBest):
         scores = module(x)["recon"].float().masked_fill(x > 0, -torch.inf)
         module.train(was_training)
         record["val_ndcg"] = ndcg_of_scores(scores, self.targets, self.k)
-        self.update(module, -record["val_ndcg"], int(record["epoch"]))
+        super().on_epoch_end(module, record)

@@ -2,7 +2,7 @@
 (`callbacks`) and data sources (`sources`). The names other modules use are
 importable from here."""
 
-from aekit.training.callbacks import Callback
+from aekit.training.callbacks import Callback, EarlyStopping
 from aekit.training.fast_step import ONE_THREAD_FLOPS, FlatParameters
 from aekit.training.loop import (
     LR_SCHEDULES,
@@ -24,6 +24,7 @@ __all__ = [
     "OPTIMIZERS",
     "BatchSource",
     "Callback",
+    "EarlyStopping",
     "FlatParameters",
     "TrainConfig",
     "TrainResult",

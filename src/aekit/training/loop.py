@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from aekit.exceptions import TrainingError
-from aekit.training.callbacks import Callback
+from aekit.training.callbacks import Callback, EarlyStopping
 from aekit.training.fast_step import (
     FlatParameters,
     cpu_threads,
@@ -118,28 +118,6 @@ def evaluate(
     return {key: (value / n).item() for key, value in sums.items()}
 
 
-class _EarlyStopping:
-    """Tracks the best validation loss and a copy of the weights that reached it."""
-
-    def __init__(self, patience: int, min_delta: float) -> None:
-        self.patience, self.min_delta = patience, min_delta
-        self.best = math.inf
-        self.best_epoch = 0
-        self.best_state: dict[str, torch.Tensor] | None = None
-
-    def update(self, module: nn.Module, value: float, epoch: int) -> bool:
-        """Record ``value``; True when patience has run out."""
-        if (
-            value < self.best - self.min_delta * abs(self.best)
-            or self.best_state is None
-        ):
-            self.best, self.best_epoch = value, epoch
-            self.best_state = {
-                k: v.detach().clone() for k, v in module.state_dict().items()
-            }
-        return epoch - self.best_epoch >= self.patience
-
-
 def _check_finite(value: float, epoch: int, what: str, config: TrainConfig) -> None:
     if not math.isfinite(value):
         hint = "" if config.gradient_clip else " or set gradient_clip (e.g. 1.0)"
@@ -222,7 +200,9 @@ def fit_module(
     step = optimizer_step(optimizer, flat)
     manual = manual_step(module, config)
     gradients = manual or _autograd_step(module, config, flat, params)
-    stopper = _EarlyStopping(config.patience, config.min_delta)
+    stopper = EarlyStopping(config.patience, config.min_delta)
+    if config.early_stopping:  # first, as when the loop itself did this
+        callbacks = [stopper, *callbacks]
     history: list[dict[str, float]] = []
     for cb in callbacks:
         cb.on_train_begin(module, config)
@@ -243,9 +223,6 @@ def fit_module(
             record["lr"] = optimizer.param_groups[0]["lr"]
             monitored = record.get("val_loss", record["loss"])
             _schedule(scheduler, monitored)
-            out_of_patience = config.early_stopping and stopper.update(
-                module, monitored, epoch
-            )
             record["seconds"] = time.perf_counter() - start
             history.append(record)
             for cb in callbacks:
@@ -253,15 +230,14 @@ def fit_module(
             if hasattr(bar, "set_postfix"):
                 shown = [k for k in ("loss", "val_loss") if k in record]
                 bar.set_postfix({k: f"{record[k]:.4g}" for k in shown})
-            if out_of_patience or any(cb.stop_training for cb in callbacks):
+            if any(cb.stop_training for cb in callbacks):
                 break
+    module.eval()
+    for cb in callbacks:  # the early stopper puts the best weights back
+        cb.on_train_end(module, history)
     best_epoch = len(history)
     if config.early_stopping and stopper.best_state is not None:
-        module.load_state_dict(stopper.best_state)
         best_epoch = stopper.best_epoch
-    module.eval()
-    for cb in callbacks:
-        cb.on_train_end(module, history)
     return TrainResult(history=history, best_epoch=best_epoch)
 
 

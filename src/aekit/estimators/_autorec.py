@@ -13,17 +13,20 @@ from torch import nn
 
 from aekit import _validation as v
 from aekit.data.ratings import lookup, to_frame
+from aekit.data.splits import split_ratings
 from aekit.estimators._base import fit_or_nothing
-from aekit.estimators._rating_validation import (
-    HeldOutRatings,
-    reconstruct_at,
-    split_ratings,
-)
-from aekit.estimators._recommender import BaseRecommender, SparseRows
+from aekit.estimators._recommender import BaseRecommender
 from aekit.nn import ACTIVATIONS
 from aekit.nn.recsys import AutoRecNet
 from aekit.registry import register
-from aekit.training import EarlyStopping, TrainConfig, resolve_device
+from aekit.training import (
+    EarlyStopping,
+    HeldOutRatings,
+    SparseRows,
+    TrainConfig,
+    reconstruct_at,
+    resolve_device,
+)
 
 KINDS = ("item", "user")
 

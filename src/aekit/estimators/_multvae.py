@@ -14,15 +14,18 @@ from torch import nn
 
 from aekit import _validation as v
 from aekit.data.ratings import ratings_columns
+from aekit.data.splits import split_users
 from aekit.estimators._base import fit_or_nothing
-from aekit.estimators._rating_validation import (
-    HeldOutUsers,
-    split_users,
-)
-from aekit.estimators._recommender import BaseRecommender, SparseRows
+from aekit.estimators._recommender import BaseRecommender
 from aekit.nn.recsys import MultVAENet
 from aekit.registry import register
-from aekit.training import EarlyStopping, TrainConfig, resolve_device
+from aekit.training import (
+    EarlyStopping,
+    HeldOutUsers,
+    SparseRows,
+    TrainConfig,
+    resolve_device,
+)
 
 _SHARED_DOC = """
     Fit on implicit feedback: a table of (user, item[, rating]) rows or a

@@ -2,7 +2,13 @@
 (`callbacks`) and data sources (`sources`). The names other modules use are
 importable from here."""
 
-from aekit.training.callbacks import Callback, EarlyStopping
+from aekit.training.callbacks import (
+    Callback,
+    EarlyStopping,
+    HeldOutRatings,
+    HeldOutUsers,
+    KLWarmup,
+)
 from aekit.training.fast_step import ONE_THREAD_FLOPS, FlatParameters
 from aekit.training.loop import (
     LR_SCHEDULES,
@@ -16,22 +22,34 @@ from aekit.training.loop import (
     resolve_device,
     seeded,
 )
-from aekit.training.sources import BatchSource, split_indices
+from aekit.training.sources import (
+    BatchSource,
+    BinarizedSource,
+    SparseRows,
+    reconstruct_at,
+    split_indices,
+)
 
 __all__ = [
     "LR_SCHEDULES",
     "ONE_THREAD_FLOPS",
     "OPTIMIZERS",
     "BatchSource",
+    "BinarizedSource",
     "Callback",
     "EarlyStopping",
     "FlatParameters",
+    "HeldOutRatings",
+    "HeldOutUsers",
+    "KLWarmup",
+    "SparseRows",
     "TrainConfig",
     "TrainResult",
     "evaluate",
     "fit_module",
     "make_optimizer",
     "make_scheduler",
+    "reconstruct_at",
     "resolve_device",
     "seeded",
     "split_indices",

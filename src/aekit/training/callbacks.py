@@ -4,10 +4,15 @@ estimators use."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
+
+from aekit.metrics import ndcg_of_scores
+from aekit.training.sources import SparseRows, reconstruct_at
 
 if TYPE_CHECKING:
     from aekit.training.loop import TrainConfig
@@ -77,3 +82,61 @@ class EarlyStopping(Callback):
     def on_train_end(self, module: nn.Module, history: list[dict[str, float]]) -> None:
         if self.best_state is not None:
             module.load_state_dict(self.best_state)
+
+
+class KLWarmup(Callback):
+    """Raise the KL weight linearly from 1/epochs to 1 over the first ``epochs``."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_begin(self, module: Any, epoch: int) -> None:
+        module.kl_weight = min(1.0, epoch / self.epochs)
+
+    def on_train_end(self, module: Any, history: list[dict[str, float]]) -> None:
+        module.kl_weight = 1.0
+
+
+class HeldOutRatings(EarlyStopping):
+    """Each epoch, the RMSE of held-out ratings (``val_rmse`` in the history);
+    stops after ``patience`` epochs without a ``min_delta`` relative improvement
+    and puts back the best weights at the end."""
+
+    def __init__(
+        self,
+        source: SparseRows,
+        held_out: tuple[np.ndarray, np.ndarray, np.ndarray],
+        clip: tuple[float, float],
+        patience: int,
+        min_delta: float = 1e-4,
+    ) -> None:
+        super().__init__(patience, min_delta, monitor="val_rmse")
+        self.source, self.held_out, self.clip = source, held_out, clip
+
+    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        rows, cols, values = self.held_out
+        pred = np.clip(reconstruct_at(module, self.source, rows, cols), *self.clip)
+        record["val_rmse"] = float(np.sqrt(np.mean((pred - values) ** 2)))
+        super().on_epoch_end(module, record)
+
+
+class HeldOutUsers(EarlyStopping):
+    """Each epoch, NDCG@``k`` of held-out users' target items given their fold-in
+    items (``val_ndcg`` in the history); stops after ``patience`` epochs without
+    improvement and puts back the best weights at the end."""
+
+    def __init__(
+        self, fold_in: SparseRows, targets: sp.csr_matrix, patience: int, k: int = 100
+    ) -> None:
+        super().__init__(patience, monitor="val_ndcg", higher_is_better=True)
+        self.fold_in, self.targets, self.k = fold_in, targets, k
+
+    @torch.inference_mode()
+    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        was_training = module.training
+        module.eval()
+        x = self.fold_in.take(np.arange(len(self.fold_in)))
+        scores = module(x)["recon"].float().masked_fill(x > 0, -torch.inf)
+        module.train(was_training)
+        record["val_ndcg"] = ndcg_of_scores(scores, self.targets, self.k)
+        super().on_epoch_end(module, record)

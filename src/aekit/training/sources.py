@@ -11,7 +11,12 @@ import math
 from collections.abc import Iterator
 from typing import Protocol
 
+import numpy as np
+import scipy.sparse as sp
 import torch
+from torch import nn
+
+SCORE_CELLS = 1 << 22  # rows x columns densified at once at inference
 
 
 class BatchSource(Protocol):
@@ -81,3 +86,61 @@ class _Subset:
 
     def take(self, indices: torch.Tensor) -> torch.Tensor:
         return self.source.take(self.indices[indices])
+
+
+class SparseRows:
+    """A `BatchSource` over a CSR matrix: only the rows of a batch are
+    made dense, with ``fill`` (0 or NaN) where the matrix has no entry."""
+
+    def __init__(
+        self, matrix: sp.csr_matrix, device: torch.device, fill: float = 0.0
+    ) -> None:
+        self.matrix, self.device, self.fill = matrix, device, fill
+
+    def __len__(self) -> int:
+        return int(self.matrix.shape[0])
+
+    def take(self, indices: torch.Tensor | np.ndarray) -> torch.Tensor:
+        idx = np.asarray(indices.cpu() if torch.is_tensor(indices) else indices)
+        rows = self.matrix[idx].tocoo()
+        dense = torch.full((len(idx), self.matrix.shape[1]), self.fill)
+        r, c = (
+            torch.from_numpy(rows.row.astype(np.int64)),
+            torch.from_numpy(rows.col.astype(np.int64)),
+        )
+        dense[r, c] = torch.from_numpy(rows.data.astype(np.float32))
+        return dense.to(self.device, non_blocking=True)
+
+
+class BinarizedSource:
+    """Training data that draws x ~ Bernoulli(x) each time a batch is taken
+    (dynamic binarisation of intensities in [0, 1])."""
+
+    def __init__(self, data: torch.Tensor) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor:
+        return torch.bernoulli(self.data[indices.to(self.data.device)])
+
+
+@torch.inference_mode()
+def reconstruct_at(
+    module: nn.Module, source: SparseRows, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """Entries (rows, cols) of the module's reconstruction of ``source``'s rows,
+    computed one chunk of distinct rows at a time."""
+    was_training = module.training
+    module.eval()
+    unique, inverse = np.unique(rows, return_inverse=True)
+    out = np.empty(len(rows), np.float64)
+    step = max(1, SCORE_CELLS // max(1, source.matrix.shape[1]))
+    for start in range(0, len(unique), step):
+        chunk = unique[start : start + step]
+        recon = module(source.take(chunk))["recon"].float().cpu().numpy()
+        hit = (inverse >= start) & (inverse < start + len(chunk))
+        out[hit] = recon[inverse[hit] - start, cols[hit]]
+    module.train(was_training)
+    return out

@@ -26,6 +26,7 @@ from aekit.training.fast_step import (
     manual_step,
     optimizer_step,
 )
+from aekit.training.progress import Progress
 from aekit.training.sources import BatchSource, batches, split_data, take
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -151,27 +152,42 @@ def _autograd_step(
     return step
 
 
-def _train_epoch(
-    module: Any,
-    data: torch.Tensor | BatchSource,
-    idx: torch.Tensor,
-    gradients: Callable[[torch.Tensor], torch.Tensor],
-    optimizer_step: Callable[[], Any],
-    config: TrainConfig,
-    params: list[torch.Tensor],
-) -> torch.Tensor:
-    """One pass over ``data[idx]``; returns the summed loss as a device tensor.
-    ``gradients(batch)`` returns the batch loss and leaves every gradient set
-    (hand-written or by autograd); ``optimizer_step`` then applies them."""
-    module.train()
+def _train_epoch(run: _Run, idx: torch.Tensor) -> torch.Tensor:
+    """One pass over ``run.data[idx]``; returns the summed loss as a device tensor.
+    ``run.gradients(batch)`` returns the batch loss and leaves every gradient set
+    (hand-written or by autograd); ``run.step()`` then applies them."""
+    run.module.train()
+    config, params = run.config, run.params
     total = torch.zeros((), device=params[0].device)
-    for xb in batches(data, idx, config.batch_size):
-        loss = gradients(xb)
+    for xb in batches(run.data, idx, config.batch_size):
+        loss = run.gradients(xb)
         if config.gradient_clip:
             nn.utils.clip_grad_norm_(params, config.gradient_clip, foreach=True)
-        optimizer_step()
+        run.step()
         total.add_(loss.detach(), alpha=len(xb))  # no host sync in the loop
     return total
+
+
+@dataclass
+class _Run:
+    """What `setup` prepares for the epochs of one `fit_module` call."""
+
+    module: Any
+    data: torch.Tensor | BatchSource
+    config: TrainConfig
+    generator: torch.Generator
+    callbacks: list[Callback]  # the early stopper, when there is one, first
+    stopper: EarlyStopping | None
+    device: torch.device
+    train_idx: torch.Tensor
+    val_data: torch.Tensor | BatchSource | None
+    flat: FlatParameters | None
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    params: list[torch.Tensor]
+    step: Callable[[], Any]  # applies the gradients
+    manual: Any  # the module's hand-written gradient step, or None
+    gradients: Callable[[torch.Tensor], torch.Tensor]  # sets them, returns the loss
 
 
 def fit_module(
@@ -186,8 +202,48 @@ def fit_module(
 
     With ``config.early_stopping`` a random ``validation_fraction`` is held out, the
     weights with the lowest validation loss are restored at the end, and training
-    stops after ``patience`` epochs without improvement.
+    stops after ``patience`` epochs without improvement (an `EarlyStopping` on
+    ``val_loss``, run before ``callbacks``).
+
+    Parameters
+    ----------
+    module : nn.Module
+        Has ``module(x)`` and ``module.loss(x, out)["loss"]``.
+    data : Tensor or BatchSource
+    config : TrainConfig
+    generator : torch.Generator
+        Draws the validation split and each epoch's order.
+    callbacks : sequence of Callback
+
+    Returns
+    -------
+    TrainResult
+        The history (one dict per epoch) and the epoch whose weights the module
+        holds.
     """
+    run = setup(module, data, config, generator, callbacks)
+    for cb in run.callbacks:
+        cb.on_train_begin(module, config)
+    history: list[dict[str, float]] = []
+    with _resources(run) as progress:
+        for epoch in range(1, config.max_epochs + 1):
+            history.append(run_epoch(run, epoch))
+            progress.update(history[-1])
+            if any(cb.stop_training for cb in run.callbacks):
+                break
+    return restore_best(run, history)
+
+
+def setup(
+    module: Any,
+    data: torch.Tensor | BatchSource,
+    config: TrainConfig,
+    generator: torch.Generator,
+    callbacks: Sequence[Callback],
+) -> _Run:
+    """Hold out the validation rows, flatten the parameters, build the optimiser,
+    its schedule and the gradient step, and put an early stopper first among the
+    callbacks (with ``config.early_stopping``)."""
     device = next(module.parameters()).device
     fraction = config.validation_fraction if config.early_stopping else None
     train_idx, val_data = split_data(data, fraction, generator, device)
@@ -195,50 +251,73 @@ def fit_module(
     optimizer = make_optimizer(
         [flat.flat] if flat else list(module.parameters()), config, device
     )
-    scheduler = make_scheduler(optimizer, config)
+    scheduler = make_scheduler(optimizer, config)  # (it wraps optimizer.step)
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    step = optimizer_step(optimizer, flat)
     manual = manual_step(module, config)
-    gradients = manual or _autograd_step(module, config, flat, params)
-    stopper = EarlyStopping(config.patience, config.min_delta)
-    if config.early_stopping:  # first, as when the loop itself did this
-        callbacks = [stopper, *callbacks]
-    history: list[dict[str, float]] = []
-    for cb in callbacks:
-        cb.on_train_begin(module, config)
-    bar = _progress(range(1, config.max_epochs + 1), config.verbose)
-    with contextlib.ExitStack() as cleanup:
-        if flat is not None:
-            cleanup.callback(flat.release)
-        cleanup.enter_context(cpu_threads(module, config, manual, device))
-        for epoch in bar:
-            start = time.perf_counter()
-            for cb in callbacks:
-                cb.on_epoch_begin(module, epoch)
-            perm = train_idx[torch.randperm(len(train_idx), generator=generator)]
-            total = _train_epoch(module, data, perm, gradients, step, config, params)
-            record = {"epoch": float(epoch), "loss": total.item() / len(train_idx)}
-            _check_finite(record["loss"], epoch, "training loss", config)
-            record.update(_validate(module, val_data, epoch, config))
-            record["lr"] = optimizer.param_groups[0]["lr"]
-            monitored = record.get("val_loss", record["loss"])
-            _schedule(scheduler, monitored)
-            record["seconds"] = time.perf_counter() - start
-            history.append(record)
-            for cb in callbacks:
-                cb.on_epoch_end(module, record)
-            if hasattr(bar, "set_postfix"):
-                shown = [k for k in ("loss", "val_loss") if k in record]
-                bar.set_postfix({k: f"{record[k]:.4g}" for k in shown})
-            if any(cb.stop_training for cb in callbacks):
-                break
-    module.eval()
-    for cb in callbacks:  # the early stopper puts the best weights back
-        cb.on_train_end(module, history)
-    best_epoch = len(history)
-    if config.early_stopping and stopper.best_state is not None:
-        best_epoch = stopper.best_epoch
-    return TrainResult(history=history, best_epoch=best_epoch)
+    es = config.early_stopping
+    stopper = EarlyStopping(config.patience, config.min_delta) if es else None
+    return _Run(
+        module,
+        data,
+        config,
+        generator,
+        callbacks=[stopper, *callbacks] if stopper else list(callbacks),
+        stopper=stopper,
+        device=device,
+        train_idx=train_idx,
+        val_data=val_data,
+        flat=flat,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        params=params,
+        step=optimizer_step(optimizer, flat),
+        manual=manual,
+        gradients=manual or _autograd_step(module, config, flat, params),
+    )
+
+
+@contextlib.contextmanager
+def _resources(run: _Run) -> Iterator[Progress]:
+    """The progress display, and one CPU thread for small dense steps; on the way
+    out, the module's gradients no longer point into the flat buffer."""
+    with contextlib.ExitStack() as stack:
+        if run.flat is not None:
+            stack.callback(run.flat.release)
+        threads = cpu_threads(run.module, run.config, run.manual, run.device)
+        stack.enter_context(threads)
+        yield stack.enter_context(Progress(run.config.max_epochs, run.config.verbose))
+
+
+def run_epoch(run: _Run, epoch: int) -> dict[str, float]:
+    """One epoch: a pass over the training rows in a new order, then its history
+    entry (loss, validation terms, learning rate, seconds), the schedule's step and
+    the callbacks' ``on_epoch_end``. Returns the entry."""
+    start = time.perf_counter()
+    module, config = run.module, run.config
+    for cb in run.callbacks:
+        cb.on_epoch_begin(module, epoch)
+    order = torch.randperm(len(run.train_idx), generator=run.generator)
+    total = _train_epoch(run, run.train_idx[order])
+    record = {"epoch": float(epoch), "loss": total.item() / len(run.train_idx)}
+    _check_finite(record["loss"], epoch, "training loss", config)
+    record.update(_validate(module, run.val_data, epoch, config))
+    record["lr"] = run.optimizer.param_groups[0]["lr"]
+    _schedule(run.scheduler, record.get("val_loss", record["loss"]))
+    record["seconds"] = time.perf_counter() - start
+    for cb in run.callbacks:
+        cb.on_epoch_end(module, record)
+    return record
+
+
+def restore_best(run: _Run, history: list[dict[str, float]]) -> TrainResult:
+    """End of training: eval mode and the callbacks' ``on_train_end``, where the
+    early stopper puts the best weights back."""
+    run.module.eval()
+    for cb in run.callbacks:
+        cb.on_train_end(run.module, history)
+    if run.stopper is None or run.stopper.best_state is None:
+        return TrainResult(history=history, best_epoch=len(history))
+    return TrainResult(history=history, best_epoch=run.stopper.best_epoch)
 
 
 def _validate(
@@ -261,11 +340,3 @@ def _schedule(scheduler: Any, monitored: float) -> None:
         scheduler.step(monitored)
     elif scheduler is not None:
         scheduler.step()
-
-
-def _progress(epochs: range, verbose: bool) -> Any:
-    if not verbose:
-        return epochs
-    from tqdm.auto import tqdm
-
-    return tqdm(epochs, desc="training", unit="epoch", leave=False, mininterval=0.5)

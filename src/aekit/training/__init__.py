@@ -22,6 +22,7 @@ from aekit.training.loop import (
     resolve_device,
     seeded,
 )
+from aekit.training.progress import Progress
 from aekit.training.sources import (
     BatchSource,
     BinarizedSource,
@@ -42,6 +43,7 @@ __all__ = [
     "HeldOutRatings",
     "HeldOutUsers",
     "KLWarmup",
+    "Progress",
     "SparseRows",
     "TrainConfig",
     "TrainResult",

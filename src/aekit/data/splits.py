@@ -30,31 +30,76 @@ def split_ratings(
     return train, (coo.row[held], coo.col[held], coo.data[held])
 
 
+def held_out_users(
+    users: np.ndarray,
+    n_users: int,
+    n_held: int,
+    fold_in: float,
+    rng: np.random.Generator,
+    items: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The held-out-user split of Liang et al. 2018, on interaction arrays: the one
+    implementation behind `strong_generalization_split` and `split_users`.
+
+    Parameters
+    ----------
+    users : int array, shape (n_interactions,)
+        The user, 0 .. n_users - 1, of each interaction.
+    n_users, n_held : int
+        ``n_held`` random users of ``n_users`` are held out (the first draw of
+        ``rng``).
+    fold_in : float in (0, 1)
+    rng : numpy Generator
+        Its second draw shuffles the held-out users' interactions.
+    items : int array, shape (n_interactions,), optional
+        When given, held-out interactions with items that no other user has are
+        dropped: no model could recommend them.
+
+    Returns
+    -------
+    held : bool array, shape (n_users,)
+    fold, target : int arrays
+        Positions of held-out interactions, shuffled. Of each user's ``n``, the
+        first ``floor(fold_in * n)`` (at least 1, at most n - 1 when n >= 2) are
+        in ``fold`` (the history a model sees), the rest in ``target``.
+    """
+    held = np.zeros(n_users, dtype=bool)
+    held[rng.permutation(n_users)[:n_held]] = True
+    candidates = np.flatnonzero(held[users])
+    if items is not None:
+        seen = items[~held[users]]
+        candidates = candidates[np.isin(items[candidates], seen)]
+    order = candidates[rng.permutation(len(candidates))]
+    groups = users[order]
+    by_user = np.argsort(groups, kind="stable")
+    rank = np.empty(len(order), np.int64)  # of each entry within its user
+    ranked = groups[by_user]
+    rank[by_user] = np.arange(len(order)) - np.searchsorted(ranked, ranked)
+    n = np.bincount(groups, minlength=n_users)[groups]
+    to_fold = rank < np.clip(np.floor(fold_in * n), 1, np.maximum(n - 1, 1))
+    return held, order[to_fold], order[~to_fold]
+
+
 def split_users(
     M: sp.csr_matrix, fraction: float, seed: int, fold_in: float = 0.8
 ) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
-    """``(training rows, fold-in rows, target rows)``: a random ``fraction`` of the
-    users is held out, each with a random ``fold_in`` share of their items as
-    history (at least one) and the rest as targets (Liang et al. 2018)."""
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(M.shape[0])
+    """``(training rows, fold-in rows, target rows)`` of a user-by-item matrix: a
+    random ``ceil(fraction * n_users)`` users are held out (see `held_out_users`),
+    their fold-in and target entries set to 1."""
     n_held = math.ceil(fraction * M.shape[0])
-    held = M[np.sort(perm[:n_held])].tocoo()
-    order = rng.permutation(held.nnz)
-    rows, cols = held.row[order], held.col[order]
-    rank = np.empty(held.nnz, np.int64)
-    for r in np.unique(rows):  # rank of each entry within its user, 0-based
-        at = np.flatnonzero(rows == r)
-        rank[at] = np.arange(len(at))
-    counts = np.bincount(rows, minlength=n_held)[rows]
-    to_fold = rank < np.maximum(1, np.floor(fold_in * counts))
-    shape = (n_held, M.shape[1])
-    ones = np.ones(held.nnz, np.float32)
+    coo = M.tocoo()
+    rng = np.random.default_rng(seed)
+    held, fold, target = held_out_users(coo.row, M.shape[0], n_held, fold_in, rng)
+    held_rows = np.flatnonzero(held)
 
-    def part(mask: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix((ones[mask], (rows[mask], cols[mask])), shape=shape)
+    def part(entries: np.ndarray) -> sp.csr_matrix:
+        rows = np.searchsorted(held_rows, coo.row[entries])
+        ones = np.ones(len(entries), np.float32)
+        return sp.csr_matrix(
+            (ones, (rows, coo.col[entries])), shape=(n_held, M.shape[1])
+        )
 
-    return M[np.sort(perm[n_held:])], part(to_fold), part(~to_fold)
+    return M[np.flatnonzero(~held)], part(fold), part(target)
 
 
 def strong_generalization_split(
@@ -88,16 +133,10 @@ def strong_generalization_split(
             f"test_users and fold_in must be in (0, 1), got {test_users}, {fold_in}"
         )
     u_col, i_col, _ = ratings_columns(ratings, user_col, item_col, None)
+    users, labels = pd.factorize(ratings[u_col], use_na_sentinel=False)
+    items = pd.factorize(ratings[i_col], use_na_sentinel=False)[0]
+    n_test = min(len(labels) - 1, max(1, round(test_users * len(labels))))
     rng = np.random.default_rng(random_state)
-    users = pd.unique(ratings[u_col])
-    n_test = min(len(users) - 1, max(1, round(test_users * len(users))))
-    held = set(rng.permutation(users)[:n_test].tolist())
-    is_held = ratings[u_col].isin(held).to_numpy()
-    train, test = ratings[~is_held], ratings[is_held]
-    test = test[test[i_col].isin(set(train[i_col].tolist()))]
-    test = test.iloc[rng.permutation(len(test))]
-    rank = test.groupby(u_col, sort=False).cumcount().to_numpy()
-    n = test.groupby(u_col, sort=False)[i_col].transform("size").to_numpy()
-    n_fold = np.clip(np.floor(fold_in * n), 1, np.maximum(n - 1, 1))
-    to_fold = rank < n_fold
-    return train, test[to_fold].sort_index(), test[~to_fold].sort_index()
+    held, fold, target = held_out_users(users, len(labels), n_test, fold_in, rng, items)
+    train = ratings[~held[users]]
+    return train, ratings.iloc[fold].sort_index(), ratings.iloc[target].sort_index()

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
@@ -26,6 +25,7 @@ from aekit.training import (
     TrainConfig,
     reconstruct_at,
     resolve_device,
+    seed_from,
 )
 
 KINDS = ("item", "user")
@@ -164,7 +164,7 @@ class AutoRec(BaseRecommender):
             stoppers: list[EarlyStopping] = []
             train = M
             if self.early_stopping:
-                seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+                seed = seed_from(self.random_state)
                 self._check_split(M.nnz)
                 train, held_out = split_ratings(M, self.validation_fraction, seed)
             self._fit_statistics(train)

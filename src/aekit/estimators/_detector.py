@@ -48,6 +48,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from aekit import _validation as v
 from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import fit_or_nothing
+from aekit.losses import squared_error
 from aekit.nn import DenseAutoencoder
 from aekit.registry import register
 
@@ -262,7 +263,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         x = torch.from_numpy(Xs)
         with torch.inference_mode():
             codes = net.encode(x)
-            errors = (net.decode(codes) - x).pow(2).mean(dim=1)
+            errors = squared_error(net.decode(codes), x)
         return errors.numpy(), codes.numpy()
 
     def _log_parts(self, errors: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
-from sklearn.utils import check_random_state
 from torch import nn
 
 from aekit import _validation as v
@@ -25,6 +24,7 @@ from aekit.training import (
     SparseRows,
     TrainConfig,
     resolve_device,
+    seed_from,
 )
 
 _SHARED_DOC = """
@@ -89,7 +89,7 @@ class _MultBase(BaseRecommender):
             stoppers: list[EarlyStopping] = []
             train = M
             if self.early_stopping:
-                seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+                seed = seed_from(self.random_state)
                 train, fold_in, targets = split_users(M, self.validation_fraction, seed)
                 source = SparseRows(fold_in, resolve_device(self.device))
                 stoppers.append(HeldOutUsers(source, targets, self.patience))

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from aekit import _validation as v
 from aekit.estimators._base import AutoencoderTransformer, fit_or_nothing
+from aekit.metrics import reconstruction_mse
 
 SCALINGS = ("standard", "minmax", None)
 OUTPUT_ACTIVATIONS = ("auto", "linear", "sigmoid")
@@ -112,4 +113,4 @@ class BaseAutoencoder(AutoencoderTransformer):
         if scaled:
             return np.asarray(np.mean((recon - Xs) ** 2, axis=1, dtype=np.float64))
         original = self._unscale(recon, np.dtype(np.float64))
-        return np.asarray(np.mean((original - X) ** 2, axis=1))
+        return reconstruction_mse(X, original)

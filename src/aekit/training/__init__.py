@@ -20,6 +20,7 @@ from aekit.training.loop import (
     make_optimizer,
     make_scheduler,
     resolve_device,
+    seed_from,
     seeded,
 )
 from aekit.training.progress import Progress
@@ -53,6 +54,7 @@ __all__ = [
     "make_scheduler",
     "reconstruct_at",
     "resolve_device",
+    "seed_from",
     "seeded",
     "split_indices",
 ]

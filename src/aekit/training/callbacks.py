@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from aekit.metrics import ndcg_of_scores
+from aekit.metrics import ndcg_of_scores, rmse
 from aekit.training.sources import SparseRows, reconstruct_at
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ class HeldOutRatings(EarlyStopping):
     def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
         rows, cols, values = self.held_out
         pred = np.clip(reconstruct_at(module, self.source, rows, cols), *self.clip)
-        record["val_rmse"] = float(np.sqrt(np.mean((pred - values) ** 2)))
+        record["val_rmse"] = rmse(values, pred)
         super().on_epoch_end(module, record)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from sklearn.utils import check_random_state
 from torch import nn
 
 from aekit.exceptions import TrainingError
@@ -62,6 +63,12 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def seed_from(random_state: Any) -> int:
+    """The int seed of a fit: one draw below 2**31 - 1 from ``random_state`` (None,
+    an int or a RandomState, as scikit-learn takes it)."""
+    return int(check_random_state(random_state).randint(2**31 - 1))
 
 
 @contextlib.contextmanager

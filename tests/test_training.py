@@ -64,12 +64,17 @@ def test_callbacks_are_called_and_can_stop():
 def test_last_single_sample_batch_is_skipped_with_batch_norm():
     data = torch.randn(33, 6)  # 33 = 2 * 16 + 1: a batch of one would break BN
     module = DenseAutoencoder(6, [8], 2, batch_norm=True)
+    batches = []  # sizes of the training batches the module sees
+    module.register_forward_pre_hook(
+        lambda m, args: batches.append(len(args[0])) if m.training else None
+    )
     fit_module(
         module,
         data,
         TrainConfig(max_epochs=2, batch_size=16, early_stopping=False),
         generator=torch.Generator().manual_seed(0),
     )
+    assert batches == [16, 16] * 2  # each epoch trains on 32 of the 33 rows
 
 
 def test_history_loss_matches_a_recomputation():

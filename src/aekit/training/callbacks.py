@@ -47,6 +47,19 @@ class EarlyStopping(Callback):
     `fit_module` adds one on ``"val_loss"`` when ``config.early_stopping``;
     subclasses that compute their own metric write it into the record in
     ``on_epoch_end`` before calling this one's.
+
+    Parameters
+    ----------
+    patience : int
+    min_delta : float, default=1e-4
+        An epoch improves when its value is below ``best - min_delta * |best|``.
+    monitor : str, default="val_loss"
+    higher_is_better : bool, default=False
+
+    Attributes
+    ----------
+    best_epoch : int
+        The 1-based epoch of the kept weights (0 before the first epoch).
     """
 
     def __init__(

@@ -36,6 +36,8 @@ LR_SCHEDULES = (None, "none", "cosine", "step", "plateau")
 
 @dataclass
 class TrainConfig:
+    """How `fit_module` trains; the estimators fill it from their parameters."""
+
     optimizer: str = "adam"  # one of OPTIMIZERS
     learning_rate: float = 1e-3
     weight_decay: float = 0.0  # L2 penalty, decoupled for adamw
@@ -54,6 +56,8 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
+    """What `fit_module` returns."""
+
     history: list[dict[str, float]]
     best_epoch: int  # 1-based epoch whose weights the module holds
 
@@ -133,46 +137,6 @@ def _check_finite(value: float, epoch: int, what: str, config: TrainConfig) -> N
             f"the {what} became {value} at epoch {epoch}: training diverged. "
             f"Try a lower learning_rate (now {config.learning_rate}){hint}."
         )
-
-
-def _autograd_step(
-    module: Any, config: TrainConfig, flat: FlatParameters | None, params: list
-) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The generic loss-and-gradient step: forward, the module's loss, backward
-    (under bf16 autocast when ``config.autocast``)."""
-    device_type = params[0].device.type
-
-    def step(xb: torch.Tensor) -> torch.Tensor:
-        if config.autocast:  # (an idle autocast context costs ~4 us per batch)
-            with torch.autocast(device_type, dtype=torch.bfloat16):
-                loss = module.loss(xb, module(xb))["loss"]
-        else:
-            loss = module.loss(xb, module(xb))["loss"]
-        if flat is None:
-            for p in params:
-                p.grad = None
-        else:
-            flat.zero_grad()
-        loss.backward()
-        return loss
-
-    return step
-
-
-def _train_epoch(run: _Run, idx: torch.Tensor) -> torch.Tensor:
-    """One pass over ``run.data[idx]``; returns the summed loss as a device tensor.
-    ``run.gradients(batch)`` returns the batch loss and leaves every gradient set
-    (hand-written or by autograd); ``run.step()`` then applies them."""
-    run.module.train()
-    config, params = run.config, run.params
-    total = torch.zeros((), device=params[0].device)
-    for xb in batches(run.data, idx, config.batch_size):
-        loss = run.gradients(xb)
-        if config.gradient_clip:
-            nn.utils.clip_grad_norm_(params, config.gradient_clip, foreach=True)
-        run.step()
-        total.add_(loss.detach(), alpha=len(xb))  # no host sync in the loop
-    return total
 
 
 @dataclass
@@ -314,6 +278,46 @@ def run_epoch(run: _Run, epoch: int) -> dict[str, float]:
     for cb in run.callbacks:
         cb.on_epoch_end(module, record)
     return record
+
+
+def _train_epoch(run: _Run, idx: torch.Tensor) -> torch.Tensor:
+    """One pass over ``run.data[idx]``; returns the summed loss as a device tensor.
+    ``run.gradients(batch)`` returns the batch loss and leaves every gradient set
+    (hand-written or by autograd); ``run.step()`` then applies them."""
+    run.module.train()
+    config, params = run.config, run.params
+    total = torch.zeros((), device=params[0].device)
+    for xb in batches(run.data, idx, config.batch_size):
+        loss = run.gradients(xb)
+        if config.gradient_clip:
+            nn.utils.clip_grad_norm_(params, config.gradient_clip, foreach=True)
+        run.step()
+        total.add_(loss.detach(), alpha=len(xb))  # no host sync in the loop
+    return total
+
+
+def _autograd_step(
+    module: Any, config: TrainConfig, flat: FlatParameters | None, params: list
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The generic loss-and-gradient step: forward, the module's loss, backward
+    (under bf16 autocast when ``config.autocast``)."""
+    device_type = params[0].device.type
+
+    def step(xb: torch.Tensor) -> torch.Tensor:
+        if config.autocast:  # (an idle autocast context costs ~4 us per batch)
+            with torch.autocast(device_type, dtype=torch.bfloat16):
+                loss = module.loss(xb, module(xb))["loss"]
+        else:
+            loss = module.loss(xb, module(xb))["loss"]
+        if flat is None:
+            for p in params:
+                p.grad = None
+        else:
+            flat.zero_grad()
+        loss.backward()
+        return loss
+
+    return step
 
 
 def restore_best(run: _Run, history: list[dict[str, float]]) -> TrainResult:

@@ -2,7 +2,10 @@
 
 In-memory data stays on the training device as one tensor: each epoch gathers it
 once in a shuffled order and the batches are contiguous slices of that (no
-per-sample DataLoader). Data that is not one dense tensor is a `BatchSource`.
+per-sample DataLoader). Data that is not one dense tensor is a `BatchSource`:
+`SparseRows` (recommenders' user-by-item matrices) or `BinarizedSource` (a VAE's
+dynamic binarisation); `reconstruct_at` reads single entries of a reconstruction of
+sparse rows.
 """
 
 from __future__ import annotations
@@ -89,8 +92,8 @@ class _Subset:
 
 
 class SparseRows:
-    """A `BatchSource` over a CSR matrix: only the rows of a batch are
-    made dense, with ``fill`` (0 or NaN) where the matrix has no entry."""
+    """A `BatchSource` over a CSR matrix: only the rows of a batch are made dense,
+    with ``fill`` (0 or NaN) where the matrix has no entry."""
 
     def __init__(
         self, matrix: sp.csr_matrix, device: torch.device, fill: float = 0.0

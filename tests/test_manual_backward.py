@@ -64,7 +64,7 @@ def test_fit_uses_manual_step_and_matches_autograd_fit(monkeypatch):
     monkeypatch.setattr(DenseAutoencoder, "manual_step", counting)
     fast = aekit.Autoencoder(**params).fit(X)
     assert len(calls) == 1  # asked once per fit
-    monkeypatch.setattr(loop, "manual_step", lambda module, config: None)
+    monkeypatch.setattr(fast_step, "manual_step", lambda module, config: None)
     slow = aekit.Autoencoder(**params).fit(X)
     assert fast.history_[-1]["loss"] == pytest.approx(slow.history_[-1]["loss"], 1e-4)
     np.testing.assert_allclose(fast.transform(X), slow.transform(X), atol=1e-4)

@@ -1,6 +1,8 @@
-"""What makes a small training step fast: the parameters as one flat tensor, the
-fused Adam/AdamW kernel called directly, a module's hand-written backward, and one
-CPU thread for small dense steps. Each is measured, see the comments."""
+"""The two halves of a training step, and what makes a small one fast: the
+gradient step (a module's hand-written backward, else autograd), the optimiser
+step (the fused Adam/AdamW kernel called directly on the parameters as one flat
+tensor), and one CPU thread for small dense steps. Each is measured, see the
+comments."""
 
 from __future__ import annotations
 
@@ -62,6 +64,41 @@ def manual_step(module: Any, config: TrainConfig) -> Any:
     return module.manual_step()
 
 
+def gradient_step(
+    module: Any, config: TrainConfig, flat: FlatParameters | None, params: list
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], bool]:
+    """The loss-and-gradient step of a batch (it returns the loss and leaves every
+    gradient set), and whether it is the module's hand-written one."""
+    manual = manual_step(module, config)
+    if manual is not None:
+        return manual, True
+    return _autograd_step(module, config, flat, params), False
+
+
+def _autograd_step(
+    module: Any, config: TrainConfig, flat: FlatParameters | None, params: list
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The generic loss-and-gradient step: forward, the module's loss, backward
+    (under bf16 autocast when ``config.autocast``)."""
+    device_type = params[0].device.type
+
+    def step(xb: torch.Tensor) -> torch.Tensor:
+        if config.autocast:  # (an idle autocast context costs ~4 us per batch)
+            with torch.autocast(device_type, dtype=torch.bfloat16):
+                loss = module.loss(xb, module(xb))["loss"]
+        else:
+            loss = module.loss(xb, module(xb))["loss"]
+        if flat is None:
+            for p in params:
+                p.grad = None
+        else:
+            flat.zero_grad()
+        loss.backward()
+        return loss
+
+    return step
+
+
 # Below this many floating-point operations per training step (about 6 per weight
 # per sample for a dense stack) a CPU step is bound by per-operation overhead, and
 # a second OpenMP thread only adds synchronisation: measured on 2 cores, a
@@ -72,14 +109,14 @@ ONE_THREAD_FLOPS = 50e6
 
 @contextlib.contextmanager
 def cpu_threads(
-    module: nn.Module, config: TrainConfig, manual: Any, device: torch.device
+    module: nn.Module, config: TrainConfig, hand_written: bool, device: torch.device
 ) -> Iterator[None]:
     """Run the block on one CPU thread when the hand-written dense step is in use
     and a step is small (see ONE_THREAD_FLOPS); the caller's setting is restored."""
     n_weights = sum(p.numel() for p in module.parameters())
     threads = torch.get_num_threads()
     small = 6 * n_weights * config.batch_size < ONE_THREAD_FLOPS
-    if device.type != "cpu" or manual is None or threads == 1 or not small:
+    if device.type != "cpu" or not hand_written or threads == 1 or not small:
         yield
         return
     torch.set_num_threads(1)

@@ -24,7 +24,7 @@ from aekit.training.callbacks import Callback, EarlyStopping
 from aekit.training.fast_step import (
     FlatParameters,
     cpu_threads,
-    manual_step,
+    gradient_step,
     optimizer_step,
 )
 from aekit.training.progress import Progress
@@ -157,7 +157,7 @@ class _Run:
     scheduler: Any
     params: list[torch.Tensor]
     step: Callable[[], Any]  # applies the gradients
-    manual: Any  # the module's hand-written gradient step, or None
+    hand_written: bool  # whether gradients is the module's own, not autograd's
     gradients: Callable[[torch.Tensor], torch.Tensor]  # sets them, returns the loss
 
 
@@ -224,7 +224,7 @@ def setup(
     )
     scheduler = make_scheduler(optimizer, config)  # (it wraps optimizer.step)
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    manual = manual_step(module, config)
+    gradients, hand_written = gradient_step(module, config, flat, params)
     es = config.early_stopping
     stopper = EarlyStopping(config.patience, config.min_delta) if es else None
     return _Run(
@@ -242,8 +242,8 @@ def setup(
         scheduler=scheduler,
         params=params,
         step=optimizer_step(optimizer, flat),
-        manual=manual,
-        gradients=manual or _autograd_step(module, config, flat, params),
+        hand_written=hand_written,
+        gradients=gradients,
     )
 
 
@@ -254,7 +254,7 @@ def _resources(run: _Run) -> Iterator[Progress]:
     with contextlib.ExitStack() as stack:
         if run.flat is not None:
             stack.callback(run.flat.release)
-        threads = cpu_threads(run.module, run.config, run.manual, run.device)
+        threads = cpu_threads(run.module, run.config, run.hand_written, run.device)
         stack.enter_context(threads)
         yield stack.enter_context(Progress(run.config.max_epochs, run.config.verbose))
 
@@ -294,30 +294,6 @@ def _train_epoch(run: _Run, idx: torch.Tensor) -> torch.Tensor:
         run.step()
         total.add_(loss.detach(), alpha=len(xb))  # no host sync in the loop
     return total
-
-
-def _autograd_step(
-    module: Any, config: TrainConfig, flat: FlatParameters | None, params: list
-) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The generic loss-and-gradient step: forward, the module's loss, backward
-    (under bf16 autocast when ``config.autocast``)."""
-    device_type = params[0].device.type
-
-    def step(xb: torch.Tensor) -> torch.Tensor:
-        if config.autocast:  # (an idle autocast context costs ~4 us per batch)
-            with torch.autocast(device_type, dtype=torch.bfloat16):
-                loss = module.loss(xb, module(xb))["loss"]
-        else:
-            loss = module.loss(xb, module(xb))["loss"]
-        if flat is None:
-            for p in params:
-                p.grad = None
-        else:
-            flat.zero_grad()
-        loss.backward()
-        return loss
-
-    return step
 
 
 def restore_best(run: _Run, history: list[dict[str, float]]) -> TrainResult:

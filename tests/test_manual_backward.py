@@ -8,6 +8,7 @@ import aekit
 from aekit import training
 from aekit.nn import DenseAutoencoder, DenseConfig
 from aekit.nn.manual import plain_layers
+from aekit.training import fast_step, loop
 
 CONFIGS = [
     {},
@@ -63,7 +64,7 @@ def test_fit_uses_manual_step_and_matches_autograd_fit(monkeypatch):
     monkeypatch.setattr(DenseAutoencoder, "manual_step", counting)
     fast = aekit.Autoencoder(**params).fit(X)
     assert len(calls) == 1  # asked once per fit
-    monkeypatch.setattr(training, "_manual_step", lambda module, config: None)
+    monkeypatch.setattr(fast_step, "manual_step", lambda module, config: None)
     slow = aekit.Autoencoder(**params).fit(X)
     assert fast.history_[-1]["loss"] == pytest.approx(slow.history_[-1]["loss"], 1e-4)
     np.testing.assert_allclose(fast.transform(X), slow.transform(X), atol=1e-4)
@@ -79,7 +80,7 @@ def test_direct_fused_step_matches_optimizer_step(optimizer):
     opt = training.make_optimizer([flat.flat], config, flat.flat.device)
     twin = torch.nn.Parameter(flat.flat.detach().clone())
     opt_twin = reference([twin], lr=1e-3, weight_decay=0.01, foreach=False)
-    step = training._step_function(opt, flat)
+    step = fast_step.optimizer_step(opt, flat)
     assert step != opt.step  # the direct path is taken on this CPU
     scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
     scheduler_twin = torch.optim.lr_scheduler.StepLR(opt_twin, step_size=2, gamma=0.5)
@@ -96,13 +97,13 @@ def test_direct_fused_step_matches_optimizer_step(optimizer):
 
 def test_small_dense_fit_runs_on_one_thread_and_restores_setting(monkeypatch):
     seen = []
-    real = training._train_epoch
+    real = loop._train_epoch
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(training, "_train_epoch", spy)
+    monkeypatch.setattr(loop, "_train_epoch", spy)
     X = np.random.default_rng(0).normal(size=(64, 6)).astype(np.float32)
     before = torch.get_num_threads()
     torch.set_num_threads(2)

@@ -11,9 +11,9 @@ from sklearn.base import clone
 import aekit
 from aekit.cli import main
 from aekit.data.ratings import frame_to_matrix, id_array, lookup, read_ratings
-from aekit.estimators._recommender import SparseRows
 from aekit.metrics import rmse
 from aekit.nn import AutoRecConfig, AutoRecNet, MultVAEConfig, MultVAENet
+from aekit.training import SparseRows
 from tests.conftest import FAST, small_ratings
 
 QUICK = dict(FAST, max_epochs=5, early_stopping=False)

@@ -1,5 +1,7 @@
 """The training loop on its own: splits, callbacks, devices."""
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +10,7 @@ import aekit
 from aekit.nn import DenseAutoencoder, DenseConfig
 from aekit.training import (
     Callback,
+    Progress,
     TrainConfig,
     fit_module,
     resolve_device,
@@ -61,12 +64,17 @@ def test_callbacks_are_called_and_can_stop():
 def test_last_single_sample_batch_is_skipped_with_batch_norm():
     data = torch.randn(33, 6)  # 33 = 2 * 16 + 1: a batch of one would break BN
     module = DenseAutoencoder(DenseConfig(6, (8,), 2, batch_norm=True))
+    batches = []  # sizes of the training batches the module sees
+    module.register_forward_pre_hook(
+        lambda m, args: batches.append(len(args[0])) if m.training else None
+    )
     fit_module(
         module,
         data,
         TrainConfig(max_epochs=2, batch_size=16, early_stopping=False),
         generator=torch.Generator().manual_seed(0),
     )
+    assert batches == [16, 16] * 2  # each epoch trains on 32 of the 33 rows
 
 
 def test_history_loss_matches_a_recomputation():
@@ -80,6 +88,48 @@ def test_history_loss_matches_a_recomputation():
         expected = module.loss(data, module(data))["loss"].item()
     result = fit_module(module, data, config, generator=torch.Generator())
     assert result.history[0]["loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_verbose_fit_without_a_terminal_prints_a_few_lines(capsys):
+    """Not a terminal (pytest captures stderr): about ten plain lines, the last one
+    for the last epoch, instead of a redrawn bar."""
+    config = TrainConfig(
+        max_epochs=95, batch_size=32, early_stopping=False, verbose=True
+    )
+    data = torch.randn(64, 6)
+    fit_module(
+        DenseAutoencoder(DenseConfig(6, (8,), 2)),
+        data,
+        config,
+        generator=torch.Generator(),
+    )
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 10 and "\r" not in err  # epochs 10, 20, ..., 90, 95
+    assert lines[-1].startswith("training: epoch 95/95  loss ")
+    fit_module(  # stopped by a callback: the last line is that epoch's
+        DenseAutoencoder(DenseConfig(6, (8,), 2)),
+        data,
+        config,
+        generator=torch.Generator(),
+        callbacks=[Recorder(stop_after=25)],
+    )
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split()[2] for line in lines] == ["10/95", "20/95", "25/95"]
+
+
+def test_verbose_progress_on_a_terminal_is_a_bar():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    with Progress(3, True, stream=terminal) as progress:
+        assert progress.bar is not None
+        for epoch in (1, 2, 3):
+            progress.update({"epoch": float(epoch), "loss": 0.5})
+    assert "training" in terminal.getvalue()
+    assert not Progress(3, False).bar and not Progress(3, False).plain
 
 
 @pytest.mark.cuda

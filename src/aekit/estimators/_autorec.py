@@ -7,24 +7,26 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from aekit import _validation as v
 from aekit.data.ratings import lookup, to_frame
+from aekit.data.splits import split_ratings
 from aekit.estimators._base import fit_or_nothing
-from aekit.estimators._rating_validation import (
-    HeldOutRatings,
-    KeepBest,
-    reconstruct_at,
-    split_ratings,
-)
-from aekit.estimators._recommender import BaseRecommender, SparseRows
+from aekit.estimators._recommender import BaseRecommender
 from aekit.nn import ACTIVATIONS
 from aekit.nn.recsys import AutoRecConfig, AutoRecNet
 from aekit.registry import register
-from aekit.training import TrainConfig, resolve_device
+from aekit.training import (
+    EarlyStopping,
+    HeldOutRatings,
+    SparseRows,
+    TrainConfig,
+    reconstruct_at,
+    resolve_device,
+    seed_from,
+)
 
 KINDS = ("item", "user")
 
@@ -156,10 +158,10 @@ class AutoRec(BaseRecommender):
         with fit_or_nothing(self):
             v.check_params(self)
             M = self._read_interactions(X)
-            stoppers: list[KeepBest] = []
+            stoppers: list[EarlyStopping] = []
             train = M
             if self.early_stopping:
-                seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+                seed = seed_from(self.random_state)
                 self._check_split(M.nnz)
                 train, held_out = split_ratings(M, self.validation_fraction, seed)
             self._fit_statistics(train)

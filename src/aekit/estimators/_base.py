@@ -17,7 +17,6 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
@@ -29,6 +28,7 @@ from aekit.training import (
     TrainConfig,
     fit_module,
     resolve_device,
+    seed_from,
     seeded,
 )
 
@@ -154,7 +154,7 @@ class TorchEstimator(BaseEstimator):
     ) -> None:
         """Build the module and train it on ``data``; sets the fitted attributes."""
         device = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        seed = seed_from(self.random_state)
         with seeded(seed, device):
             module = (self.module_ if self._warm() else self._build_module()).to(device)
             generator = torch.Generator().manual_seed(seed)

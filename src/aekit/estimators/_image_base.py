@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
 from aekit.estimators._base import AutoencoderTransformer, fit_or_nothing
+from aekit.metrics import reconstruction_mse
 
 IMAGE_SCALINGS = ("minmax", "standard", None)
 
@@ -161,5 +162,5 @@ class BaseImageAutoencoder(AutoencoderTransformer):
         check_is_fitted(self)
         flat = self._validate(X, reset=False)
         recon = self.reconstruct(flat).astype(np.float64)
-        err = np.mean((recon - flat) ** 2, axis=1)
+        err = reconstruction_mse(flat, recon)
         return err / self.input_scale_**2 if scaled else err

@@ -9,21 +9,23 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
-from sklearn.utils import check_random_state
 from torch import nn
 
 from aekit import _validation as v
 from aekit.data.ratings import ratings_columns
+from aekit.data.splits import split_users
 from aekit.estimators._base import fit_or_nothing
-from aekit.estimators._rating_validation import (
-    HeldOutUsers,
-    KeepBest,
-    split_users,
-)
-from aekit.estimators._recommender import BaseRecommender, SparseRows
+from aekit.estimators._recommender import BaseRecommender
 from aekit.nn.recsys import MultVAEConfig, MultVAENet
 from aekit.registry import register
-from aekit.training import TrainConfig, resolve_device
+from aekit.training import (
+    EarlyStopping,
+    HeldOutUsers,
+    SparseRows,
+    TrainConfig,
+    resolve_device,
+    seed_from,
+)
 
 _SHARED_DOC = """
     Fit on implicit feedback: a table of (user, item[, rating]) rows or a
@@ -80,10 +82,10 @@ class _MultBase(BaseRecommender):
                 raise ValueError("no positive interactions to learn from")
             self._check_split(M.shape[0])
             self._store_matrix(M)
-            stoppers: list[KeepBest] = []
+            stoppers: list[EarlyStopping] = []
             train = M
             if self.early_stopping:
-                seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+                seed = seed_from(self.random_state)
                 train, fold_in, targets = split_users(M, self.validation_fraction, seed)
                 source = SparseRows(fold_in, resolve_device(self.device))
                 stoppers.append(HeldOutUsers(source, targets, self.patience))

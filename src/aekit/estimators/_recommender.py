@@ -20,8 +20,7 @@ from aekit.data.ratings import (
     to_frame,
 )
 from aekit.estimators._base import TorchEstimator
-
-SCORE_CELLS = 1 << 22  # rows x columns densified at once at inference
+from aekit.training.sources import SCORE_CELLS
 
 
 class Recommendations(NamedTuple):
@@ -43,30 +42,6 @@ class Recommendations(NamedTuple):
                 "score": self.scores.ravel(),
             }
         )
-
-
-class SparseRows:
-    """A `training.BatchSource` over a CSR matrix: only the rows of a batch are
-    made dense, with ``fill`` (0 or NaN) where the matrix has no entry."""
-
-    def __init__(
-        self, matrix: sp.csr_matrix, device: torch.device, fill: float = 0.0
-    ) -> None:
-        self.matrix, self.device, self.fill = matrix, device, fill
-
-    def __len__(self) -> int:
-        return int(self.matrix.shape[0])
-
-    def take(self, indices: torch.Tensor | np.ndarray) -> torch.Tensor:
-        idx = np.asarray(indices.cpu() if torch.is_tensor(indices) else indices)
-        rows = self.matrix[idx].tocoo()
-        dense = torch.full((len(idx), self.matrix.shape[1]), self.fill)
-        r, c = (
-            torch.from_numpy(rows.row.astype(np.int64)),
-            torch.from_numpy(rows.col.astype(np.int64)),
-        )
-        dense[r, c] = torch.from_numpy(rows.data.astype(np.float32))
-        return dense.to(self.device, non_blocking=True)
 
 
 class BaseRecommender(TorchEstimator):

@@ -18,6 +18,7 @@ from aekit.estimators._base import (
     fit_or_nothing,
     resolve_output_activation,
 )
+from aekit.metrics import reconstruction_mse
 
 SCALINGS = ("standard", "minmax", None)
 OUTPUT_ACTIVATIONS = ("auto", "linear", "sigmoid")
@@ -89,7 +90,7 @@ class BaseAutoencoder(AutoencoderTransformer):
         if scaled:
             return np.asarray(np.mean((recon - Xs) ** 2, axis=1, dtype=np.float64))
         original = self._model_output(recon, np.float64)
-        return np.asarray(np.mean((original - X) ** 2, axis=1))
+        return reconstruction_mse(X, original)
 
     def errors_and_codes(
         self, X: Any, *, dtype: torch.dtype = torch.float64

@@ -15,34 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from aekit import _validation as v
 from aekit.estimators._base import require_unit_range
 from aekit.nn.vae import LIKELIHOODS
-from aekit.training import Callback
-
-
-class BinarizedSource:
-    """Training data that draws x ~ Bernoulli(x) each time a batch is taken
-    (dynamic binarisation of intensities in [0, 1])."""
-
-    def __init__(self, data: torch.Tensor) -> None:
-        self.data = data
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def take(self, indices: torch.Tensor) -> torch.Tensor:
-        return torch.bernoulli(self.data[indices.to(self.data.device)])
-
-
-class KLWarmup(Callback):
-    """Raise the KL weight linearly from 1/epochs to 1 over the first ``epochs``."""
-
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
-
-    def on_epoch_begin(self, module: Any, epoch: int) -> None:
-        module.kl_weight = min(1.0, epoch / self.epochs)
-
-    def on_train_end(self, module: Any, history: list[dict[str, float]]) -> None:
-        module.kl_weight = 1.0
+from aekit.training import BinarizedSource, Callback, KLWarmup
 
 
 class VariationalMixin:

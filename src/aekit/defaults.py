@@ -1,0 +1,106 @@
+"""The rules behind ``"auto"`` parameters: what `fit` picks from the data when a
+parameter is left at its default. Every rule is a small pure function, so a user
+can read (and call) it; the estimator keeps what it picked as a fitted attribute
+(``scaling_``, ``hidden_dims_``, ``loss_``, ``batch_size_``, ``max_epochs_``,
+``patience_``; all of them in ``resolved_params_``), saves it with the model and
+shows it in ``aekit info``. An explicit value always wins.
+
+The rules were chosen on tuning data that no benchmark reports (slices of the
+MNIST training images, scikit-learn's breast_cancer, wine and diabetes tables;
+see BENCHMARKS.md, "Defaults: how the rules were chosen") and judged on
+`bench/defaults_vs_pca.py`.
+
+Training budget, in optimiser steps rather than epochs: a small table gives few
+steps per epoch, so a fixed epoch count under-trains it and a fixed patience
+gives up after a handful of steps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+TARGET_STEPS = 40_000  # optimiser steps `max_epochs="auto"` allows at most
+PATIENCE_STEPS = 500  # optimiser steps without improvement before early stopping
+MIN_PATIENCE = 10  # epochs
+BIG_BATCH = 256
+SMALL_BATCH = 32
+STEPS_PER_EPOCH = 50  # small data: batches small enough for this many steps
+BCE_MIN_ROWS = 5_000  # binary cross-entropy for [0, 1] data from this many rows
+
+
+def in_unit_range(X: np.ndarray) -> bool:
+    """Whether every value of ``X`` lies in [0, 1]."""
+    return bool(X.size and X.min() >= 0.0 and X.max() <= 1.0)
+
+
+def shares_one_range(X: np.ndarray) -> bool:
+    """Non-negative whole numbers where at least half of the non-constant columns
+    reach the overall maximum: pixels (0-255), digits' 0-16 counts, Likert
+    scores. Such features are in one unit and keep their relative weight."""
+    if not X.size or X.min() < 0 or not np.all(np.mod(X, 1) == 0):
+        return False
+    varying = X.std(axis=0) > 0
+    if not varying.any():
+        return False
+    return bool(np.mean(X.max(axis=0)[varying] == X.max()) >= 0.5)
+
+
+def scaling_rule(X: np.ndarray) -> str | None:
+    """``scaling="auto"``: None for data already in [0, 1] (pixels, rates,
+    binary flags); "global" (one shift and scale for every feature, the data's
+    overall min and max) for features that share one range (see
+    `shares_one_range`); "standard" otherwise.
+
+    Standardising bounded data such as pixels divides near-constant features
+    (an image's border) by tiny deviations, and the loss then chases them."""
+    if in_unit_range(X):
+        return None
+    if shares_one_range(X):
+        return "global"
+    return "standard"
+
+
+def hidden_dims_rule(n_features: int, latent_dim: int) -> tuple[int, ...]:
+    """``hidden_dims="auto"``: a first width of 4 x n_features rounded up to a
+    power of two, between 128 and 512, halved once (under 256 features) or twice
+    (from 256 features on), and never narrower than the code. E.g. 30 features:
+    (128, 64); 64: (256, 128); 784: (512, 256, 128)."""
+    first = min(512, max(128, 1 << math.ceil(math.log2(4 * n_features))))
+    depth = 3 if n_features >= 256 else 2
+    return tuple(max(first >> i, latent_dim) for i in range(depth))
+
+
+def loss_rule(Xs: np.ndarray, n_train: int) -> str:
+    """``loss="auto"``: binary cross-entropy on a sigmoid output when the scaled
+    data lie in [0, 1] and there are at least `BCE_MIN_ROWS` training rows;
+    mean squared error otherwise. (On 15k MNIST images cross-entropy gave a 30%
+    lower squared error; on 1.3k-row slices it was 2-5% worse in 3 of 4 runs.)"""
+    return "bce" if in_unit_range(Xs) and n_train >= BCE_MIN_ROWS else "mse"
+
+
+def batch_size_rule(n_train: int) -> int:
+    """``batch_size="auto"``: 256, or for fewer than 12,800 training rows the
+    power of two at or below n_train / 50 (so an epoch has about 50 steps or
+    more), but not below 32. E.g. 1,000 rows: 32; 5,000: 64; 60,000: 256."""
+    size = 1 << max(0, math.floor(math.log2(max(1, n_train // STEPS_PER_EPOCH))))
+    return int(min(BIG_BATCH, max(SMALL_BATCH, size)))
+
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    return max(1, math.ceil(n_train / batch_size))
+
+
+def max_epochs_rule(n_train: int, batch_size: int) -> int:
+    """``max_epochs="auto"``: enough epochs for `TARGET_STEPS` optimiser steps
+    (early stopping usually ends sooner), at least 10."""
+    return max(10, math.ceil(TARGET_STEPS / steps_per_epoch(n_train, batch_size)))
+
+
+def patience_rule(n_train: int, batch_size: int) -> int:
+    """``patience="auto"``: epochs worth `PATIENCE_STEPS` optimiser steps, at
+    least 10."""
+    return max(
+        MIN_PATIENCE, math.ceil(PATIENCE_STEPS / steps_per_epoch(n_train, batch_size))
+    )

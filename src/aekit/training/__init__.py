@@ -1,0 +1,60 @@
+"""Training: the one loop (`loop`), its fast paths (`fast_step`), callbacks
+(`callbacks`) and data sources (`sources`). The names other modules use are
+importable from here."""
+
+from aekit.training.callbacks import (
+    Callback,
+    EarlyStopping,
+    HeldOutRatings,
+    HeldOutUsers,
+    KLWarmup,
+)
+from aekit.training.fast_step import ONE_THREAD_FLOPS, FlatParameters
+from aekit.training.loop import (
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    TrainConfig,
+    TrainResult,
+    evaluate,
+    fit_module,
+    make_optimizer,
+    make_scheduler,
+    resolve_device,
+    seed_from,
+    seeded,
+)
+from aekit.training.progress import Progress
+from aekit.training.sources import (
+    BatchSource,
+    BinarizedSource,
+    SparseRows,
+    reconstruct_at,
+    split_indices,
+)
+
+__all__ = [
+    "LR_SCHEDULES",
+    "ONE_THREAD_FLOPS",
+    "OPTIMIZERS",
+    "BatchSource",
+    "BinarizedSource",
+    "Callback",
+    "EarlyStopping",
+    "FlatParameters",
+    "HeldOutRatings",
+    "HeldOutUsers",
+    "KLWarmup",
+    "Progress",
+    "SparseRows",
+    "TrainConfig",
+    "TrainResult",
+    "evaluate",
+    "fit_module",
+    "make_optimizer",
+    "make_scheduler",
+    "reconstruct_at",
+    "resolve_device",
+    "seed_from",
+    "seeded",
+    "split_indices",
+]

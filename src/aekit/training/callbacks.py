@@ -1,0 +1,155 @@
+"""Hooks into `fit_module`: the `Callback` base class and the callbacks aekit's
+estimators use."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from aekit.metrics import ndcg_of_scores, rmse
+from aekit.training.sources import SparseRows, reconstruct_at
+
+if TYPE_CHECKING:
+    from aekit.training.loop import TrainConfig
+
+
+class Callback:
+    """Hooks called by `fit_module`; subclass and override what you need.
+
+    Set ``self.stop_training = True`` in a hook to end training after this epoch.
+    """
+
+    stop_training = False
+
+    def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
+        pass
+
+    def on_epoch_begin(self, module: nn.Module, epoch: int) -> None:
+        pass
+
+    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        pass
+
+    def on_train_end(self, module: nn.Module, history: list[dict[str, float]]) -> None:
+        pass
+
+
+class EarlyStopping(Callback):
+    """Early stopping on the history entry ``monitor``: keeps a copy of the weights
+    of the best epoch, stops after ``patience`` epochs without an improvement of at
+    least ``min_delta`` (relative), and puts the best weights back at the end.
+
+    `fit_module` adds one on ``"val_loss"`` when ``config.early_stopping``;
+    subclasses that compute their own metric write it into the record in
+    ``on_epoch_end`` before calling this one's.
+
+    Parameters
+    ----------
+    patience : int
+    min_delta : float, default=1e-4
+        An epoch improves when its value is below ``best - min_delta * |best|``.
+    monitor : str, default="val_loss"
+    higher_is_better : bool, default=False
+
+    Attributes
+    ----------
+    best_epoch : int
+        The 1-based epoch of the kept weights (0 before the first epoch).
+    """
+
+    def __init__(
+        self,
+        patience: int,
+        min_delta: float = 1e-4,
+        monitor: str = "val_loss",
+        higher_is_better: bool = False,
+    ) -> None:
+        self.patience, self.min_delta = patience, min_delta
+        self.monitor, self.higher_is_better = monitor, higher_is_better
+        self.best, self.best_epoch = math.inf, 0  # best is "lower is better"
+        self.best_state: dict[str, torch.Tensor] | None = None
+
+    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        value = record[self.monitor]
+        epoch = int(record["epoch"])
+        self.update(module, -value if self.higher_is_better else value, epoch)
+
+    def update(self, module: nn.Module, value: float, epoch: int) -> None:
+        """Record ``value`` (lower is better) for ``epoch``."""
+        if (
+            value < self.best - self.min_delta * abs(self.best)
+            or self.best_state is None
+        ):
+            self.best, self.best_epoch = value, epoch
+            self.best_state = {
+                k: v.detach().clone() for k, v in module.state_dict().items()
+            }
+        if epoch - self.best_epoch >= self.patience:
+            self.stop_training = True
+
+    def on_train_end(self, module: nn.Module, history: list[dict[str, float]]) -> None:
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
+
+
+class KLWarmup(Callback):
+    """Raise the KL weight linearly from 1/epochs to 1 over the first ``epochs``."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_begin(self, module: Any, epoch: int) -> None:
+        module.kl_weight = min(1.0, epoch / self.epochs)
+
+    def on_train_end(self, module: Any, history: list[dict[str, float]]) -> None:
+        module.kl_weight = 1.0
+
+
+class HeldOutRatings(EarlyStopping):
+    """Each epoch, the RMSE of held-out ratings (``val_rmse`` in the history);
+    stops after ``patience`` epochs without a ``min_delta`` relative improvement
+    and puts back the best weights at the end."""
+
+    def __init__(
+        self,
+        source: SparseRows,
+        held_out: tuple[np.ndarray, np.ndarray, np.ndarray],
+        clip: tuple[float, float],
+        patience: int,
+        min_delta: float = 1e-4,
+    ) -> None:
+        super().__init__(patience, min_delta, monitor="val_rmse")
+        self.source, self.held_out, self.clip = source, held_out, clip
+
+    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        rows, cols, values = self.held_out
+        pred = np.clip(reconstruct_at(module, self.source, rows, cols), *self.clip)
+        record["val_rmse"] = rmse(values, pred)
+        super().on_epoch_end(module, record)
+
+
+class HeldOutUsers(EarlyStopping):
+    """Each epoch, NDCG@``k`` of held-out users' target items given their fold-in
+    items (``val_ndcg`` in the history); stops after ``patience`` epochs without
+    improvement and puts back the best weights at the end."""
+
+    def __init__(
+        self, fold_in: SparseRows, targets: sp.csr_matrix, patience: int, k: int = 100
+    ) -> None:
+        super().__init__(patience, monitor="val_ndcg", higher_is_better=True)
+        self.fold_in, self.targets, self.k = fold_in, targets, k
+
+    @torch.inference_mode()
+    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        was_training = module.training
+        module.eval()
+        x = self.fold_in.take(np.arange(len(self.fold_in)))
+        scores = module(x)["recon"].float().masked_fill(x > 0, -torch.inf)
+        module.train(was_training)
+        record["val_ndcg"] = ndcg_of_scores(scores, self.targets, self.k)
+        super().on_epoch_end(module, record)

@@ -1,0 +1,329 @@
+"""The one training loop. Model-agnostic: it only calls ``module(x)`` and
+``module.loss(x, out)["loss"]``, so sparse, denoising, contractive and variational
+models differ in their modules, never here.
+
+The loss is accumulated on the device and read once per epoch, so the batch loop
+never waits for the host (batching: `aekit.training.sources`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from sklearn.utils import check_random_state
+from torch import nn
+
+from aekit.exceptions import TrainingError
+from aekit.training.callbacks import Callback, EarlyStopping
+from aekit.training.fast_step import (
+    FlatParameters,
+    cpu_threads,
+    gradient_step,
+    optimizer_step,
+)
+from aekit.training.progress import Progress
+from aekit.training.sources import BatchSource, batches, split_data, take
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+LR_SCHEDULES = (None, "none", "cosine", "step", "plateau")
+
+
+@dataclass
+class TrainConfig:
+    """How `fit_module` trains; the estimators fill it from their parameters."""
+
+    optimizer: str = "adam"  # one of OPTIMIZERS
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0  # L2 penalty, decoupled for adamw
+    lr_schedule: str | None = None  # one of LR_SCHEDULES
+    batch_size: int = 256
+    max_epochs: int = 200
+    early_stopping: bool = True  # hold out validation_fraction, keep the best weights
+    validation_fraction: float = 0.1
+    patience: int = 10  # epochs without validation improvement before stopping
+    min_delta: float = 1e-4  # relative improvement that counts
+    gradient_clip: float | None = None  # max global gradient norm
+    autocast: bool = False  # bf16 autocast (CUDA only)
+    manual_backward: bool = True  # use a module's hand-written backward if it has one
+    verbose: bool = False
+
+
+@dataclass
+class TrainResult:
+    """What `fit_module` returns."""
+
+    history: list[dict[str, float]]
+    best_epoch: int  # 1-based epoch whose weights the module holds
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU; other values pass to torch."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def seed_from(random_state: Any) -> int:
+    """The int seed of a fit: one draw below 2**31 - 1 from ``random_state`` (None,
+    an int or a RandomState, as scikit-learn takes it)."""
+    return int(check_random_state(random_state).randint(2**31 - 1))
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch's RNGs inside the block and restore the caller's state after."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def make_optimizer(
+    params: Sequence[nn.Parameter], config: TrainConfig, device: torch.device
+) -> torch.optim.Optimizer:
+    lr, wd = config.learning_rate, config.weight_decay
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd, foreach=True)
+    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    try:  # one fused kernel per step where the device supports it
+        return cls(params, lr=lr, weight_decay=wd, fused=True)
+    except (RuntimeError, ValueError):
+        return cls(params, lr=lr, weight_decay=wd, foreach=True)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> Any:
+    if config.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.max_epochs)
+    if config.lr_schedule == "step":
+        step = max(1, config.max_epochs // 3)
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=step, gamma=0.1)
+    if config.lr_schedule == "plateau":
+        patience = max(1, config.patience // 3)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=patience)
+    return None
+
+
+@torch.no_grad()
+def evaluate(
+    module: Any, data: torch.Tensor | BatchSource, batch_size: int = 4096
+) -> dict[str, float]:
+    """Sample-weighted mean of every loss term over ``data``, in eval mode."""
+    was_training = module.training
+    module.eval()
+    sums: dict[str, torch.Tensor] = {}
+    n = len(data)
+    idx = torch.arange(n)
+    for start in range(0, n, batch_size):
+        xb = take(data, idx[start : start + batch_size])
+        terms = module.loss(xb, module(xb))
+        for key, value in terms.items():
+            sums[key] = sums.get(key, 0) + value.detach().float() * len(xb)
+    module.train(was_training)
+    return {key: (value / n).item() for key, value in sums.items()}
+
+
+def _check_finite(value: float, epoch: int, what: str, config: TrainConfig) -> None:
+    if not math.isfinite(value):
+        hint = "" if config.gradient_clip else " or set gradient_clip (e.g. 1.0)"
+        raise TrainingError(
+            f"the {what} became {value} at epoch {epoch}: training diverged. "
+            f"Try a lower learning_rate (now {config.learning_rate}){hint}."
+        )
+
+
+@dataclass
+class _Run:
+    """What `setup` prepares for the epochs of one `fit_module` call."""
+
+    module: Any
+    data: torch.Tensor | BatchSource
+    config: TrainConfig
+    generator: torch.Generator
+    callbacks: list[Callback]  # the early stopper, when there is one, first
+    stopper: EarlyStopping | None
+    device: torch.device
+    train_idx: torch.Tensor
+    val_data: torch.Tensor | BatchSource | None
+    flat: FlatParameters | None
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    params: list[torch.Tensor]
+    step: Callable[[], Any]  # applies the gradients
+    hand_written: bool  # whether gradients is the module's own, not autograd's
+    gradients: Callable[[torch.Tensor], torch.Tensor]  # sets them, returns the loss
+
+
+def fit_module(
+    module: Any,
+    data: torch.Tensor | BatchSource,
+    config: TrainConfig,
+    *,
+    generator: torch.Generator,
+    callbacks: Sequence[Callback] = (),
+) -> TrainResult:
+    """Train ``module`` on ``data`` (already on the module's device) in place.
+
+    With ``config.early_stopping`` a random ``validation_fraction`` is held out, the
+    weights with the lowest validation loss are restored at the end, and training
+    stops after ``patience`` epochs without improvement (an `EarlyStopping` on
+    ``val_loss``, run before ``callbacks``).
+
+    Parameters
+    ----------
+    module : nn.Module
+        Has ``module(x)`` and ``module.loss(x, out)["loss"]``.
+    data : Tensor or BatchSource
+    config : TrainConfig
+    generator : torch.Generator
+        Draws the validation split and each epoch's order.
+    callbacks : sequence of Callback
+
+    Returns
+    -------
+    TrainResult
+        The history (one dict per epoch) and the epoch whose weights the module
+        holds.
+    """
+    run = setup(module, data, config, generator, callbacks)
+    for cb in run.callbacks:
+        cb.on_train_begin(module, config)
+    history: list[dict[str, float]] = []
+    with _resources(run) as progress:
+        for epoch in range(1, config.max_epochs + 1):
+            history.append(run_epoch(run, epoch))
+            progress.update(history[-1])
+            if any(cb.stop_training for cb in run.callbacks):
+                break
+    return restore_best(run, history)
+
+
+def setup(
+    module: Any,
+    data: torch.Tensor | BatchSource,
+    config: TrainConfig,
+    generator: torch.Generator,
+    callbacks: Sequence[Callback],
+) -> _Run:
+    """Hold out the validation rows, flatten the parameters, build the optimiser,
+    its schedule and the gradient step, and put an early stopper first among the
+    callbacks (with ``config.early_stopping``)."""
+    device = next(module.parameters()).device
+    fraction = config.validation_fraction if config.early_stopping else None
+    train_idx, val_data = split_data(data, fraction, generator, device)
+    flat = FlatParameters(module) if FlatParameters.applicable(module) else None
+    optimizer = make_optimizer(
+        [flat.flat] if flat else list(module.parameters()), config, device
+    )
+    scheduler = make_scheduler(optimizer, config)  # (it wraps optimizer.step)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    gradients, hand_written = gradient_step(module, config, flat, params)
+    es = config.early_stopping
+    stopper = EarlyStopping(config.patience, config.min_delta) if es else None
+    return _Run(
+        module,
+        data,
+        config,
+        generator,
+        callbacks=[stopper, *callbacks] if stopper else list(callbacks),
+        stopper=stopper,
+        device=device,
+        train_idx=train_idx,
+        val_data=val_data,
+        flat=flat,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        params=params,
+        step=optimizer_step(optimizer, flat),
+        hand_written=hand_written,
+        gradients=gradients,
+    )
+
+
+@contextlib.contextmanager
+def _resources(run: _Run) -> Iterator[Progress]:
+    """The progress display, and one CPU thread for small dense steps; on the way
+    out, the module's gradients no longer point into the flat buffer."""
+    with contextlib.ExitStack() as stack:
+        if run.flat is not None:
+            stack.callback(run.flat.release)
+        threads = cpu_threads(run.module, run.config, run.hand_written, run.device)
+        stack.enter_context(threads)
+        yield stack.enter_context(Progress(run.config.max_epochs, run.config.verbose))
+
+
+def run_epoch(run: _Run, epoch: int) -> dict[str, float]:
+    """One epoch: a pass over the training rows in a new order, then its history
+    entry (loss, validation terms, learning rate, seconds), the schedule's step and
+    the callbacks' ``on_epoch_end``. Returns the entry."""
+    start = time.perf_counter()
+    module, config = run.module, run.config
+    for cb in run.callbacks:
+        cb.on_epoch_begin(module, epoch)
+    order = torch.randperm(len(run.train_idx), generator=run.generator)
+    total = _train_epoch(run, run.train_idx[order])
+    record = {"epoch": float(epoch), "loss": total.item() / len(run.train_idx)}
+    _check_finite(record["loss"], epoch, "training loss", config)
+    record.update(_validate(module, run.val_data, epoch, config))
+    record["lr"] = run.optimizer.param_groups[0]["lr"]
+    _schedule(run.scheduler, record.get("val_loss", record["loss"]))
+    record["seconds"] = time.perf_counter() - start
+    for cb in run.callbacks:
+        cb.on_epoch_end(module, record)
+    return record
+
+
+def _train_epoch(run: _Run, idx: torch.Tensor) -> torch.Tensor:
+    """One pass over ``run.data[idx]``; returns the summed loss as a device tensor.
+    ``run.gradients(batch)`` returns the batch loss and leaves every gradient set
+    (hand-written or by autograd); ``run.step()`` then applies them."""
+    run.module.train()
+    config, params = run.config, run.params
+    total = torch.zeros((), device=params[0].device)
+    for xb in batches(run.data, idx, config.batch_size):
+        loss = run.gradients(xb)
+        if config.gradient_clip:
+            nn.utils.clip_grad_norm_(params, config.gradient_clip, foreach=True)
+        run.step()
+        total.add_(loss.detach(), alpha=len(xb))  # no host sync in the loop
+    return total
+
+
+def restore_best(run: _Run, history: list[dict[str, float]]) -> TrainResult:
+    """End of training: eval mode and the callbacks' ``on_train_end``, where the
+    early stopper puts the best weights back."""
+    run.module.eval()
+    for cb in run.callbacks:
+        cb.on_train_end(run.module, history)
+    if run.stopper is None or run.stopper.best_state is None:
+        return TrainResult(history=history, best_epoch=len(history))
+    return TrainResult(history=history, best_epoch=run.stopper.best_epoch)
+
+
+def _validate(
+    module: Any,
+    val_data: torch.Tensor | BatchSource | None,
+    epoch: int,
+    config: TrainConfig,
+) -> dict[str, float]:
+    if val_data is None:
+        return {}
+    val = evaluate(module, val_data)
+    record = {"val_loss": val.pop("loss")}
+    record.update({f"val_{k}": v for k, v in val.items()})
+    _check_finite(record["val_loss"], epoch, "validation loss", config)
+    return record
+
+
+def _schedule(scheduler: Any, monitored: float) -> None:
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(monitored)
+    elif scheduler is not None:
+        scheduler.step()

@@ -1,0 +1,149 @@
+"""Where the training loop's batches come from.
+
+In-memory data stays on the training device as one tensor: each epoch gathers it
+once in a shuffled order and the batches are contiguous slices of that (no
+per-sample DataLoader). Data that is not one dense tensor is a `BatchSource`:
+`SparseRows` (recommenders' user-by-item matrices) or `BinarizedSource` (a VAE's
+dynamic binarisation); `reconstruct_at` reads single entries of a reconstruction of
+sparse rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+SCORE_CELLS = 1 << 22  # rows x columns densified at once at inference
+
+
+class BatchSource(Protocol):
+    """Data that is not one dense tensor (e.g. a sparse matrix): hands out batches."""
+
+    def __len__(self) -> int: ...
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor: ...
+
+
+def take(data: torch.Tensor | BatchSource, idx: torch.Tensor) -> torch.Tensor:
+    """The rows ``idx`` of a tensor or a `BatchSource`."""
+    return data[idx] if isinstance(data, torch.Tensor) else data.take(idx)
+
+
+def batches(
+    data: torch.Tensor | BatchSource, idx: torch.Tensor, batch_size: int
+) -> Iterator[torch.Tensor]:
+    """Batches of ``data[idx]`` in order. A last batch of one sample is dropped (it
+    would break batch norm); it is seen again in a later, reshuffled epoch."""
+    n = len(idx)
+    if isinstance(data, torch.Tensor):
+        data = data[idx.to(data.device)]  # one gather per epoch, then views
+        for start in range(0, n, batch_size):
+            if n - start > 1 or start == 0:
+                yield data[start : start + batch_size]
+        return
+    for start in range(0, n, batch_size):
+        if n - start > 1 or start == 0:
+            yield data.take(idx[start : start + batch_size])
+
+
+def split_indices(
+    n: int, fraction: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random (train, validation) index tensors with ``ceil(fraction * n)`` held out."""
+    n_val = math.ceil(fraction * n)
+    perm = torch.randperm(n, generator=generator)
+    return perm[n_val:], perm[:n_val]
+
+
+def split_data(
+    data: torch.Tensor | BatchSource,
+    fraction: float | None,
+    generator: torch.Generator,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor | BatchSource | None]:
+    """Training indices and the held-out validation data: a random ``fraction`` of
+    the rows, or None (and every row to train on) when ``fraction`` is None."""
+    n = len(data)
+    if fraction is None:
+        return torch.arange(n), None
+    train_idx, val_idx = split_indices(n, fraction, generator)
+    if isinstance(data, torch.Tensor):
+        return train_idx, data[val_idx.to(device)]
+    return train_idx, _Subset(data, val_idx)
+
+
+class _Subset:
+    """The rows ``indices`` of a BatchSource, itself a BatchSource."""
+
+    def __init__(self, source: BatchSource, indices: torch.Tensor) -> None:
+        self.source, self.indices = source, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.source.take(self.indices[indices])
+
+
+class SparseRows:
+    """A `BatchSource` over a CSR matrix: only the rows of a batch are made dense,
+    with ``fill`` (0 or NaN) where the matrix has no entry."""
+
+    def __init__(
+        self, matrix: sp.csr_matrix, device: torch.device, fill: float = 0.0
+    ) -> None:
+        self.matrix, self.device, self.fill = matrix, device, fill
+
+    def __len__(self) -> int:
+        return int(self.matrix.shape[0])
+
+    def take(self, indices: torch.Tensor | np.ndarray) -> torch.Tensor:
+        idx = np.asarray(indices.cpu() if torch.is_tensor(indices) else indices)
+        rows = self.matrix[idx].tocoo()
+        dense = torch.full((len(idx), self.matrix.shape[1]), self.fill)
+        r, c = (
+            torch.from_numpy(rows.row.astype(np.int64)),
+            torch.from_numpy(rows.col.astype(np.int64)),
+        )
+        dense[r, c] = torch.from_numpy(rows.data.astype(np.float32))
+        return dense.to(self.device, non_blocking=True)
+
+
+class BinarizedSource:
+    """Training data that draws x ~ Bernoulli(x) each time a batch is taken
+    (dynamic binarisation of intensities in [0, 1])."""
+
+    def __init__(self, data: torch.Tensor) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor:
+        return torch.bernoulli(self.data[indices.to(self.data.device)])
+
+
+@torch.inference_mode()
+def reconstruct_at(
+    module: nn.Module, source: SparseRows, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """Entries (rows, cols) of the module's reconstruction of ``source``'s rows,
+    computed one chunk of distinct rows at a time."""
+    was_training = module.training
+    module.eval()
+    unique, inverse = np.unique(rows, return_inverse=True)
+    out = np.empty(len(rows), np.float64)
+    step = max(1, SCORE_CELLS // max(1, source.matrix.shape[1]))
+    for start in range(0, len(unique), step):
+        chunk = unique[start : start + step]
+        recon = module(source.take(chunk))["recon"].float().cpu().numpy()
+        hit = (inverse >= start) & (inverse < start + len(chunk))
+        out[hit] = recon[inverse[hit] - start, cols[hit]]
+    module.train(was_training)
+    return out

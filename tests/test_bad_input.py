@@ -76,8 +76,12 @@ def test_too_few_samples_for_validation_split():
         (dict(activation="swish"), ValueError, "activation must be one of.*'relu'"),
         (dict(optimizer="lbfgs"), ValueError, "optimizer must be one of.*'adam'"),
         (dict(lr_schedule="cyclic"), ValueError, "lr_schedule must be one of"),
-        (dict(batch_size=0), ValueError, "batch_size must be an int >= 1, got 0"),
-        (dict(batch_size=-5), ValueError, "batch_size must be an int >= 1"),
+        (
+            dict(batch_size=0),
+            ValueError,
+            "batch_size must be 'auto' or an int >= 1, got 0",
+        ),
+        (dict(batch_size=-5), ValueError, "batch_size must be 'auto' or an int >= 1"),
         (dict(learning_rate=0), ValueError, "learning_rate must be in"),
         (dict(max_epochs=0), ValueError, "max_epochs must be"),
         (dict(validation_fraction=1.0), ValueError, "validation_fraction must be"),
@@ -85,7 +89,7 @@ def test_too_few_samples_for_validation_split():
         (dict(gradient_clip=0.0), ValueError, "gradient_clip must be"),
         (dict(scaling="robust"), ValueError, "scaling must be one of"),
         (dict(hidden_dims=(8, 0)), ValueError, r"hidden_dims\[1\] must be an int"),
-        (dict(hidden_dims="64"), TypeError, "hidden_dims must be a sequence"),
+        (dict(hidden_dims="64"), TypeError, "hidden_dims must be 'auto' or a sequence"),
         (dict(device="tpu"), ValueError, "device must be"),
         (dict(output_activation="softmax"), ValueError, "output_activation must be"),
     ],
@@ -131,6 +135,8 @@ def bad_values(constraint: v.Constraint) -> list:
     bounds, one just outside each."""
     if isinstance(constraint, v.Optional):
         return bad_values(constraint.inner)
+    if isinstance(constraint, v.Auto):
+        return ["Auto", *bad_values(constraint.inner)]
     if isinstance(constraint, v.Int):
         return [2.5, constraint.low - 1]
     if isinstance(constraint, v.Real):

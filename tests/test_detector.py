@@ -26,8 +26,17 @@ def planted(seed: int = 0):
 
 
 def quick_model(**kw):
+    """A small plain autoencoder (no PCA path, standardised, squared error)."""
+    plain = dict(pca_path=False, scaling="standard", loss="mse", patience=10)
     return aekit.Autoencoder(
-        (16,), 2, max_epochs=60, batch_size=64, random_state=0, device="cpu", **kw
+        (16,),
+        2,
+        max_epochs=60,
+        batch_size=64,
+        random_state=0,
+        device="cpu",
+        **plain,
+        **kw,
     )
 
 

@@ -108,12 +108,12 @@ def test_small_dense_fit_runs_on_one_thread_and_restores_setting(monkeypatch):
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        aekit.Autoencoder((8,), 2, max_epochs=2, device="cpu").fit(X)
+        aekit.Autoencoder((8,), 2, max_epochs=2, pca_path=False, device="cpu").fit(X)
         assert seen == [1, 1] and torch.get_num_threads() == 2
         seen.clear()  # a large step (many weights) keeps the caller's threads
-        aekit.Autoencoder((4096,), 2, max_epochs=1, batch_size=4096, device="cpu").fit(
-            X
-        )
+        aekit.Autoencoder(
+            (4096,), 2, max_epochs=1, batch_size=4096, pca_path=False, device="cpu"
+        ).fit(X)
         assert seen == [2]
     finally:
         torch.set_num_threads(before)

@@ -17,7 +17,13 @@ X = np.random.default_rng(0).normal(size=(80, 5))
 @pytest.fixture(scope="module")
 def model():
     return aekit.Autoencoder(
-        (8,), 2, batch_norm=True, scaling="minmax", max_epochs=3, random_state=0
+        (8,),
+        2,
+        batch_norm=True,
+        scaling="minmax",
+        pca_path=False,
+        max_epochs=3,
+        random_state=0,
     ).fit(X)
 
 

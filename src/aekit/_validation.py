@@ -169,6 +169,23 @@ class Optional(Constraint):
             self.inner.check(name, value)
 
 
+@dataclass(frozen=True)
+class Auto(Constraint):
+    """ "auto" (resolved from the data in ``fit``, see `aekit.defaults`), or what
+    ``inner`` allows."""
+
+    inner: Constraint
+
+    def check(self, name: str, value: Any) -> None:
+        if isinstance(value, str) and value == "auto":
+            return
+        try:
+            self.inner.check(name, value)
+        except (TypeError, ValueError) as exc:
+            message = str(exc).replace(f"{name} must be ", f"{name} must be 'auto' or ")
+            raise type(exc)(message) from None
+
+
 def parameter_constraints(cls: type) -> dict[str, Constraint]:
     """The ``_parameter_constraints`` tables of ``cls`` and its bases, merged from
     the most basic class down (a subclass's entry replaces its base's)."""

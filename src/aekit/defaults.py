@@ -104,3 +104,16 @@ def patience_rule(n_train: int, batch_size: int) -> int:
     return max(
         MIN_PATIENCE, math.ceil(PATIENCE_STEPS / steps_per_epoch(n_train, batch_size))
     )
+
+
+def training_budget(
+    n_train: int, batch_size: int | str, max_epochs: int | str, patience: int | str
+) -> tuple[int, int, int]:
+    """(batch_size, max_epochs, patience) for ``n_train`` training rows: each
+    explicit value as given, each "auto" by its rule above."""
+    batch = batch_size_rule(n_train) if batch_size == "auto" else int(batch_size)
+    epochs = (
+        max_epochs_rule(n_train, batch) if max_epochs == "auto" else int(max_epochs)
+    )
+    wait = patience_rule(n_train, batch) if patience == "auto" else int(patience)
+    return batch, epochs, wait

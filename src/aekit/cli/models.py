@@ -138,7 +138,9 @@ def cmd_info(args: argparse.Namespace) -> None:
     print(f"saved with: {config.get('versions')}")
     print(f"features in: {estimator.n_features_in_}")
     history = getattr(estimator, "history_", [])
-    if history:
+    if history and estimator.best_epoch_ == 0:
+        print(f"trained: {len(history)} epochs, kept the starting weights (PCA)")
+    elif history:
         last = history[estimator.best_epoch_ - 1]
         losses = ", ".join(
             f"{k} {last[k]:.5g}" for k in ("loss", "val_loss") if k in last
@@ -146,6 +148,11 @@ def cmd_info(args: argparse.Namespace) -> None:
         print(
             f"trained: {len(history)} epochs, best {estimator.best_epoch_} ({losses})"
         )
+    resolved = getattr(estimator, "resolved_params_", None)
+    if resolved:
+        print("resolved from the data:")
+        for name, value in resolved.items():
+            print(f"  {name}_ = {value!r}")
     print("parameters:")
     for name, value in sorted(estimator.get_params(deep=False).items()):
         print(f"  {name} = {value!r}")

@@ -4,16 +4,21 @@ contractive)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
+import torch
+from sklearn.decomposition import PCA
 from torch import nn
 
 from aekit import _validation as v
-from aekit.estimators._base import check_noise_level
-from aekit.estimators._tabular import OUTPUT_ACTIVATIONS, BaseAutoencoder
+from aekit import defaults
+from aekit.estimators._base import check_noise_level, in_unit_range
+from aekit.estimators._tabular import OUTPUT_ACTIVATIONS, SCALINGS, BaseAutoencoder
 from aekit.losses import NOISE_TYPES
 from aekit.nn import ACTIVATIONS, DenseAutoencoder, DenseConfig
 from aekit.registry import register
+from aekit.training import TrainConfig
 
 # Salt-and-pepper noise sets entries to 0 or 1: for pixels, not scaled features.
 TABLE_NOISE_TYPES = tuple(name for name in NOISE_TYPES if name != "salt_pepper")
@@ -26,22 +31,39 @@ class Autoencoder(BaseAutoencoder):
 
     The encoder maps ``n_features -> *hidden_dims -> latent_dim``; the decoder
     mirrors it. ``transform`` gives the codes, ``inverse_transform`` decodes them.
+    Beside the two MLPs runs a linear encoder-decoder pair started at the PCA
+    solution (``pca_path``), so training starts from PCA's reconstruction.
+
+    Parameters left at "auto" are resolved in ``fit`` from the data by the rules
+    in `aekit.defaults` (read them there); what was used is in
+    ``resolved_params_``, saved with the model. Explicit values always win.
 
     Parameters
     ----------
-    hidden_dims : sequence of int, default=(128, 64)
+    hidden_dims : sequence of int or "auto", default="auto"
         Widths of the encoder's hidden layers (the decoder uses them reversed).
+        "auto": from the number of features (`defaults.hidden_dims_rule`), e.g.
+        (128, 64) for 30 features, (512, 256, 128) for 784.
     latent_dim : int, default=8
         Size of the code.
     activation : str, default="relu"
         One of relu, tanh, sigmoid, gelu, elu, leaky_relu, selu, identity.
     output_activation : {"auto", "linear", "sigmoid"}, default="auto"
-        "auto" is sigmoid when the scaled training data lies in [0, 1], else linear.
-    loss : {"mse", "bce"}, default="mse"
+        "auto" is sigmoid with the cross-entropy loss, or for data in [0, 1]
+        without ``pca_path``; else linear.
+    loss : {"auto", "mse", "bce"}, default="auto"
         Training loss: mean squared error, or binary cross-entropy for data in
         [0, 1] such as pixel intensities (needs a sigmoid output). The
-        cross-entropy does not flatten where the sigmoid saturates, so it often
-        trains faster and reconstructs better on such data.
+        cross-entropy does not flatten where the sigmoid saturates. "auto":
+        cross-entropy for scaled data in [0, 1] with at least 5,000 training
+        rows, else squared error (`defaults.loss_rule`).
+    pca_path : bool, default=True
+        A linear encoder and decoder beside the nonlinear layers, set to the
+        (whitened) PCA solution of the scaled training data; the nonlinear
+        layers' last weights start at zero and learn what PCA misses. With the
+        squared-error loss the model starts exactly at PCA's reconstruction,
+        and early stopping keeps the starting weights if training never beats
+        them on the validation rows, so it does not end worse than PCA there.
     batch_norm : bool, default=False
         Batch normalisation after each hidden layer.
     dropout : float, default=0.0
@@ -65,17 +87,26 @@ class Autoencoder(BaseAutoencoder):
         SGD uses momentum 0.9.
     learning_rate : float, default=1e-3
     lr_schedule : {None, "cosine", "step", "plateau"}, default=None
-    batch_size : int, default=256
-    max_epochs : int, default=200
+    batch_size : int or "auto", default="auto"
+        "auto": 256, smaller for small data so an epoch has about 50 steps, not
+        below 32 (`defaults.batch_size_rule`).
+    max_epochs : int or "auto", default="auto"
+        "auto": enough epochs for 40,000 optimiser steps, at least 10
+        (`defaults.max_epochs_rule`); early stopping usually ends sooner.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the data, stop after ``patience``
         epochs without improvement and keep the best weights.
     validation_fraction : float, default=0.1
-    patience : int, default=10
+    patience : int or "auto", default="auto"
+        "auto": epochs worth 500 optimiser steps, at least 10
+        (`defaults.patience_rule`).
     gradient_clip : float or None, default=None
         Maximum global gradient norm.
-    scaling : {"standard", "minmax", None}, default="standard"
-        Fitted on the training data, applied before encoding, undone after decoding.
+    scaling : {"auto", "standard", "minmax", "global", None}, default="auto"
+        Fitted on the training data, applied before encoding, undone after
+        decoding. "global" uses one shift and scale for every feature. "auto":
+        None for data in [0, 1], "global" for features sharing one range such
+        as 8-bit pixels, else "standard" (`defaults.scaling_rule`).
     device : str, default="auto"
         "auto" picks CUDA when available, else CPU.
     random_state : int, RandomState or None, default=None
@@ -96,25 +127,35 @@ class Autoencoder(BaseAutoencoder):
     n_features_in_ : int
     feature_names_in_ : ndarray of str (only for DataFrame input)
     device_ : str
+    resolved_params_ : dict
+        The value used for each parameter that may be "auto" (also as
+        ``scaling_``, ``hidden_dims_``, ``loss_``, ``output_activation_``,
+        ``batch_size_``, ``max_epochs_``, ``patience_``).
 
     Examples
     --------
     >>> import numpy as np, aekit
     >>> X = np.random.default_rng(0).normal(size=(200, 10))
-    >>> ae = aekit.Autoencoder(hidden_dims=(16,), latent_dim=3, max_epochs=5,
-    ...                        random_state=0).fit(X)
+    >>> ae = aekit.Autoencoder(latent_dim=3, max_epochs=5, random_state=0).fit(X)
     >>> ae.transform(X).shape
     (200, 3)
+    >>> ae.resolved_params_["hidden_dims"], ae.resolved_params_["batch_size"]
+    ((128, 64), 32)
     >>> ae.reconstruction_error(X).shape
     (200,)
     """
 
     _parameter_constraints: dict[str, v.Constraint] = {
-        "hidden_dims": v.Sizes(),
+        "hidden_dims": v.Auto(v.Sizes()),
         "latent_dim": v.Int(),
         "activation": v.Choice(ACTIVATIONS),
         "output_activation": v.Choice(OUTPUT_ACTIVATIONS),
-        "loss": v.Choice(LOSSES),
+        "loss": v.Choice(("auto", *LOSSES)),
+        "pca_path": v.Bool(),
+        "scaling": v.Choice(("auto", *SCALINGS)),
+        "batch_size": v.Auto(v.Int()),
+        "max_epochs": v.Auto(v.Int()),
+        "patience": v.Auto(v.Int()),
         "batch_norm": v.Bool(),
         "dropout": v.Real(high=1.0),
         "noise_type": v.Choice(TABLE_NOISE_TYPES),
@@ -126,12 +167,13 @@ class Autoencoder(BaseAutoencoder):
 
     def __init__(
         self,
-        hidden_dims: Sequence[int] = (128, 64),
+        hidden_dims: Sequence[int] | str = "auto",
         latent_dim: int = 8,
         *,
         activation: str = "relu",
         output_activation: str = "auto",
-        loss: str = "mse",
+        loss: str = "auto",
+        pca_path: bool = True,
         batch_norm: bool = False,
         dropout: float = 0.0,
         noise: float = 0.0,
@@ -142,13 +184,13 @@ class Autoencoder(BaseAutoencoder):
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
         lr_schedule: str | None = None,
-        batch_size: int = 256,
-        max_epochs: int = 200,
+        batch_size: int | str = "auto",
+        max_epochs: int | str = "auto",
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
-        patience: int = 10,
+        patience: int | str = "auto",
         gradient_clip: float | None = None,
-        scaling: str | None = "standard",
+        scaling: str | None = "auto",
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -159,6 +201,7 @@ class Autoencoder(BaseAutoencoder):
         self.activation = activation
         self.output_activation = output_activation
         self.loss = loss
+        self.pca_path = pca_path
         self.batch_norm = batch_norm
         self.dropout = dropout
         self.noise = noise
@@ -185,31 +228,86 @@ class Autoencoder(BaseAutoencoder):
         check_noise_level(self.noise, self.noise_type)
         super()._check_param_rules()
 
+    _resolved_names = (
+        "scaling",
+        "hidden_dims",
+        "loss",
+        "output_activation",
+        *BaseAutoencoder._resolved_names,
+    )
+
+    def _resolve_data_params(self, Xs: np.ndarray) -> None:
+        n_train = self._n_train(len(Xs))
+        self.loss_ = self.loss
+        if self.loss == "auto":
+            self.loss_ = defaults.loss_rule(Xs, n_train)
+        self.output_activation_ = self._resolve_output_activation(Xs)
+        self.hidden_dims_ = (
+            defaults.hidden_dims_rule(Xs.shape[1], self.latent_dim)
+            if isinstance(self.hidden_dims, str)
+            else v.check_sizes("hidden_dims", self.hidden_dims)
+        )
+
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:
-        resolved = super()._resolve_output_activation(Xs)
-        if self.loss == "bce" and resolved != "sigmoid":
-            raise ValueError(
-                "loss='bce' needs a sigmoid output and (scaled) data in [0, 1], but "
-                f"the output is {resolved} for data spanning [{Xs.min():.3g}, "
-                f"{Xs.max():.3g}] with scaling={self.scaling!r}. Use scaling='minmax' "
-                "(or None for data already in [0, 1]), or loss='mse'."
-            )
-        return resolved
+        if self.loss_ == "bce":
+            if self.output_activation == "linear" or not in_unit_range(Xs):
+                raise ValueError(
+                    "loss='bce' needs a sigmoid output and (scaled) data in [0, 1], "
+                    f"but the data span [{Xs.min():.3g}, {Xs.max():.3g}] with "
+                    f"scaling={self.scaling_!r} and output_activation="
+                    f"{self.output_activation!r}. Use scaling='minmax' (or None for "
+                    "data already in [0, 1]), or loss='mse'."
+                )
+            return "sigmoid"
+        if self.output_activation == "auto":
+            unit = in_unit_range(Xs) and not self.pca_path
+            return "sigmoid" if unit else "linear"
+        return super()._resolve_output_activation(Xs)
+
+    def _train_config(self) -> TrainConfig:
+        """With ``pca_path`` early stopping also weighs the PCA start."""
+        return replace(super()._train_config(), score_initial=bool(self.pca_path))
 
     def _build_module(self) -> nn.Module:
         output = "identity" if self.output_activation_ == "linear" else "sigmoid"
         config = DenseConfig(
             n_features=self.n_features_in_,
-            hidden_dims=v.check_sizes("hidden_dims", self.hidden_dims),
+            hidden_dims=tuple(self.hidden_dims_),
             latent_dim=self.latent_dim,
             activation=self.activation,
             output_activation=output,
-            loss=self.loss,
+            loss=self.loss_,
             batch_norm=bool(self.batch_norm),
             dropout=self.dropout,
             noise=self.noise,
             noise_type=self.noise_type,
             sparsity=self.sparsity,
             contractive=self.contractive,
+            linear_path=bool(self.pca_path),
         )
         return DenseAutoencoder(config)
+
+    def _initialise_module(self, module: nn.Module, data: np.ndarray) -> None:
+        """With ``pca_path``: the linear pair at the whitened PCA solution of the
+        scaled training rows (up to ``min(latent_dim, n_samples, n_features)``
+        components; further code units start at zero)."""
+        if not self.pca_path:
+            return
+        mean, components, scales = pca_solution(data, self.latent_dim)
+        assert isinstance(module, DenseAutoencoder)  # built by _build_module
+        module.init_linear_path(
+            *(torch.from_numpy(a).float() for a in (mean, components, scales))
+        )
+
+
+def pca_solution(
+    X: np.ndarray, n_components: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mean, the leading principal axes (k, n_features) and their standard
+    deviations (floored at 1e-3 of the largest, so near-empty directions are not
+    blown up by whitening), with k = min(n_components, n_samples, n_features)."""
+    k = min(n_components, *X.shape)
+    pca = PCA(k, svd_solver="auto", random_state=0).fit(X.astype(np.float64))
+    scales = np.sqrt(np.maximum(pca.explained_variance_, 0.0))
+    scales = np.maximum(scales, 1e-3 * max(scales.max(), 1e-12))
+    return pca.mean_, pca.components_, scales

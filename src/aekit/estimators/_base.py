@@ -6,6 +6,7 @@ scores and the [0, 1] data-range rules."""
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
 from aekit import _validation as v
+from aekit import defaults
 from aekit.training import (
     LR_SCHEDULES,
     OPTIMIZERS,
@@ -117,17 +119,42 @@ class TorchEstimator(BaseEstimator):
                 f"got {self.device!r} ({exc})."
             ) from None
 
+    # Parameters whose "auto" value `fit` resolves into a fitted attribute with
+    # a trailing underscore (see `aekit.defaults`); subclasses add theirs.
+    _resolved_names: tuple[str, ...] = ("batch_size", "max_epochs", "patience")
+
+    @property
+    def resolved_params_(self) -> dict[str, Any]:
+        """What ``fit`` used for each parameter that may be "auto": the explicit
+        value, or what the rule in `aekit.defaults` picked from the data."""
+        check_is_fitted(self)
+        names = [n for n in self._resolved_names if hasattr(self, f"{n}_")]
+        return {name: getattr(self, f"{name}_") for name in names}
+
+    def _n_train(self, n_samples: int) -> int:
+        """Rows trained on after the validation split of ``n_samples``."""
+        if not self.early_stopping:
+            return n_samples
+        return n_samples - math.ceil(self.validation_fraction * n_samples)
+
+    def _resolve_budget(self, n_samples: int) -> None:
+        """``batch_size_``, ``max_epochs_`` and ``patience_`` for ``n_samples``
+        rows: the explicit values, or the step-based rules of `aekit.defaults`."""
+        self.batch_size_, self.max_epochs_, self.patience_ = defaults.training_budget(
+            self._n_train(n_samples), self.batch_size, self.max_epochs, self.patience
+        )
+
     def _train_config(self) -> TrainConfig:
         return TrainConfig(
             optimizer=self.optimizer,
             learning_rate=self.learning_rate,
             weight_decay=getattr(self, "l2", 0.0),
             lr_schedule=self.lr_schedule,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
+            batch_size=self.batch_size_,
+            max_epochs=self.max_epochs_,
             early_stopping=self.early_stopping,
             validation_fraction=self.validation_fraction,
-            patience=self.patience,
+            patience=self.patience_,
             gradient_clip=self.gradient_clip,
             verbose=bool(self.verbose),
         )
@@ -153,10 +180,16 @@ class TorchEstimator(BaseEstimator):
         callbacks: list[Callback] | None = None,
     ) -> None:
         """Build the module and train it on ``data``; sets the fitted attributes."""
+        self._resolve_budget(data.shape[0] if hasattr(data, "shape") else len(data))
         device = resolve_device(self.device)
         seed = seed_from(self.random_state)
         with seeded(seed, device):
-            module = (self.module_ if self._warm() else self._build_module()).to(device)
+            if self._warm():
+                module = self.module_
+            else:
+                module = self._build_module()
+                self._initialise_module(module, data)
+            module = module.to(device)
             generator = torch.Generator().manual_seed(seed)
             result = fit_module(
                 module,
@@ -173,6 +206,10 @@ class TorchEstimator(BaseEstimator):
 
     def _build_module(self) -> nn.Module:
         raise NotImplementedError
+
+    def _initialise_module(self, module: nn.Module, data: Any) -> None:
+        """Set a freshly built module's starting weights from the training data
+        (e.g. `Autoencoder`'s PCA path); by default the module's own init."""
 
     def _warm(self) -> bool:
         """Whether ``fit`` continues from the fitted module (``warm_start=True``

@@ -36,6 +36,7 @@ score is already on a log scale, so the rule applies to it directly.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aekit import _validation as v
+from aekit import defaults
 from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import fit_or_nothing
 from aekit.registry import register
@@ -82,6 +84,9 @@ def default_detector_model(random_state: Any = None) -> Autoencoder:
         batch_size=256,
         max_epochs=20,
         patience=5,
+        scaling="standard",
+        loss="mse",
+        pca_path=False,
         random_state=random_state,
     )
 
@@ -222,7 +227,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         else:
             model = clone(self.model)
         if epochs_fraction != 1.0 and "max_epochs" in model.get_params():
-            epochs = max(1, round(epochs_fraction * model.max_epochs))
+            full = model.max_epochs
+            if full == "auto":  # what the model's own fit would resolve
+                params = model.get_params()
+                n_train = len(X) - math.ceil(params["validation_fraction"] * len(X))
+                _, full, _ = defaults.training_budget(
+                    n_train, params["batch_size"], full, 10
+                )
+            epochs = max(1, round(epochs_fraction * int(full)))
             model.set_params(max_epochs=epochs)  # a ranking fit, then discarded
         return model.fit(X)
 

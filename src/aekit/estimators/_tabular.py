@@ -12,7 +12,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
-from aekit import losses
+from aekit import defaults, losses
 from aekit.estimators._base import (
     AutoencoderTransformer,
     fit_or_nothing,
@@ -20,18 +20,22 @@ from aekit.estimators._base import (
 )
 from aekit.metrics import reconstruction_mse
 
-SCALINGS = ("standard", "minmax", None)
+SCALINGS = ("standard", "minmax", "global", None)
 OUTPUT_ACTIVATIONS = ("auto", "linear", "sigmoid")
 
 
 def fit_scaler(X: np.ndarray, scaling: str | None) -> tuple[np.ndarray, np.ndarray]:
     """(shift, scale) such that ``(X - shift) / scale`` is standardised, in [0, 1]
-    (``"minmax"``) or unchanged (``None``). Constant features get scale 1."""
+    per feature (``"minmax"``), in [0, 1] with one shift and scale for every
+    feature (``"global"``: the overall min and range) or unchanged (``None``).
+    Constant features get scale 1 (except under "global")."""
     d = X.shape[1]
     if scaling == "standard":
         shift, scale = X.mean(axis=0), X.std(axis=0)
     elif scaling == "minmax":
         shift, scale = X.min(axis=0), X.max(axis=0) - X.min(axis=0)
+    elif scaling == "global":
+        shift, scale = np.full(d, X.min()), np.full(d, X.max() - X.min())
     else:
         shift, scale = np.zeros(d), np.ones(d)
     scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(shift)), scale, 1.0)
@@ -52,15 +56,26 @@ class BaseAutoencoder(AutoencoderTransformer):
             X = self._validate(X, reset=not warm)
             self._check_split(len(X))
             if not warm:
-                self.input_shift_, self.input_scale_ = fit_scaler(X, self.scaling)
+                self.scaling_ = self._resolve_scaling(X)
+                self.input_shift_, self.input_scale_ = fit_scaler(X, self.scaling_)
             Xs = self._model_input(X)
             if not warm:
-                self.output_activation_ = self._resolve_output_activation(Xs)
+                self._resolve_data_params(Xs)
             self._train(Xs, lambda data, dev: torch.from_numpy(data).to(dev))
         return self
 
+    def _resolve_scaling(self, X: np.ndarray) -> str | None:
+        """``scaling_``: the explicit value, or `aekit.defaults.scaling_rule`."""
+        if self.scaling == "auto":
+            return defaults.scaling_rule(X)
+        return self.scaling
+
+    def _resolve_data_params(self, Xs: np.ndarray) -> None:
+        """Fitted settings that depend on the scaled training data ``Xs``."""
+        self.output_activation_ = self._resolve_output_activation(Xs)
+
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:
-        return resolve_output_activation(self.output_activation, Xs, self.scaling)
+        return resolve_output_activation(self.output_activation, Xs, self.scaling_)
 
     def _model_input(self, X: np.ndarray) -> np.ndarray:
         """Scaled float32 features."""

@@ -5,6 +5,13 @@ https://doi.org/10.1145/1390156.1390294): the input is corrupted during training
 only. With ``sparsity`` > 0 an L1 penalty on the codes makes it a sparse autoencoder;
 with ``contractive`` > 0 a penalty on the encoder's Jacobian makes it a contractive
 one (Rifai et al. 2011): codes that change little when the input moves slightly.
+
+With ``linear_path`` a linear encoder and decoder run beside the two MLPs, whose
+outputs are added: ``z = L_e(x) + f(x)`` and ``x_hat = L_d(z) + g(z)``. The
+estimator sets the linear pair to the PCA solution (`init_linear_path`) and the
+MLPs' last layers start at zero, so training starts from PCA's reconstruction
+and the nonlinear layers learn what PCA misses (the zero-initialised residual
+branch of Fixup/ReZero-style networks, here around PCA).
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ class DenseConfig:
     noise_type: str = "gaussian"  # a name in `losses.NOISE_TYPES`
     sparsity: float = 0.0  # weight of the L1 penalty on the codes
     contractive: float = 0.0  # weight of the encoder-Jacobian penalty
+    linear_path: bool = False  # a linear encoder/decoder beside the MLPs (PCA start)
 
     def __post_init__(self) -> None:
         if self.loss == "bce" and self.output_activation != "sigmoid":
@@ -64,12 +72,46 @@ class DenseAutoencoder(nn.Module):
             dropout=config.dropout,
         )
         self.sigmoid_output = config.output_activation == "sigmoid"
+        self.linear_encoder: nn.Linear | None = None
+        self.linear_decoder: nn.Linear | None = None
+        if config.linear_path:
+            self.linear_encoder = nn.Linear(config.n_features, config.latent_dim)
+            self.linear_decoder = nn.Linear(config.latent_dim, config.n_features)
+            for mlp_ in (self.encoder, self.decoder):
+                last = [m for m in mlp_ if isinstance(m, nn.Linear)][-1]
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
+
+    @torch.no_grad()
+    def init_linear_path(
+        self, mean: torch.Tensor, components: torch.Tensor, scales: torch.Tensor
+    ) -> None:
+        """Set the linear pair to PCA: codes ``components @ (x - mean) / scales``
+        (whitened when ``scales`` are the components' standard deviations) and
+        back. ``components`` (k, n_features) may have fewer rows than the code;
+        the remaining code units start at zero."""
+        if self.linear_encoder is None or self.linear_decoder is None:
+            raise ValueError("init_linear_path needs a module with linear_path=True")
+        k = len(components)
+        enc, dec = self.linear_encoder, self.linear_decoder
+        enc.weight.zero_()
+        dec.weight.zero_()
+        enc.weight[:k] = components / scales[:, None]
+        enc.bias.copy_(-(enc.weight @ mean))
+        dec.weight[:, :k] = (components * scales[:, None]).T
+        dec.bias.copy_(mean)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
+        z = self.encoder(x)
+        return z if self.linear_encoder is None else z + self.linear_encoder(x)
+
+    def _raw(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's output before the output activation."""
+        raw = self.decoder(z)
+        return raw if self.linear_decoder is None else raw + self.linear_decoder(z)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self._output(self.decoder(z))
+        return self._output(self._raw(z))
 
     def _output(self, raw: torch.Tensor) -> torch.Tensor:
         """The reconstruction from the decoder's last linear layer."""
@@ -86,7 +128,7 @@ class DenseAutoencoder(nn.Module):
         if penalise:
             x_in = x_in.detach().requires_grad_(True)
         z = self.encode(x_in)
-        raw = self.decoder(z)
+        raw = self._raw(z)
         out = {"recon": self._output(raw), "raw": raw, "z": z}
         if penalise:
             out["jacobian"] = losses.jacobian_frobenius(z, x_in)
@@ -114,8 +156,8 @@ class DenseAutoencoder(nn.Module):
         the layers are not a plain Linear/activation stack."""
         cfg = self.config
         layers = manual.plain_layers([self.encoder, self.decoder])
-        if layers is None or cfg.contractive > 0:  # the penalty needs autograd
-            return None
+        if layers is None or cfg.contractive > 0 or cfg.linear_path:
+            return None  # (the Jacobian penalty and the linear path need autograd)
         n_encoder = sum(isinstance(m, nn.Linear) for m in self.encoder)
 
         @torch.no_grad()

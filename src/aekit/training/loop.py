@@ -48,6 +48,10 @@ class TrainConfig:
     validation_fraction: float = 0.1
     patience: int = 10  # epochs without validation improvement before stopping
     min_delta: float = 1e-4  # relative improvement that counts
+    # Early stopping also weighs the starting weights ("epoch 0"): a model that
+    # starts at a known solution (PCA) then never ends worse than it on the
+    # validation rows.
+    score_initial: bool = False
     gradient_clip: float | None = None  # max global gradient norm
     autocast: bool = False  # bf16 autocast (CUDA only)
     manual_backward: bool = True  # use a module's hand-written backward if it has one
@@ -196,6 +200,9 @@ def fit_module(
     for cb in run.callbacks:
         cb.on_train_begin(module, config)
     history: list[dict[str, float]] = []
+    if config.score_initial and run.stopper is not None:
+        start = {"epoch": 0.0, **_validate(module, run.val_data, 0, config)}
+        run.stopper.on_epoch_end(module, start)
     with _resources(run) as progress:
         for epoch in range(1, config.max_epochs + 1):
             history.append(run_epoch(run, epoch))

@@ -31,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 import aekit
 from aekit.data import load_odds
-from aekit.estimators._detector import default_detector_model
+from aekit.estimators import default_detector_model
 
 SETS = [
     "arrhythmia",

@@ -26,8 +26,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import aekit
-from aekit.estimators import _detector
-from aekit.estimators._detector import default_detector_model, median_mad
+from aekit.estimators import default_detector_model
+from aekit.metrics import median_mad
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 TUNING_SETS = [
@@ -67,19 +67,14 @@ class _MeanOfZ:
 
 class _Ranking:
     """A detector whose first (ranking) fit gets ``fraction`` of the model's
-    epochs instead of `RANKING_EPOCHS` (1.0: the full-length first fit of the
+    epochs (its ``ranking_epochs``; 1.0: the full-length first fit of the
     earlier defaults)."""
 
     def __init__(self, detector: aekit.AnomalyDetector, fraction: float) -> None:
-        self.detector, self.fraction = detector, fraction
+        self.detector = detector.set_params(ranking_epochs=fraction)
 
     def fit(self, X):
-        default = _detector.RANKING_EPOCHS
-        _detector.RANKING_EPOCHS = self.fraction
-        try:
-            self.detector.fit(X)
-        finally:
-            _detector.RANKING_EPOCHS = default
+        self.detector.fit(X)
         return self
 
     def decision_function(self, X):

@@ -157,3 +157,9 @@ def recall_at_k(
         if rel:
             out[u] = sum(item in rel for item in items) / min(k, len(rel))
     return out
+
+
+def median_mad(values: np.ndarray) -> tuple[Any, Any]:
+    """Median and median absolute deviation along the first axis."""
+    median = np.median(values, axis=0)
+    return median, np.median(np.abs(values - median), axis=0)

@@ -4,7 +4,7 @@ from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._autorec import AutoRec
 from aekit.estimators._conv import ConvAutoencoder
 from aekit.estimators._conv_vae import ConvVAE
-from aekit.estimators._detector import AnomalyDetector
+from aekit.estimators._detector import AnomalyDetector, default_detector_model
 from aekit.estimators._multvae import MultDAE, MultVAE
 from aekit.estimators._recommender import Recommendations
 from aekit.estimators._vae import VAE
@@ -14,6 +14,7 @@ __all__ = [
     "ConvAutoencoder",
     "ConvVAE",
     "VAE",
+    "default_detector_model",
     "AutoRec",
     "Autoencoder",
     "MultDAE",

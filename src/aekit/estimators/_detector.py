@@ -49,20 +49,14 @@ from aekit import _validation as v
 from aekit import defaults
 from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import fit_or_nothing
+from aekit.metrics import median_mad
 from aekit.registry import register
 
 PROBA_METHODS = ("linear", "unify")
 AUTO_Z = 3.5  # modified z-score cut-off of Iglewicz & Hoaglin (1993)
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution, in standard deviations
-RANKING_EPOCHS = 0.25  # the first (ranking) fit's share of the model's max_epochs
 TINY = np.finfo(np.float64).tiny
 CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
-
-
-def median_mad(values: np.ndarray) -> tuple[Any, Any]:
-    """Median and median absolute deviation along the first axis."""
-    median = np.median(values, axis=0)
-    return median, np.median(np.abs(values - median), axis=0)
 
 
 def default_detector_model(random_state: Any = None) -> Autoencoder:
@@ -118,6 +112,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         training rows the final model reconstructs best) to the reconstruction
         error: the score is the larger of the two logs' robust z-scores. False
         scores by reconstruction error alone (see the module docstring).
+    ranking_epochs : float in (0, 1], default=0.25
+        The first (ranking) fit's share of the model's ``max_epochs`` when
+        trimming (see the module docstring); 1 gives a full-length first fit.
     random_state : int or None, default=None
         Seed of the default model (ignored when ``model`` is given).
 
@@ -160,6 +157,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     _parameter_constraints: dict[str, v.Constraint] = {
         "trim": v.Real(high=0.5),
         "latent_distance": v.Bool(),
+        "ranking_epochs": v.Real(low_open=True, high=1.0, high_open=False),
     }
 
     def __init__(
@@ -169,12 +167,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         contamination: float | str = 0.1,
         trim: float = 0.3,
         latent_distance: bool = True,
+        ranking_epochs: float = 0.25,
         random_state: int | None = None,
     ) -> None:
         self.model = model
         self.contamination = contamination
         self.trim = trim
         self.latent_distance = latent_distance
+        self.ranking_epochs = ranking_epochs
         self.random_state = random_state
 
     def _check_param_rules(self) -> None:
@@ -204,7 +204,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             X = validate_data(self, X, dtype=[np.float64, np.float32])
             n_trim = int(self.trim * len(X))
             trimming = n_trim > 0 and len(X) - n_trim >= 2
-            model = self._fit_model(X, RANKING_EPOCHS if trimming else 1.0)
+            model = self._fit_model(X, self.ranking_epochs if trimming else 1.0)
             if trimming:
                 errors = model.reconstruction_error(X, scaled=True)
                 keep = np.sort(np.argsort(errors, kind="stable")[: len(X) - n_trim])

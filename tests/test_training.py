@@ -16,6 +16,7 @@ from aekit.training import (
     resolve_device,
     split_indices,
 )
+from aekit.training.fast_step import flush_denormals, flushing_denormals
 
 
 def test_split_indices_partition():
@@ -142,3 +143,35 @@ def test_cuda_fit_matches_cpu_closely():
     cpu = aekit.Autoencoder(**params, device="cpu").fit(X)
     gap = abs(gpu.history_[-1]["loss"] - cpu.history_[-1]["loss"])
     assert gap < 0.1 * cpu.history_[-1]["loss"]
+
+
+class DenormalProbe(Callback):
+    """Records whether denormals were flushed while each epoch trained."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_begin(self, module, epoch):
+        self.seen.append(flushing_denormals())
+
+
+def test_cpu_training_flushes_denormals_and_restores_the_setting():
+    probe = DenormalProbe()
+    config = TrainConfig(max_epochs=2, batch_size=32, early_stopping=False)
+    module = DenseAutoencoder(DenseConfig(6, (8,), 2))
+    assert not flushing_denormals()
+    fit_module(
+        module,
+        torch.randn(64, 6),
+        config,
+        generator=torch.Generator(),
+        callbacks=[probe],
+    )
+    assert probe.seen == [True, True] and not flushing_denormals()
+    torch.set_flush_denormal(True)  # a caller who flushes keeps flushing
+    try:
+        with flush_denormals("cpu"):
+            assert flushing_denormals()
+        assert flushing_denormals()
+    finally:
+        torch.set_flush_denormal(False)

@@ -80,6 +80,13 @@ def loss_rule(Xs: np.ndarray, n_train: int) -> str:
     return "bce" if in_unit_range(Xs) and n_train >= BCE_MIN_ROWS else "mse"
 
 
+def binarize_rule(Xs: np.ndarray, likelihood: str) -> bool:
+    """``binarize="auto"`` (VAEs): dynamic binarisation (a fresh Bernoulli draw of
+    every pixel in every batch) for the Bernoulli likelihood on data that are
+    not already 0/1, the standard way to train it on grey levels."""
+    return likelihood == "bernoulli" and not bool(np.isin(Xs, (0.0, 1.0)).all())
+
+
 def batch_size_rule(n_train: int) -> int:
     """``batch_size="auto"``: 256, or for fewer than 12,800 training rows the
     power of two at or below n_train / 50 (so an epoch has about 50 steps or

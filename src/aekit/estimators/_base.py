@@ -29,6 +29,7 @@ from aekit.training import (
     Callback,
     TrainConfig,
     fit_module,
+    flush_denormals,
     resolve_device,
     seed_from,
     seeded,
@@ -100,11 +101,11 @@ class TorchEstimator(BaseEstimator):
         "optimizer": v.Choice(OPTIMIZERS),
         "learning_rate": v.Real(low_open=True),
         "lr_schedule": v.Choice(LR_SCHEDULES),
-        "batch_size": v.Int(),
-        "max_epochs": v.Int(),
+        "batch_size": v.Auto(v.Int()),
+        "max_epochs": v.Auto(v.Int()),
         "early_stopping": v.Bool(),
         "validation_fraction": v.Real(low_open=True, high=1.0),
-        "patience": v.Int(),
+        "patience": v.Auto(v.Int()),
         "gradient_clip": v.Optional(v.Real(low_open=True)),
     }
 
@@ -238,9 +239,10 @@ class TorchEstimator(BaseEstimator):
         device = torch.device(self.device_)
         chunks = []
         X32 = np.asarray(X, dtype=np.float32)
-        for start in range(0, len(X32), INFERENCE_BATCH):
-            xb = torch.from_numpy(X32[start : start + INFERENCE_BATCH]).to(device)
-            chunks.append(fn(xb).float().cpu().numpy())
+        with flush_denormals(device):
+            for start in range(0, len(X32), INFERENCE_BATCH):
+                xb = torch.from_numpy(X32[start : start + INFERENCE_BATCH]).to(device)
+                chunks.append(fn(xb).float().cpu().numpy())
         return np.concatenate(chunks) if chunks else np.empty((0,), np.float32)
 
     def save(self, path: str | os.PathLike) -> None:

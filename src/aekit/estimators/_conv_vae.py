@@ -73,7 +73,7 @@ device_
         beta: float = 1.0,
         likelihood: str = "bernoulli",
         kl_warmup: int = 0,
-        binarize: bool = False,
+        binarize: bool | str = "auto",
         image_shape: Sequence[int] | None = None,
         activation: str = "relu",
         scaling: str | None = "minmax",
@@ -81,11 +81,11 @@ device_
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
         lr_schedule: str | None = None,
-        batch_size: int = 128,
-        max_epochs: int = 100,
+        batch_size: int | str = "auto",
+        max_epochs: int | str = "auto",
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
-        patience: int = 10,
+        patience: int | str = "auto",
         gradient_clip: float | None = None,
         device: str = "auto",
         random_state: int | None = None,
@@ -113,6 +113,8 @@ device_
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    _resolved_names = ("binarize", *BaseImageAutoencoder._resolved_names)
 
     def _check_data_range(self, images: np.ndarray) -> None:
         self._check_unit_range(images, self.scaling)

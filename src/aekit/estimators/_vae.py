@@ -9,6 +9,7 @@ import numpy as np
 from torch import nn
 
 from aekit import _validation as v
+from aekit import defaults
 from aekit.estimators._base import fit_or_nothing
 from aekit.estimators._tabular import SCALINGS, BaseAutoencoder, fit_scaler
 from aekit.estimators._variational import VariationalMixin
@@ -27,8 +28,9 @@ class VAE(VariationalMixin, BaseAutoencoder):
 
     Parameters
     ----------
-    hidden_dims : sequence of int, default=(128, 64)
-        Encoder hidden widths (the decoder uses them reversed).
+    hidden_dims : sequence of int or "auto", default="auto"
+        Encoder hidden widths (the decoder uses them reversed). "auto": as in
+        `aekit.Autoencoder` (`aekit.defaults.hidden_dims_rule`).
     latent_dim : int, default=8
     beta : float, default=1.0
         Weight of the KL term (beta-VAE when > 1).
@@ -37,16 +39,18 @@ class VAE(VariationalMixin, BaseAutoencoder):
     kl_warmup : int, default=0
         Epochs over which the KL weight rises linearly to ``beta`` (0: off).
         Validation losses always use the full weight.
-    binarize : bool, default=False
+    binarize : bool or "auto", default="auto"
         Dynamic binarisation: every batch draws x ~ Bernoulli(x) (needs
-        ``likelihood="bernoulli"``).
+        ``likelihood="bernoulli"``). "auto": on for the Bernoulli likelihood
+        when the data are not already 0/1 (`aekit.defaults.binarize_rule`).
     activation : str, default="relu"
     scaling : {"auto", "standard", "minmax", None}, default="auto"
         "auto" is None for the Bernoulli likelihood, "standard" for the Gaussian.
     l2, optimizer, learning_rate, lr_schedule, batch_size, max_epochs, \
 early_stopping, validation_fraction, patience, gradient_clip, device, \
 random_state, verbose
-        As in `aekit.Autoencoder`. The loss is the negative ELBO in nats per
+        As in `aekit.Autoencoder` ("auto" batch size, epochs and patience by
+        the same step-based rules). The loss is the negative ELBO in nats per
         sample (in scaled units for the Gaussian likelihood).
 
     Attributes
@@ -69,7 +73,7 @@ random_state, verbose
     """
 
     _parameter_constraints: dict[str, v.Constraint] = {
-        "hidden_dims": v.Sizes(),
+        "hidden_dims": v.Auto(v.Sizes()),
         "latent_dim": v.Int(),
         "activation": v.Choice(ACTIVATIONS),
         "scaling": v.Choice(("auto", *SCALINGS)),
@@ -77,24 +81,24 @@ random_state, verbose
 
     def __init__(
         self,
-        hidden_dims: Sequence[int] = (128, 64),
+        hidden_dims: Sequence[int] | str = "auto",
         latent_dim: int = 8,
         *,
         beta: float = 1.0,
         likelihood: str = "gaussian",
         kl_warmup: int = 0,
-        binarize: bool = False,
+        binarize: bool | str = "auto",
         activation: str = "relu",
         scaling: str | None = "auto",
         l2: float = 0.0,
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
         lr_schedule: str | None = None,
-        batch_size: int = 256,
-        max_epochs: int = 200,
+        batch_size: int | str = "auto",
+        max_epochs: int | str = "auto",
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
-        patience: int = 10,
+        patience: int | str = "auto",
         gradient_clip: float | None = None,
         device: str = "auto",
         random_state: int | None = None,
@@ -132,6 +136,11 @@ random_state, verbose
             self.input_shift_, self.input_scale_ = fit_scaler(X, self._scaling())
             Xs = self._model_input(X)
             self._check_unit_range(Xs, self.scaling)
+            self.hidden_dims_ = (
+                defaults.hidden_dims_rule(Xs.shape[1], self.latent_dim)
+                if isinstance(self.hidden_dims, str)
+                else v.check_sizes("hidden_dims", self.hidden_dims)
+            )
             self._train(Xs, self._training_data, self._callbacks())
         return self
 
@@ -143,11 +152,13 @@ random_state, verbose
     def _log_scale_jacobian(self) -> float:
         return float(np.sum(np.log(self.input_scale_)))
 
+    _resolved_names = ("hidden_dims", "binarize", *BaseAutoencoder._resolved_names)
+
     def _build_module(self) -> nn.Module:
         config = VAEConfig(
             data_shape=(self.n_features_in_,),
             latent_dim=self.latent_dim,
-            hidden_dims=v.check_sizes("hidden_dims", self.hidden_dims),
+            hidden_dims=tuple(self.hidden_dims_),
             activation=self.activation,
             likelihood=self.likelihood,
             beta=self.beta,

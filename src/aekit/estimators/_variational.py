@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
+from aekit import defaults
 from aekit.estimators._base import require_unit_range
 from aekit.nn.vae import LIKELIHOODS
 from aekit.training import BinarizedSource, Callback, KLWarmup
@@ -27,7 +28,7 @@ class VariationalMixin:
     beta: float
     likelihood: str
     kl_warmup: int
-    binarize: bool
+    binarize: bool | str
     latent_dim: int
     module_: Any
     device_: str
@@ -42,11 +43,15 @@ class VariationalMixin:
         "beta": v.Real(),
         "likelihood": v.Choice(LIKELIHOODS),
         "kl_warmup": v.Int(low=0),
-        "binarize": v.Bool(),
+        "binarize": v.Auto(v.Bool()),
     }
 
     def _check_param_rules(self) -> None:
-        if self.binarize and self.likelihood != "bernoulli":
+        if (
+            self.binarize is not False
+            and self.binarize != "auto"
+            and (self.likelihood != "bernoulli")
+        ):
             raise ValueError(
                 "binarize=True draws binary pixels and needs likelihood='bernoulli'; "
                 f"got likelihood={self.likelihood!r}."
@@ -54,16 +59,25 @@ class VariationalMixin:
         super()._check_param_rules()  # type: ignore[misc]  # the estimator base
 
     def _check_unit_range(self, Xs: np.ndarray, scaling: Any) -> None:
+        """The Bernoulli likelihood's data check, then ``binarize_``: the explicit
+        value, or for "auto" dynamic binarisation when the likelihood is
+        Bernoulli and the data are not already binary
+        (`aekit.defaults.binarize_rule`)."""
         if self.likelihood == "bernoulli":
             fix = "Use scaling='minmax', or likelihood='gaussian'."
             require_unit_range(Xs, "likelihood='bernoulli'", scaling, fix)
+        self.binarize_ = (
+            defaults.binarize_rule(Xs, self.likelihood)
+            if self.binarize == "auto"
+            else bool(self.binarize)
+        )
 
     def _callbacks(self) -> list[Callback]:
         return [KLWarmup(self.kl_warmup)] if self.kl_warmup else []
 
     def _training_data(self, data: np.ndarray, device: torch.device) -> Any:
         tensor = torch.from_numpy(data).to(device)
-        return BinarizedSource(tensor) if self.binarize else tensor
+        return BinarizedSource(tensor) if self.binarize_ else tensor
 
     def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
         """``n_samples`` new data points: the decoder's mean E[x | z] for z drawn

@@ -9,7 +9,11 @@ from aekit.training.callbacks import (
     HeldOutUsers,
     KLWarmup,
 )
-from aekit.training.fast_step import ONE_THREAD_FLOPS, FlatParameters
+from aekit.training.fast_step import (
+    ONE_THREAD_FLOPS,
+    FlatParameters,
+    flush_denormals,
+)
 from aekit.training.loop import (
     LR_SCHEDULES,
     OPTIMIZERS,
@@ -41,6 +45,7 @@ __all__ = [
     "Callback",
     "EarlyStopping",
     "FlatParameters",
+    "flush_denormals",
     "HeldOutRatings",
     "HeldOutUsers",
     "KLWarmup",

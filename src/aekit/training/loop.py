@@ -24,6 +24,7 @@ from aekit.training.callbacks import Callback, EarlyStopping
 from aekit.training.fast_step import (
     FlatParameters,
     cpu_threads,
+    flush_denormals,
     gradient_step,
     optimizer_step,
 )
@@ -256,13 +257,15 @@ def setup(
 
 @contextlib.contextmanager
 def _resources(run: _Run) -> Iterator[Progress]:
-    """The progress display, and one CPU thread for small dense steps; on the way
-    out, the module's gradients no longer point into the flat buffer."""
+    """The progress display, one CPU thread for small dense steps and denormals
+    flushed to zero on a CPU; on the way out, the caller's settings are back and
+    the module's gradients no longer point into the flat buffer."""
     with contextlib.ExitStack() as stack:
         if run.flat is not None:
             stack.callback(run.flat.release)
         threads = cpu_threads(run.module, run.config, run.hand_written, run.device)
         stack.enter_context(threads)
+        stack.enter_context(flush_denormals(run.device))
         yield stack.enter_context(Progress(run.config.max_epochs, run.config.verbose))
 
 

@@ -152,6 +152,8 @@ def bad_values(constraint: v.Constraint) -> list:
         return ["yes", 2]
     if isinstance(constraint, v.Sizes):
         return ["64", (8, 0)]
+    if isinstance(constraint, v.InstancesOf):
+        return [constraint.cls(), ["not an instance"]]
     if isinstance(constraint, v.ColumnName):
         return [1.5]
     raise TypeError(f"add the bad values of {constraint!r} to this test")

@@ -170,6 +170,24 @@ class Optional(Constraint):
 
 
 @dataclass(frozen=True)
+class InstancesOf(Constraint):
+    """A list (or tuple) of instances of ``cls``."""
+
+    cls: type
+
+    def check(self, name: str, value: Any) -> None:
+        kind = self.cls.__name__
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"{name} must be a list of {kind} objects, got {value!r}.")
+        for i, item in enumerate(value):
+            if not isinstance(item, self.cls):
+                raise TypeError(
+                    f"{name} must be a list of {kind} objects, but {name}[{i}] is "
+                    f"{item!r} ({type(item).__name__})."
+                )
+
+
+@dataclass(frozen=True)
 class Auto(Constraint):
     """ "auto" (resolved from the data in ``fit``, see `aekit.defaults`), or what
     ``inner`` allows."""

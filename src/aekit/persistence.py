@@ -42,6 +42,9 @@ from aekit.training import resolve_device
 
 FORMAT = "aekit"
 FORMAT_VERSION = 2
+# Parameters that shape a training run rather than the model (user callbacks are
+# arbitrary objects): a saved model keeps them as None.
+RUN_PARAMS = ("callbacks",)
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
 
 
@@ -151,7 +154,10 @@ def _dump(estimator: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> dict
         if not name.endswith("_") or name.startswith("_") or name == "module_":
             continue
         fitted[name] = _encode(value, f"{prefix}{name}", tensors)
-    params = estimator.get_params(deep=False)
+    params = {
+        name: None if name in RUN_PARAMS else value
+        for name, value in estimator.get_params(deep=False).items()
+    }
     config = {
         "estimator": name_of(type(estimator)),
         "params": {k: _encode(p, f"{prefix}{k}", tensors) for k, p in params.items()},

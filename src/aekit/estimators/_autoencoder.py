@@ -191,6 +191,7 @@ class Autoencoder(BaseAutoencoder):
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
+        callbacks: list | None = None,
         warm_start: bool = False,
     ) -> None:
         self.hidden_dims = hidden_dims
@@ -219,6 +220,7 @@ class Autoencoder(BaseAutoencoder):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
         self.warm_start = warm_start
 
     def _check_param_rules(self) -> None:

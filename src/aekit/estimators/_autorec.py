@@ -128,6 +128,7 @@ class AutoRec(BaseRecommender):
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
+        callbacks: list | None = None,
     ) -> None:
         self.hidden_dim = hidden_dim
         self.kind = kind
@@ -150,6 +151,7 @@ class AutoRec(BaseRecommender):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def fit(self, X: Any, y: Any = None) -> AutoRec:
         """Learn from ratings ``X``: a DataFrame (or 2-D array) of (user, item,

@@ -107,6 +107,7 @@ class TorchEstimator(BaseEstimator):
         "validation_fraction": v.Real(low_open=True, high=1.0),
         "patience": v.Auto(v.Int()),
         "gradient_clip": v.Optional(v.Real(low_open=True)),
+        "callbacks": v.Optional(v.InstancesOf(Callback)),
     }
 
     def _check_param_rules(self) -> None:
@@ -123,6 +124,7 @@ class TorchEstimator(BaseEstimator):
     # Parameters whose "auto" value `fit` resolves into a fitted attribute with
     # a trailing underscore (see `aekit.defaults`); subclasses add theirs.
     _resolved_names: tuple[str, ...] = ("batch_size", "max_epochs", "patience")
+    _target_steps = defaults.TARGET_STEPS  # the "auto" epoch budget, in steps
 
     @property
     def resolved_params_(self) -> dict[str, Any]:
@@ -142,7 +144,11 @@ class TorchEstimator(BaseEstimator):
         """``batch_size_``, ``max_epochs_`` and ``patience_`` for ``n_samples``
         rows: the explicit values, or the step-based rules of `aekit.defaults`."""
         self.batch_size_, self.max_epochs_, self.patience_ = defaults.training_budget(
-            self._n_train(n_samples), self.batch_size, self.max_epochs, self.patience
+            self._n_train(n_samples),
+            self.batch_size,
+            self.max_epochs,
+            self.patience,
+            self._target_steps,
         )
 
     def _train_config(self) -> TrainConfig:
@@ -197,7 +203,7 @@ class TorchEstimator(BaseEstimator):
                 to_device(data, device),
                 self._train_config(),
                 generator=generator,
-                callbacks=callbacks or [],
+                callbacks=[*(callbacks or []), *(self.callbacks or [])],
             )
         self.module_ = module
         self.history_ = result.history

@@ -108,6 +108,7 @@ random_state, verbose
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
+        callbacks: list | None = None,
     ) -> None:
         self.channels = channels
         self.latent_dim = latent_dim
@@ -131,6 +132,7 @@ random_state, verbose
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _check_param_rules(self) -> None:
         check_noise_level(self.noise, self.noise_type)

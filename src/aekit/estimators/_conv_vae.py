@@ -90,6 +90,7 @@ device_
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
+        callbacks: list | None = None,
     ) -> None:
         self.channels = channels
         self.latent_dim = latent_dim
@@ -113,6 +114,7 @@ device_
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     _resolved_names = ("binarize", *BaseImageAutoencoder._resolved_names)
 

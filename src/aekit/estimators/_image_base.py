@@ -13,6 +13,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
+from aekit import defaults
 from aekit.estimators._base import AutoencoderTransformer, fit_or_nothing
 from aekit.metrics import reconstruction_mse
 
@@ -62,6 +63,8 @@ def image_ndim(X: Any) -> int:
 
 class BaseImageAutoencoder(AutoencoderTransformer):
     """Autoencoders whose module takes (n, C, H, W) float tensors."""
+
+    _target_steps = defaults.CONV_TARGET_STEPS
 
     _parameter_constraints: dict[str, v.Constraint] = {
         "scaling": v.Choice(IMAGE_SCALINGS),

@@ -193,6 +193,7 @@ class MultVAE(_MultBase):
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
+        callbacks: list | None = None,
     ) -> None:
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
@@ -216,6 +217,7 @@ class MultVAE(_MultBase):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
 
 @register("multdae", input_kind="ratings")
@@ -263,6 +265,7 @@ class MultDAE(_MultBase):
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
+        callbacks: list | None = None,
     ) -> None:
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
@@ -284,3 +287,4 @@ class MultDAE(_MultBase):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks

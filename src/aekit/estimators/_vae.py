@@ -103,6 +103,7 @@ random_state, verbose
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
+        callbacks: list | None = None,
     ) -> None:
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
@@ -125,6 +126,7 @@ random_state, verbose
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def fit(self, X: Any, y: Any = None) -> VAE:
         """Train on ``X`` (array-like of shape (n_samples, n_features)); ``y`` is

@@ -3,7 +3,11 @@ estimators use."""
 
 from __future__ import annotations
 
+import csv
 import math
+import os
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,6 +41,52 @@ class Callback:
 
     def on_train_end(self, module: nn.Module, history: list[dict[str, float]]) -> None:
         pass
+
+
+class MaxTime(Callback):
+    """Stop training once ``seconds`` have passed since it began (checked at the
+    end of each epoch, so a fit overruns by at most one epoch). With early
+    stopping the best weights so far are put back as usual.
+
+    Examples
+    --------
+    >>> import numpy as np, aekit
+    >>> X = np.random.default_rng(0).normal(size=(100, 5))
+    >>> ae = aekit.Autoencoder(callbacks=[MaxTime(0.0)], random_state=0).fit(X)
+    >>> ae.n_iter_
+    1
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
+        self.stop_training = False
+        self.deadline = time.perf_counter() + self.seconds
+
+    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        self.stop_training = time.perf_counter() >= self.deadline
+
+
+class HistoryLogger(Callback):
+    """Append each epoch's history entry to a CSV file (a header, then one row per
+    epoch), so a long fit can be followed or plotted while it runs."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
+        self.columns: list[str] | None = None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text("")
+
+    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        with self.path.open("a", newline="") as fh:
+            writer = csv.writer(fh)
+            if self.columns is None:
+                self.columns = list(record)
+                writer.writerow(self.columns)
+            writer.writerow([record.get(name, "") for name in self.columns])
 
 
 class EarlyStopping(Callback):

@@ -57,6 +57,8 @@ def main() -> None:
         tuple(args.hidden_dims),
         K,
         scaling=None,
+        pca_path=False,  # the first round's plain network, squared error
+        loss="mse",
         lr_schedule="cosine",
         max_epochs=args.epochs,
         batch_size=128,

@@ -36,6 +36,8 @@ def train_aekit(X, bs, epochs, **extra):
         batch_size=bs,
         max_epochs=epochs,
         early_stopping=False,
+        pca_path=False,  # like for like: a plain network on both sides
+        scaling="standard",
         random_state=0,
         device="cpu",
         **extra,

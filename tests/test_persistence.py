@@ -2,7 +2,10 @@
 truncated, tampered or incompatible files. Nothing is ever unpickled."""
 
 import json
+import os
 import pickle
+import stat
+import subprocess
 
 import numpy as np
 import pytest
@@ -66,7 +69,9 @@ def test_failed_save_leaves_the_old_model(model, folder, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(persistence, "save_file", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(
+        ModelFileError, match=r"saving the model to .*model failed.*disk"
+    ):
         model.save(folder)
     aekit.load(folder)  # still complete and loadable
     assert sorted(p.name for p in folder.parent.iterdir()) == ["model"]
@@ -211,3 +216,38 @@ def test_version_1_detector_folder_still_loads(detector, tmp_path):
     np.testing.assert_array_equal(
         loaded.decision_function(X), detector.decision_function(X)
     )
+
+
+def test_saved_folders_follow_the_umask(model, tmp_path):
+    old = os.umask(0o022)
+    try:
+        model.save(tmp_path / "shared")
+    finally:
+        os.umask(old)
+    folder = tmp_path / "shared"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    for name in ("config.json", "model.safetensors"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o644
+
+
+def test_a_killed_save_is_cleaned_up_by_the_next(model, tmp_path):
+    target = tmp_path / "m"
+    child = subprocess.Popen(["true"])  # a process that has ended
+    child.wait()
+    stale = tmp_path / f".m.tmp-{child.pid}-abc123"
+    stale.mkdir()
+    (stale / "model.safetensors").write_bytes(b"half")
+    live = tmp_path / f".m.tmp-{os.getpid()}-xyz789"  # a save in progress
+    live.mkdir()
+    model.save(target)
+    assert not stale.exists() and live.exists()
+    assert aekit.load(target).n_features_in_ == model.n_features_in_
+
+
+def test_a_save_killed_mid_swap_is_recovered(model, tmp_path):
+    target = tmp_path / "m"
+    model.save(target)
+    os.replace(target, tmp_path / ".m.old")  # killed between the two renames
+    model.save(target)
+    assert not (tmp_path / ".m.old").exists()
+    assert aekit.load(target).n_features_in_ == model.n_features_in_

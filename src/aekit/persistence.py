@@ -95,13 +95,27 @@ def save(estimator: BaseEstimator, path: str | os.PathLike) -> None:
     config.update(_dump(estimator, "", tensors))
     config["versions"] = {"aekit": _aekit_version(), "torch": torch.__version__}
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _clean_up_after_killed_saves(target)
+        tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target), dir=target.parent))
+    except OSError as exc:
+        raise ModelFileError(f"cannot save a model to {target}: {exc}") from exc
+    try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; others may serve it
         save_file(tensors, str(tmp / WEIGHTS))
         config["weights_sha256"] = _sha256(tmp / WEIGHTS)
         (tmp / CONFIG).write_text(json.dumps(config, indent=2))
+        for name in (WEIGHTS, CONFIG):
+            (tmp / name).chmod(0o666 & ~_umask())
         _replace_dir(tmp, target)
+    except Exception as exc:  # a full disk, permissions; safetensors' own errors
+        if isinstance(exc, FileExistsError):
+            raise
+        raise ModelFileError(
+            f"saving the model to {target} failed ({type(exc).__name__}: {exc}); "
+            "anything already there is unchanged"
+        ) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -263,6 +277,40 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _temp_prefix(target: Path) -> str:
+    """Temporary folders are named after the target and the saving process, so
+    a later save can tell a killed save's leftovers from a save in progress."""
+    return f".{target.name}.tmp-{os.getpid()}-"
+
+
+def _clean_up_after_killed_saves(target: Path) -> None:
+    """Remove temporary folders left by saves whose process no longer runs, and
+    put back a model that a save killed mid-swap left as ``.NAME.old``."""
+    old = target.with_name(f".{target.name}.old")
+    if old.is_dir() and not target.exists():
+        os.replace(old, target)
+    for leftover in target.parent.glob(f".{target.name}.tmp-*-*"):
+        pid = leftover.name[len(f".{target.name}.tmp-") :].split("-")[0]
+        if pid.isdigit() and not _process_runs(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _replace_dir(new: Path, target: Path) -> None:

@@ -13,7 +13,8 @@ from torch import nn
 
 from aekit import _validation as v
 from aekit import defaults
-from aekit.estimators._base import check_noise_level, in_unit_range
+from aekit.defaults import in_unit_range
+from aekit.estimators._checks import check_noise_level
 from aekit.estimators._tabular import OUTPUT_ACTIVATIONS, SCALINGS, BaseAutoencoder
 from aekit.losses import NOISE_TYPES
 from aekit.nn import ACTIVATIONS, DenseAutoencoder, DenseConfig

@@ -8,7 +8,7 @@ import numpy as np
 from torch import nn
 
 from aekit import _validation as v
-from aekit.estimators._base import check_noise_level, resolve_output_activation
+from aekit.estimators._checks import check_noise_level, resolve_output_activation
 from aekit.estimators._image_base import BaseImageAutoencoder
 from aekit.estimators._tabular import OUTPUT_ACTIVATIONS
 from aekit.losses import NOISE_TYPES

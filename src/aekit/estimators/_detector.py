@@ -41,18 +41,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.special import erf
-from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aekit import _validation as v
 from aekit import defaults
 from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import fit_or_nothing
+from aekit.estimators._outlier import BaseDetector
 from aekit.metrics import median_mad
 from aekit.registry import register
 
-PROBA_METHODS = ("linear", "unify")
 AUTO_Z = 3.5  # modified z-score cut-off of Iglewicz & Hoaglin (1993)
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution, in standard deviations
 TINY = np.finfo(np.float64).tiny
@@ -86,7 +85,7 @@ def default_detector_model(random_state: Any = None) -> Autoencoder:
 
 
 @register("detector")
-class AnomalyDetector(OutlierMixin, BaseEstimator):
+class AnomalyDetector(BaseDetector):
     """Anomaly detector scoring samples by an autoencoder's reconstruction error.
 
     Follows PyOD's contract, so it can replace a PyOD detector: ``decision_function``
@@ -306,34 +305,6 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         training row); without it, the mean squared reconstruction error in the model's
         scaled space."""
         return self._scores(self._validate(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """1 for anomalies (score above ``threshold_``), 0 for normal samples."""
-        return (self.decision_function(X) > self.threshold_).astype(np.int64)
-
-    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
-        """Fit on ``X`` and return its 0/1 labels (``labels_``)."""
-        return self.fit(X).labels_
-
-    def predict_proba(self, X: Any, method: str = "linear") -> np.ndarray:
-        """Probability of [normal, anomaly] per sample, shape (n_samples, 2).
-
-        ``method="linear"`` min-max scales the scores by the training scores'
-        range (clipped to [0, 1]); ``"unify"`` is the Gaussian scaling of Kriegel
-        et al. (SDM 2011), ``erf((s - mean) / (std * sqrt(2)))`` clipped at 0 —
-        both as in PyOD.
-        """
-        v.check_choice("method", method, PROBA_METHODS)
-        scores = self.decision_function(X)
-        train = self.decision_scores_
-        if method == "linear":
-            span = max(train.max() - train.min(), np.finfo(np.float64).tiny)
-            anomaly = (scores - train.min()) / span
-        else:
-            std = max(train.std(), np.finfo(np.float64).tiny)
-            anomaly = erf((scores - train.mean()) / (std * np.sqrt(2.0)))
-        anomaly = np.clip(anomaly, 0.0, 1.0)
-        return np.column_stack([1.0 - anomaly, anomaly])
 
     def explain(self, X: Any) -> np.ndarray:
         """Per-feature squared reconstruction errors in the scaled space, shape

@@ -13,11 +13,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
 from aekit import defaults, losses
-from aekit.estimators._base import (
-    AutoencoderTransformer,
-    fit_or_nothing,
-    resolve_output_activation,
-)
+from aekit.estimators._base import AutoencoderTransformer, fit_or_nothing
+from aekit.estimators._checks import resolve_output_activation
 from aekit.metrics import reconstruction_mse
 
 SCALINGS = ("standard", "minmax", "global", None)

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
 from aekit import defaults
-from aekit.estimators._base import require_unit_range
+from aekit.estimators._checks import require_unit_range
 from aekit.nn.vae import LIKELIHOODS
 from aekit.training import BinarizedSource, Callback, KLWarmup
 

@@ -9,6 +9,7 @@ from aekit.training.callbacks import (
     HeldOutUsers,
     KLWarmup,
 )
+from aekit.training.device import resolve_device, seed_from, seeded
 from aekit.training.fast_step import (
     ONE_THREAD_FLOPS,
     FlatParameters,
@@ -23,9 +24,6 @@ from aekit.training.loop import (
     fit_module,
     make_optimizer,
     make_scheduler,
-    resolve_device,
-    seed_from,
-    seeded,
 )
 from aekit.training.progress import Progress
 from aekit.training.sources import (

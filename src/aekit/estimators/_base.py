@@ -6,6 +6,7 @@ scores and the [0, 1] data-range rules."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -218,6 +219,25 @@ class TorchEstimator(BaseEstimator):
                 chunks.append(fn(xb).float().cpu().numpy())
         return np.concatenate(chunks) if chunks else np.empty((0,), np.float32)
 
+    @torch.inference_mode()
+    def _apply_precise(
+        self, fn: Callable[[Any, torch.Tensor], torch.Tensor], X: np.ndarray
+    ) -> np.ndarray:
+        """``fn(module, batch)`` computed in float64 by a CPU copy of the module
+        when the model lives on the CPU, so that a row's result does not depend on
+        the rows beside it (float32 kernels round differently with the batch's
+        size, by ~1e-7); on a GPU, in float32 on the device, as `_apply`."""
+        check_is_fitted(self)
+        if torch.device(self.device_).type != "cpu":
+            return self._apply(lambda xb: fn(self.module_, xb), X)
+        net = copy.deepcopy(self.module_).to(dtype=torch.float64).eval()
+        x = np.asarray(X, dtype=np.float64)
+        chunks = [
+            fn(net, torch.from_numpy(x[start : start + INFERENCE_BATCH])).numpy()
+            for start in range(0, len(x), INFERENCE_BATCH)
+        ]
+        return np.concatenate(chunks) if chunks else np.empty((0,), np.float64)
+
     def save(self, path: str | os.PathLike) -> None:
         """Save the fitted estimator to the folder ``path`` (see `aekit.save`)."""
         from aekit.persistence import save
@@ -247,10 +267,11 @@ class AutoencoderTransformer(
         raise NotImplementedError
 
     def transform(self, X: Any) -> np.ndarray:
-        """The latent codes of ``X``, shape (n_samples, latent_dim)."""
+        """The latent codes of ``X``, shape (n_samples, latent_dim); on a CPU
+        computed in float64, so a row's code does not depend on its batch."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        codes = self._apply(self.module_.encode, self._model_input(X))
+        codes = self._apply_precise(lambda m, x: m.encode(x), self._model_input(X))
         return codes.astype(X.dtype)
 
     def inverse_transform(self, X: Any) -> np.ndarray:

@@ -115,7 +115,8 @@ class AnomalyDetector(BaseDetector):
         The first (ranking) fit's share of the model's ``max_epochs`` when
         trimming (see the module docstring); 1 gives a full-length first fit.
     random_state : int or None, default=None
-        Seed of the default model (ignored when ``model`` is given).
+        Seed of the default model, or of a given ``model`` whose own
+        ``random_state`` is None (as scikit-learn's meta-estimators do).
 
     Attributes
     ----------
@@ -225,6 +226,9 @@ class AnomalyDetector(BaseDetector):
             model = default_detector_model(self.random_state)
         else:
             model = clone(self.model)
+            params = model.get_params()
+            if "random_state" in params and params["random_state"] is None:
+                model.set_params(random_state=self.random_state)  # as sklearn does
         if epochs_fraction != 1.0 and "max_epochs" in model.get_params():
             full = model.max_epochs
             if full == "auto":  # what the model's own fit would resolve

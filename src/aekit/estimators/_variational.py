@@ -34,6 +34,7 @@ class VariationalMixin:
     device_: str
     # provided by the autoencoder base class (annotations only, no attributes)
     _apply: Callable[..., np.ndarray]
+    _apply_precise: Callable[..., np.ndarray]
     _validate: Callable[..., np.ndarray]
     _model_input: Callable[[np.ndarray], np.ndarray]
     _log_scale_jacobian: Callable[[], float]
@@ -98,7 +99,10 @@ class VariationalMixin:
 
         With ``n_importance=1`` the ELBO (one posterior sample plus the analytic KL);
         with k > 1 the importance-weighted bound of Burda et al. (2016), which
-        tightens towards log p(x) as k grows. The same k noise draws (seeded by
+        tightens towards log p(x) as k grows. The ELBO is computed in float64, so
+        a row's score does not depend on the rows beside it; the k > 1 bound in
+        float32 on the model's device (it is k times the work), where it can
+        move by about 1e-6 with the batch. The same k noise draws (seeded by
         ``random_state``) serve every sample, so a sample's score does not depend
         on the others. Gaussian likelihoods are in the units of ``X`` (the scaling's
         Jacobian is accounted for).
@@ -108,11 +112,12 @@ class VariationalMixin:
         x = self._model_input(self._validate(X, reset=False))
         rng = check_random_state(random_state)
         eps_np = rng.standard_normal((k, self.latent_dim)).astype(np.float32)
-        eps = torch.from_numpy(eps_np).to(self.device_)
-        module = self.module_
-        if k == 1:
-            logp = self._apply(lambda xb: module.elbo(xb, eps[0]), x)
+        if k == 1:  # in float64 on a CPU: a row's score is the same in any batch
+            e = torch.from_numpy(eps_np[0])
+            logp = self._apply_precise(lambda m, xb: m.elbo(xb, e.to(xb)), x)
         else:
+            eps = torch.from_numpy(eps_np).to(self.device_)
+            module = self.module_
             logp = self._apply(lambda xb: module.log_likelihood(xb, eps), x)
         logp = np.asarray(logp, dtype=np.float64)
         if self.likelihood == "gaussian":

@@ -147,3 +147,20 @@ def test_defaults_beat_pca_on_a_curved_manifold():
     pca = PCA(1).fit(train)
     pca_error = np.mean((pca.inverse_transform(pca.transform(test)) - test) ** 2)
     assert ae.reconstruction_error(test).mean() < 0.5 * pca_error
+
+
+def test_vae_rules():
+    assert defaults.hidden_dims_rule(784, 32, max_depth=2) == (512, 256)
+    grey = unit_data(n=120)
+    binary = (grey > 0.5).astype(float)
+    fit = dict(latent_dim=2, max_epochs=1, random_state=0)
+    vae = aekit.VAE(likelihood="bernoulli", **fit).fit(grey)
+    assert vae.binarize_ and vae.resolved_params_["hidden_dims"] == (128, 64)
+    assert vae.kl_warmup == 10
+    assert not aekit.VAE(likelihood="bernoulli", **fit).fit(binary).binarize_
+    assert not aekit.VAE(**fit).fit(grey).binarize_  # Gaussian likelihood
+    assert (
+        not aekit.VAE(likelihood="bernoulli", binarize=False, **fit).fit(grey).binarize_
+    )
+    with pytest.raises(ValueError, match="binarize=True .*bernoulli"):
+        aekit.VAE(binarize=True, **fit).fit(grey)

@@ -29,8 +29,11 @@ class ConvVAE(VariationalMixin, BaseImageAutoencoder):
     latent_dim : int, default=16
     beta : float, default=1.0
     likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
-    kl_warmup : int, default=0
-    binarize : bool, default=False
+    kl_warmup : int, default=10
+        As in `aekit.VAE`.
+    binarize : bool or "auto", default="auto"
+        As in `aekit.VAE`: "auto" binarises grey levels dynamically for the
+        Bernoulli likelihood.
     image_shape : tuple of int or None, default=None
     activation : str, default="relu"
     scaling : {"minmax", "standard", None}, default="minmax"
@@ -72,7 +75,7 @@ device_
         *,
         beta: float = 1.0,
         likelihood: str = "bernoulli",
-        kl_warmup: int = 0,
+        kl_warmup: int = 10,
         binarize: bool | str = "auto",
         image_shape: Sequence[int] | None = None,
         activation: str = "relu",

@@ -30,14 +30,17 @@ class VAE(VariationalMixin, BaseAutoencoder):
     ----------
     hidden_dims : sequence of int or "auto", default="auto"
         Encoder hidden widths (the decoder uses them reversed). "auto": as in
-        `aekit.Autoencoder` (`aekit.defaults.hidden_dims_rule`).
+        `aekit.Autoencoder` but at most two layers, e.g. (512, 256) for 784
+        features (`aekit.defaults.hidden_dims_rule`).
     latent_dim : int, default=8
     beta : float, default=1.0
         Weight of the KL term (beta-VAE when > 1).
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
         "bernoulli" needs (scaled) data in [0, 1], e.g. pixel intensities.
-    kl_warmup : int, default=0
-        Epochs over which the KL weight rises linearly to ``beta`` (0: off).
+    kl_warmup : int, default=10
+        Epochs over which the KL weight rises linearly to ``beta`` (0: off). On
+        20k MNIST images, 10 epochs of warm-up gave a held-out NLL 7 nats lower
+        than none (99.3 against 106.3; BENCHMARKS.md).
         Validation losses always use the full weight.
     binarize : bool or "auto", default="auto"
         Dynamic binarisation: every batch draws x ~ Bernoulli(x) (needs
@@ -86,7 +89,7 @@ random_state, verbose
         *,
         beta: float = 1.0,
         likelihood: str = "gaussian",
-        kl_warmup: int = 0,
+        kl_warmup: int = 10,
         binarize: bool | str = "auto",
         activation: str = "relu",
         scaling: str | None = "auto",
@@ -139,7 +142,7 @@ random_state, verbose
             Xs = self._model_input(X)
             self._check_unit_range(Xs, self.scaling)
             self.hidden_dims_ = (
-                defaults.hidden_dims_rule(Xs.shape[1], self.latent_dim)
+                defaults.hidden_dims_rule(Xs.shape[1], self.latent_dim, max_depth=2)
                 if isinstance(self.hidden_dims, str)
                 else v.check_sizes("hidden_dims", self.hidden_dims)
             )

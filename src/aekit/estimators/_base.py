@@ -219,6 +219,11 @@ class TorchEstimator(BaseEstimator):
                 chunks.append(fn(xb).float().cpu().numpy())
         return np.concatenate(chunks) if chunks else np.empty((0,), np.float32)
 
+    def _cpu_module(self, dtype: torch.dtype) -> Any:
+        """A copy of the fitted module on the CPU in ``dtype``, in eval mode, for
+        precise arithmetic that leaves the model itself as it is."""
+        return copy.deepcopy(self.module_).to(device="cpu", dtype=dtype).eval()
+
     @torch.inference_mode()
     def _apply_precise(
         self, fn: Callable[[Any, torch.Tensor], torch.Tensor], X: np.ndarray
@@ -230,7 +235,7 @@ class TorchEstimator(BaseEstimator):
         check_is_fitted(self)
         if torch.device(self.device_).type != "cpu":
             return self._apply(lambda xb: fn(self.module_, xb), X)
-        net = copy.deepcopy(self.module_).to(dtype=torch.float64).eval()
+        net = self._cpu_module(torch.float64)
         x = np.asarray(X, dtype=np.float64)
         chunks = [
             fn(net, torch.from_numpy(x[start : start + INFERENCE_BATCH])).numpy()

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -133,7 +132,7 @@ class BaseAutoencoder(AutoencoderTransformer):
         check_is_fitted(self)
         Xs = self._model_input(self._validate(X, reset=False))
         x = torch.from_numpy(Xs).to(dtype)
-        net = copy.deepcopy(self.module_).to(device="cpu", dtype=dtype).eval()
+        net = self._cpu_module(dtype)
         with torch.inference_mode():
             codes = net.encode(x)
             errors = losses.squared_error(net.decode(codes), x)

@@ -156,6 +156,11 @@ def test_vae_rules():
     fit = dict(latent_dim=2, max_epochs=1, random_state=0)
     vae = aekit.VAE(likelihood="bernoulli", **fit).fit(grey)
     assert vae.binarize_ and vae.resolved_params_["hidden_dims"] == (128, 64)
+    assert defaults.patience_rule(54_000, 256, min_patience=30) == 30
+    assert (
+        defaults.training_budget(54_000, "auto", "auto", "auto", min_patience=30)[2]
+        == 30
+    )
     assert vae.kl_warmup == 10
     assert not aekit.VAE(likelihood="bernoulli", **fit).fit(binary).binarize_
     assert not aekit.VAE(**fit).fit(grey).binarize_  # Gaussian likelihood

@@ -27,6 +27,10 @@ TARGET_STEPS = 40_000  # optimiser steps `max_epochs="auto"` allows at most
 CONV_TARGET_STEPS = 4_000
 PATIENCE_STEPS = 500  # optimiser steps without improvement before early stopping
 MIN_PATIENCE = 10  # epochs
+# Variational models are judged on a noisy validation ELBO (a fresh Bernoulli draw
+# of the pixels, a fresh code sample): on 20k MNIST images 30 epochs of patience
+# gave a held-out NLL 1.4 nats lower than 10 (91.5 against 92.9).
+VARIATIONAL_MIN_PATIENCE = 30
 BIG_BATCH = 256
 SMALL_BATCH = 32
 STEPS_PER_EPOCH = 50  # small data: batches small enough for this many steps
@@ -115,12 +119,13 @@ def max_epochs_rule(
     return max(10, math.ceil(target_steps / steps_per_epoch(n_train, batch_size)))
 
 
-def patience_rule(n_train: int, batch_size: int) -> int:
+def patience_rule(
+    n_train: int, batch_size: int, min_patience: int = MIN_PATIENCE
+) -> int:
     """``patience="auto"``: epochs worth `PATIENCE_STEPS` optimiser steps, at
-    least 10."""
-    return max(
-        MIN_PATIENCE, math.ceil(PATIENCE_STEPS / steps_per_epoch(n_train, batch_size))
-    )
+    least ``min_patience`` (10; `VARIATIONAL_MIN_PATIENCE` for VAEs)."""
+    steps = math.ceil(PATIENCE_STEPS / steps_per_epoch(n_train, batch_size))
+    return max(min_patience, steps)
 
 
 def training_budget(
@@ -129,6 +134,7 @@ def training_budget(
     max_epochs: int | str,
     patience: int | str,
     target_steps: int = TARGET_STEPS,
+    min_patience: int = MIN_PATIENCE,
 ) -> tuple[int, int, int]:
     """(batch_size, max_epochs, patience) for ``n_train`` training rows: each
     explicit value as given, each "auto" by its rule above."""
@@ -138,5 +144,9 @@ def training_budget(
         if max_epochs == "auto"
         else int(max_epochs)
     )
-    wait = patience_rule(n_train, batch) if patience == "auto" else int(patience)
+    wait = (
+        patience_rule(n_train, batch, min_patience)
+        if patience == "auto"
+        else int(patience)
+    )
     return batch, epochs, wait

@@ -93,6 +93,7 @@ class TorchEstimator(BaseEstimator):
     # a trailing underscore (see `aekit.defaults`); subclasses add theirs.
     _resolved_names: tuple[str, ...] = ("batch_size", "max_epochs", "patience")
     _target_steps = defaults.TARGET_STEPS  # the "auto" epoch budget, in steps
+    _min_patience = defaults.MIN_PATIENCE  # the "auto" patience's floor, in epochs
 
     @property
     def resolved_params_(self) -> dict[str, Any]:
@@ -117,6 +118,7 @@ class TorchEstimator(BaseEstimator):
             self.max_epochs,
             self.patience,
             self._target_steps,
+            self._min_patience,
         )
 
     def _train_config(self) -> TrainConfig:

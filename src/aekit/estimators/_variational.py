@@ -40,6 +40,8 @@ class VariationalMixin:
     _log_scale_jacobian: Callable[[], float]
     inverse_transform: Callable[[Any], np.ndarray]
 
+    _min_patience = defaults.VARIATIONAL_MIN_PATIENCE  # a noisy validation ELBO
+
     _parameter_constraints: dict[str, v.Constraint] = {
         "beta": v.Real(),
         "likelihood": v.Choice(LIKELIHOODS),

@@ -106,6 +106,15 @@ def batch_size_rule(n_train: int) -> int:
     return int(min(BIG_BATCH, max(SMALL_BATCH, size)))
 
 
+def training_rows(
+    n_samples: int, validation_fraction: float, early_stopping: bool
+) -> int:
+    """Rows a fit trains on: all of them, or without the validation split."""
+    if not early_stopping:
+        return n_samples
+    return n_samples - math.ceil(validation_fraction * n_samples)
+
+
 def steps_per_epoch(n_train: int, batch_size: int) -> int:
     return max(1, math.ceil(n_train / batch_size))
 

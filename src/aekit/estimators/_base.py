@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -105,9 +104,9 @@ class TorchEstimator(BaseEstimator):
 
     def _n_train(self, n_samples: int) -> int:
         """Rows trained on after the validation split of ``n_samples``."""
-        if not self.early_stopping:
-            return n_samples
-        return n_samples - math.ceil(self.validation_fraction * n_samples)
+        return defaults.training_rows(
+            n_samples, self.validation_fraction, self.early_stopping
+        )
 
     def _resolve_budget(self, n_samples: int) -> None:
         """``batch_size_``, ``max_epochs_`` and ``patience_`` for ``n_samples``

@@ -36,7 +36,6 @@ score is already on a log scale, so the rule applies to it directly.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -232,10 +231,12 @@ class AnomalyDetector(BaseDetector):
         if epochs_fraction != 1.0 and "max_epochs" in model.get_params():
             full = model.max_epochs
             if full == "auto":  # what the model's own fit would resolve
-                params = model.get_params()
-                n_train = len(X) - math.ceil(params["validation_fraction"] * len(X))
+                p = model.get_params()
+                n_train = defaults.training_rows(
+                    len(X), p["validation_fraction"], p["early_stopping"]
+                )
                 _, full, _ = defaults.training_budget(
-                    n_train, params["batch_size"], full, 10
+                    n_train, p["batch_size"], full, "auto"
                 )
             epochs = max(1, round(epochs_fraction * int(full)))
             model.set_params(max_epochs=epochs)  # a ranking fit, then discarded

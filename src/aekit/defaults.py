@@ -42,11 +42,16 @@ def in_unit_range(X: np.ndarray) -> bool:
     return bool(X.size and X.min() >= 0.0 and X.max() <= 1.0)
 
 
-def shares_one_range(X: np.ndarray) -> bool:
+def shares_one_range(X: np.ndarray, whole: bool | None = None) -> bool:
     """Non-negative whole numbers where at least half of the non-constant columns
     reach the overall maximum: pixels (0-255), digits' 0-16 counts, Likert
-    scores. Such features are in one unit and keep their relative weight."""
-    if not X.size or X.min() < 0 or not np.all(np.mod(X, 1) == 0):
+    scores. Such features are in one unit and keep their relative weight.
+
+    ``X`` may also be the columns' minima and maxima (2 rows) of data streamed
+    from disk, with ``whole`` saying whether every value is a whole number."""
+    if whole is None:
+        whole = bool(X.size) and bool(np.all(np.mod(X, 1) == 0))
+    if not X.size or X.min() < 0 or not whole:
         return False
     varying = X.std(axis=0) > 0
     if not varying.any():
@@ -54,7 +59,7 @@ def shares_one_range(X: np.ndarray) -> bool:
     return bool(np.mean(X.max(axis=0)[varying] == X.max()) >= 0.5)
 
 
-def scaling_rule(X: np.ndarray) -> str | None:
+def scaling_rule(X: np.ndarray, whole: bool | None = None) -> str | None:
     """``scaling="auto"``: None for data already in [0, 1] (pixels, rates,
     binary flags); "global" (one shift and scale for every feature, the data's
     overall min and max) for features that share one range (see
@@ -64,7 +69,7 @@ def scaling_rule(X: np.ndarray) -> str | None:
     (an image's border) by tiny deviations, and the loss then chases them."""
     if in_unit_range(X):
         return None
-    if shares_one_range(X):
+    if shares_one_range(X, whole):
         return "global"
     return "standard"
 
@@ -91,11 +96,13 @@ def loss_rule(Xs: np.ndarray, n_train: int) -> str:
     return "bce" if in_unit_range(Xs) and n_train >= BCE_MIN_ROWS else "mse"
 
 
-def binarize_rule(Xs: np.ndarray, likelihood: str) -> bool:
+def binarize_rule(Xs: np.ndarray, likelihood: str, binary: bool | None = None) -> bool:
     """``binarize="auto"`` (VAEs): dynamic binarisation (a fresh Bernoulli draw of
     every pixel in every batch) for the Bernoulli likelihood on data that are
     not already 0/1, the standard way to train it on grey levels."""
-    return likelihood == "bernoulli" and not bool(np.isin(Xs, (0.0, 1.0)).all())
+    if binary is None:  # (given for data streamed from disk)
+        binary = bool(np.isin(Xs, (0.0, 1.0)).all())
+    return likelihood == "bernoulli" and not binary
 
 
 def batch_size_rule(n_train: int) -> int:

@@ -8,14 +8,18 @@ from dataclasses import replace
 
 import numpy as np
 import torch
-from sklearn.decomposition import PCA
 from torch import nn
 
 from aekit import _validation as v
 from aekit import defaults
 from aekit.defaults import in_unit_range
 from aekit.estimators._checks import check_noise_level
-from aekit.estimators._tabular import OUTPUT_ACTIVATIONS, SCALINGS, BaseAutoencoder
+from aekit.estimators._tabular import (
+    OUTPUT_ACTIVATIONS,
+    SCALINGS,
+    BaseAutoencoder,
+    ScaledData,
+)
 from aekit.losses import NOISE_TYPES
 from aekit.nn import ACTIVATIONS, DenseAutoencoder, DenseConfig
 from aekit.registry import register
@@ -236,8 +240,8 @@ class Autoencoder(BaseAutoencoder):
         *BaseAutoencoder._resolved_names,
     )
 
-    def _resolve_data_params(self, Xs: np.ndarray) -> None:
-        n_train = self._n_train(len(Xs))
+    def _resolve_data_params(self, Xs: np.ndarray, n_samples: int) -> None:
+        n_train = self._n_train(n_samples)
         self.loss_ = self.loss
         if self.loss == "auto":
             self.loss_ = defaults.loss_rule(Xs, n_train)
@@ -287,27 +291,32 @@ class Autoencoder(BaseAutoencoder):
         )
         return DenseAutoencoder(config)
 
-    def _initialise_module(self, module: nn.Module, data: np.ndarray) -> None:
+    def _initialise_module(self, module: nn.Module, data: ScaledData) -> None:
         """With ``pca_path``: the linear pair at the whitened PCA solution of the
         scaled training rows (up to ``min(latent_dim, n_samples, n_features)``
-        components; further code units start at zero)."""
+        components; further code units start at zero), from their covariance
+        (gathered with the scaling statistics, so no copy of the data)."""
         if not self.pca_path:
             return
-        mean, components, scales = pca_solution(data, self.latent_dim)
+        mean, cov = data.stats.scaled_covariance(data.shift, data.scale)
+        k = min(self.latent_dim, len(data), len(mean))
+        components, scales = pca_solution(cov, k)
         assert isinstance(module, DenseAutoencoder)  # built by _build_module
         module.init_linear_path(
             *(torch.from_numpy(a).float() for a in (mean, components, scales))
         )
 
 
-def pca_solution(
-    X: np.ndarray, n_components: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The mean, the leading principal axes (k, n_features) and their standard
-    deviations (floored at 1e-3 of the largest, so near-empty directions are not
-    blown up by whitening), with k = min(n_components, n_samples, n_features)."""
-    k = min(n_components, *X.shape)
-    pca = PCA(k, svd_solver="auto", random_state=0).fit(X.astype(np.float64))
-    scales = np.sqrt(np.maximum(pca.explained_variance_, 0.0))
-    scales = np.maximum(scales, 1e-3 * max(scales.max(), 1e-12))
-    return pca.mean_, pca.components_, scales
+def pca_solution(cov: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` leading principal axes (k, n_features) of the covariance matrix
+    ``cov`` and their standard deviations (floored at 1e-3 of the largest, so
+    near-empty directions are not blown up by whitening). Each axis's sign makes
+    its largest entry positive (as scikit-learn's PCA)."""
+    variances, vectors = np.linalg.eigh(cov)
+    top = np.argsort(variances)[::-1][:k]
+    components = vectors[:, top].T
+    signs = np.sign(components[np.arange(k), np.abs(components).argmax(axis=1)])
+    components *= np.where(signs == 0, 1.0, signs)[:, None]
+    scales = np.sqrt(np.maximum(variances[top], 0.0))
+    scales = np.maximum(scales, 1e-3 * max(scales.max(initial=0.0), 1e-12))
+    return components, scales

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from torch import nn
 
 from aekit import _validation as v
 from aekit import defaults
+from aekit.data.chunks import ChunkedTable, is_chunked, open_table
 from aekit.training import (
     LR_SCHEDULES,
     OPTIMIZERS,
@@ -36,6 +38,26 @@ from aekit.training import (
 )
 
 INFERENCE_BATCH = 8192
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def chunkwise(method: Method) -> Method:
+    """Let ``method(self, X, ...)`` also take data read from disk (see
+    `aekit.data.chunks.is_chunked`): it runs on each chunk (a DataFrame with the
+    column names, or an array) and the results are concatenated (element by
+    element for a tuple). The output is held in memory; the data are not."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
+        if not is_chunked(X):
+            return method(self, X, *args, **kwargs)
+        check_is_fitted(self)
+        parts = [method(self, part, *args, **kwargs) for part in open_table(X).frames()]
+        if isinstance(parts[0], tuple):
+            return tuple(np.concatenate(column) for column in zip(*parts))
+        return np.concatenate(parts)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @contextlib.contextmanager
@@ -49,6 +71,23 @@ def fit_or_nothing(estimator: BaseEstimator) -> Iterator[None]:
         vars(estimator).clear()
         vars(estimator).update(before)
         raise
+
+
+def check_table_features(estimator: Any, table: ChunkedTable, *, reset: bool) -> None:
+    """``n_features_in_`` and ``feature_names_in_`` of data on disk: set (with
+    ``reset``) or checked against the fitted ones."""
+    names = None if table.columns is None else np.asarray(table.columns, object)
+    if reset:
+        estimator.n_features_in_ = table.n_features
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif table.n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"the data have {table.n_features} features, but "
+            f"{type(estimator).__name__} was fitted with {estimator.n_features_in_}"
+        )
 
 
 class TorchEstimator(BaseEstimator):
@@ -272,6 +311,7 @@ class AutoencoderTransformer(
     def _model_output(self, out: np.ndarray, dtype: Any) -> np.ndarray:
         raise NotImplementedError
 
+    @chunkwise
     def transform(self, X: Any) -> np.ndarray:
         """The latent codes of ``X``, shape (n_samples, latent_dim); on a CPU
         computed in float64, so a row's code does not depend on its batch."""

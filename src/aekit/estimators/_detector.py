@@ -46,7 +46,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from aekit import _validation as v
 from aekit import defaults
 from aekit.estimators._autoencoder import Autoencoder
-from aekit.estimators._base import fit_or_nothing
+from aekit.data.chunks import ChunkedTable, is_chunked, open_table
+from aekit.estimators._base import check_table_features, chunkwise, fit_or_nothing
 from aekit.estimators._outlier import BaseDetector
 from aekit.metrics import median_mad
 from aekit.registry import register
@@ -200,14 +201,18 @@ class AnomalyDetector(BaseDetector):
         and set ``decision_scores_``, ``threshold_`` and ``labels_``."""
         with fit_or_nothing(self):
             v.check_params(self)
-            X = validate_data(self, X, dtype=[np.float64, np.float32])
+            if is_chunked(X):  # on disk: every pass below reads it chunk by chunk
+                X = open_table(X)
+                check_table_features(self, X, reset=True)
+            else:
+                X = validate_data(self, X, dtype=[np.float64, np.float32])
             n_trim = int(self.trim * len(X))
             trimming = n_trim > 0 and len(X) - n_trim >= 2
             model = self._fit_model(X, self.ranking_epochs if trimming else 1.0)
             if trimming:
                 errors = model.reconstruction_error(X, scaled=True)
                 keep = np.sort(np.argsort(errors, kind="stable")[: len(X) - n_trim])
-                model = self._fit_model(X[keep])
+                model = self._fit_model(_rows(X, keep))
             else:
                 n_trim = 0
             self.model_ = model
@@ -303,6 +308,7 @@ class AnomalyDetector(BaseDetector):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
+    @chunkwise
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores, shape (n_samples,); higher means more anomalous. With
         ``latent_distance``, the larger of the robust z-scores of the log
@@ -311,6 +317,7 @@ class AnomalyDetector(BaseDetector):
         scaled space."""
         return self._scores(self._validate(X))
 
+    @chunkwise
     def explain(self, X: Any) -> np.ndarray:
         """Per-feature squared reconstruction errors in the scaled space, shape
         (n_samples, n_features): which features drive each sample's
@@ -349,3 +356,13 @@ class AnomalyDetector(BaseDetector):
         from aekit.persistence import save
 
         save(self, path)
+
+
+def _rows(X: np.ndarray | ChunkedTable, keep: np.ndarray) -> Any:
+    """The rows ``keep`` (sorted positions) of an array or a table on disk."""
+    if isinstance(X, np.ndarray):
+        return X[keep]
+    index = np.concatenate([X.row_indices(p) for p in X.pieces])
+    mask = np.zeros(X.pieces[-1].start + X.pieces[-1].n_rows, bool)
+    mask[index[keep]] = True
+    return X.subset(mask)

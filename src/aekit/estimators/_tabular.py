@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,9 +13,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
 from aekit import defaults, losses
-from aekit.estimators._base import AutoencoderTransformer, fit_or_nothing
+from aekit.data.chunks import ChunkedTable, is_chunked, open_table, row_blocks
+from aekit.data.moments import ColumnStats
+from aekit.estimators._base import (
+    AutoencoderTransformer,
+    check_table_features,
+    chunkwise,
+    fit_or_nothing,
+)
 from aekit.estimators._checks import resolve_output_activation
 from aekit.metrics import reconstruction_mse
+from aekit.training.sources import GATHER_BYTES, ScaledRows
+from aekit.training.streaming import StreamSource
 
 SCALINGS = ("standard", "minmax", "global", None)
 OUTPUT_ACTIVATIONS = ("auto", "linear", "sigmoid")
@@ -25,17 +35,62 @@ def fit_scaler(X: np.ndarray, scaling: str | None) -> tuple[np.ndarray, np.ndarr
     per feature (``"minmax"``), in [0, 1] with one shift and scale for every
     feature (``"global"``: the overall min and range) or unchanged (``None``).
     Constant features get scale 1 (except under "global")."""
-    d = X.shape[1]
+    return scaler_from_stats(ColumnStats.of_chunks(row_blocks(X)), scaling)
+
+
+def scaler_from_stats(
+    stats: ColumnStats, scaling: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`fit_scaler` from the data's column statistics (float64, one pass)."""
+    d = len(stats.mean)
     if scaling == "standard":
-        shift, scale = X.mean(axis=0), X.std(axis=0)
+        shift, scale = stats.mean, stats.std
     elif scaling == "minmax":
-        shift, scale = X.min(axis=0), X.max(axis=0) - X.min(axis=0)
+        shift, scale = stats.low, stats.high - stats.low
     elif scaling == "global":
-        shift, scale = np.full(d, X.min()), np.full(d, X.max() - X.min())
+        low, high = stats.low.min(), stats.high.max()
+        shift, scale = np.full(d, low), np.full(d, high - low)
     else:
         shift, scale = np.zeros(d), np.ones(d)
     scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(shift)), scale, 1.0)
     return shift.astype(np.float64), scale.astype(np.float64)
+
+
+def scale_rows(X: np.ndarray, shift: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``(X - shift) / scale`` as float32, computed in float64 a block of rows at
+    a time (no float64 copy of ``X``)."""
+    out = np.empty(X.shape, np.float32)
+    start = 0
+    for block in row_blocks(X):
+        out[start : start + len(block)] = (block - shift) / scale
+        start += len(block)
+    return out
+
+
+@dataclass
+class ScaledData:
+    """A fit's training input: the raw rows (an array, or a table on disk), their
+    column statistics and the fitted scaling. ``source(device)`` makes what the
+    training loop reads: a stream for a table, else the scaled rows as one tensor
+    (or, for big data on a CPU, a source that scales each batch as it is taken,
+    so the scaled copy is never made)."""
+
+    rows: np.ndarray | ChunkedTable
+    stats: ColumnStats
+    shift: np.ndarray
+    scale: np.ndarray
+
+    def __len__(self) -> int:
+        return self.stats.n
+
+    def source(self, device: torch.device) -> Any:
+        if isinstance(self.rows, ChunkedTable):
+            return StreamSource(self.rows, self.shift, self.scale, device)
+        if device.type == "cpu" and self.rows.nbytes > GATHER_BYTES:
+            return ScaledRows(self.rows, self.shift, self.scale)
+        return torch.from_numpy(scale_rows(self.rows, self.shift, self.scale)).to(
+            device
+        )
 
 
 class BaseAutoencoder(AutoencoderTransformer):
@@ -44,30 +99,49 @@ class BaseAutoencoder(AutoencoderTransformer):
     _parameter_constraints: dict[str, v.Constraint] = {"scaling": v.Choice(SCALINGS)}
 
     def fit(self, X: Any, y: Any = None) -> BaseAutoencoder:
-        """Train on ``X`` (array-like of shape (n_samples, n_features)); ``y`` is
-        ignored. Returns the fitted estimator."""
+        """Train on ``X``: an array-like of shape (n_samples, n_features), or data
+        read from disk in chunks (a ``.npy`` or Parquet path, a memory-mapped
+        array, a `pyarrow.dataset.Dataset` or an `aekit.data.open_table` table;
+        see docs/scale.md). ``y`` is ignored. Returns the fitted estimator."""
         with fit_or_nothing(self):
             v.check_params(self)
             warm = self._warm()
-            X = self._validate(X, reset=not warm)
-            self._check_split(len(X))
+            data = self._fit_input(X, reset=not warm)
             if not warm:
-                self.scaling_ = self._resolve_scaling(X)
-                self.input_shift_, self.input_scale_ = fit_scaler(X, self.scaling_)
-            Xs = self._model_input(X)
-            if not warm:
-                self._resolve_data_params(Xs)
-            self._train(Xs, lambda data, dev: torch.from_numpy(data).to(dev))
+                extremes = data.stats.extremes(data.shift, data.scale)
+                self._resolve_data_params(extremes, len(data))
+            self._train(data, lambda data, dev: data.source(dev))
         return self
 
-    def _resolve_scaling(self, X: np.ndarray) -> str | None:
+    def _fit_input(self, X: Any, *, reset: bool) -> ScaledData:
+        """Check ``X`` (in memory, or chunk by chunk from disk), gather its column
+        statistics in one pass and (with ``reset``) fit the scaling."""
+        if is_chunked(X):
+            rows: np.ndarray | ChunkedTable = open_table(X)
+            check_table_features(self, rows, reset=reset)
+        else:
+            rows = self._validate(X, reset=reset)
+        covariance = reset and bool(getattr(self, "pca_path", False))
+        blocks = rows.blocks() if isinstance(rows, ChunkedTable) else row_blocks(rows)
+        stats = ColumnStats.of_chunks(blocks, covariance=covariance)
+        self._check_split(stats.n)
+        if reset:
+            self.scaling_ = self._resolve_scaling(stats)
+            self.input_shift_, self.input_scale_ = scaler_from_stats(
+                stats, self.scaling_
+            )
+        return ScaledData(rows, stats, self.input_shift_, self.input_scale_)
+
+    def _resolve_scaling(self, stats: ColumnStats) -> str | None:
         """``scaling_``: the explicit value, or `aekit.defaults.scaling_rule`."""
         if self.scaling == "auto":
-            return defaults.scaling_rule(X)
+            raw = np.stack([stats.low, stats.high])
+            return defaults.scaling_rule(raw, whole=stats.whole)
         return self.scaling
 
-    def _resolve_data_params(self, Xs: np.ndarray) -> None:
-        """Fitted settings that depend on the scaled training data ``Xs``."""
+    def _resolve_data_params(self, Xs: np.ndarray, n_samples: int) -> None:
+        """Fitted settings that depend on the ``n_samples`` scaled training rows,
+        given as their columns' minima and maxima ``Xs`` (2, n_features)."""
         self.output_activation_ = self._resolve_output_activation(Xs)
 
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:
@@ -75,12 +149,13 @@ class BaseAutoencoder(AutoencoderTransformer):
 
     def _model_input(self, X: np.ndarray) -> np.ndarray:
         """Scaled float32 features."""
-        return ((X - self.input_shift_) / self.input_scale_).astype(np.float32)
+        return scale_rows(X, self.input_shift_, self.input_scale_)
 
     def _model_output(self, out: np.ndarray, dtype: Any) -> np.ndarray:
         """Scaled features back in input units."""
         return (out * self.input_scale_ + self.input_shift_).astype(dtype)
 
+    @chunkwise
     def reconstruct(self, X: Any) -> np.ndarray:
         """Encode then decode ``X``: its reconstruction in input units."""
         check_is_fitted(self)
@@ -88,6 +163,7 @@ class BaseAutoencoder(AutoencoderTransformer):
         recon = self._apply(lambda x: self.module_(x)["recon"], self._model_input(X))
         return self._model_output(recon, X.dtype)
 
+    @chunkwise
     def reconstruction_error(self, X: Any, *, scaled: bool = False) -> np.ndarray:
         """Per-sample mean squared reconstruction error, shape (n_samples,).
 
@@ -103,6 +179,7 @@ class BaseAutoencoder(AutoencoderTransformer):
         original = self._model_output(recon, np.float64)
         return reconstruction_mse(X, original)
 
+    @chunkwise
     def errors_and_codes(
         self, X: Any, *, dtype: torch.dtype = torch.float64
     ) -> tuple[np.ndarray, np.ndarray]:

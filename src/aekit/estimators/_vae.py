@@ -11,7 +11,7 @@ from torch import nn
 from aekit import _validation as v
 from aekit import defaults
 from aekit.estimators._base import fit_or_nothing
-from aekit.estimators._tabular import SCALINGS, BaseAutoencoder, fit_scaler
+from aekit.estimators._tabular import SCALINGS, BaseAutoencoder
 from aekit.estimators._variational import VariationalMixin
 from aekit.nn import ACTIVATIONS, VAEConfig, VariationalAutoencoder
 from aekit.registry import register
@@ -136,18 +136,20 @@ random_state, verbose
         ignored. Returns the fitted estimator."""
         with fit_or_nothing(self):
             v.check_params(self)
-            X = self._validate(X, reset=True)
-            self._check_split(len(X))
-            self.input_shift_, self.input_scale_ = fit_scaler(X, self._scaling())
-            Xs = self._model_input(X)
-            self._check_unit_range(Xs, self.scaling)
+            data = self._fit_input(X, reset=True)
+            extremes = data.stats.extremes(data.shift, data.scale)
+            binary = data.stats.binary and bool(np.isin(extremes, (0.0, 1.0)).all())
+            self._check_unit_range(extremes, self.scaling, binary)
             self.hidden_dims_ = (
-                defaults.hidden_dims_rule(Xs.shape[1], self.latent_dim, max_depth=2)
+                defaults.hidden_dims_rule(self.n_features_in_, self.latent_dim, 2)
                 if isinstance(self.hidden_dims, str)
                 else v.check_sizes("hidden_dims", self.hidden_dims)
             )
-            self._train(Xs, self._training_data, self._callbacks())
+            self._train(data, self._training_data, self._callbacks())
         return self
+
+    def _resolve_scaling(self, stats: Any) -> str | None:
+        return self._scaling()
 
     def _scaling(self) -> str | None:
         if self.scaling == "auto":

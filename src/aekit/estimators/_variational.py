@@ -14,9 +14,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
 from aekit import defaults
+from aekit.estimators._base import chunkwise
 from aekit.estimators._checks import require_unit_range
 from aekit.nn.vae import LIKELIHOODS
 from aekit.training import BinarizedSource, Callback, KLWarmup
+from aekit.training.sources import is_stream
 
 
 class VariationalMixin:
@@ -61,7 +63,9 @@ class VariationalMixin:
             )
         super()._check_param_rules()  # type: ignore[misc]  # the estimator base
 
-    def _check_unit_range(self, Xs: np.ndarray, scaling: Any) -> None:
+    def _check_unit_range(
+        self, Xs: np.ndarray, scaling: Any, binary: bool | None = None
+    ) -> None:
         """The Bernoulli likelihood's data check, then ``binarize_``: the explicit
         value, or for "auto" dynamic binarisation when the likelihood is
         Bernoulli and the data are not already binary
@@ -70,7 +74,7 @@ class VariationalMixin:
             fix = "Use scaling='minmax', or likelihood='gaussian'."
             require_unit_range(Xs, "likelihood='bernoulli'", scaling, fix)
         self.binarize_ = (
-            defaults.binarize_rule(Xs, self.likelihood)
+            defaults.binarize_rule(Xs, self.likelihood, binary)
             if self.binarize == "auto"
             else bool(self.binarize)
         )
@@ -78,9 +82,21 @@ class VariationalMixin:
     def _callbacks(self) -> list[Callback]:
         return [KLWarmup(self.kl_warmup)] if self.kl_warmup else []
 
-    def _training_data(self, data: np.ndarray, device: torch.device) -> Any:
-        tensor = torch.from_numpy(data).to(device)
-        return BinarizedSource(tensor) if self.binarize_ else tensor
+    def _training_data(self, data: Any, device: torch.device) -> Any:
+        """The training source of ``data`` (an array, or a ScaledData), with
+        dynamic binarisation when ``binarize_``."""
+        if isinstance(data, np.ndarray):
+            source = torch.from_numpy(data).to(device)
+        else:
+            source = data.source(device)
+        if not self.binarize_:
+            return source
+        if is_stream(source):
+            raise ValueError(
+                "binarize=True is not available for data read from disk in "
+                "chunks; binarise the file first or set binarize=False."
+            )
+        return BinarizedSource(source)
 
     def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
         """``n_samples`` new data points: the decoder's mean E[x | z] for z drawn
@@ -94,6 +110,7 @@ class VariationalMixin:
         Z = rng.standard_normal((n, self.latent_dim))
         return self.inverse_transform(Z)
 
+    @chunkwise
     def score_samples(
         self, X: Any, n_importance: int = 1, random_state: Any = 0
     ) -> np.ndarray:

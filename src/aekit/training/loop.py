@@ -28,7 +28,13 @@ from aekit.training.fast_step import (
     optimizer_step,
 )
 from aekit.training.progress import Progress
-from aekit.training.sources import BatchSource, batches, split_data, take
+from aekit.training.sources import (
+    Data,
+    RowStream,
+    epoch_batches,
+    ordered_batches,
+    split_data,
+)
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 LR_SCHEDULES = (None, "none", "cosine", "step", "plateau")
@@ -95,16 +101,15 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> Any
 
 @torch.no_grad()
 def evaluate(
-    module: Any, data: torch.Tensor | BatchSource, batch_size: int = 4096
+    module: Any, data: Data, batch_size: int = 4096
 ) -> dict[str, float]:
     """Sample-weighted mean of every loss term over ``data``, in eval mode."""
     was_training = module.training
     module.eval()
     sums: dict[str, torch.Tensor] = {}
-    n = len(data)
-    idx = torch.arange(n)
-    for start in range(0, n, batch_size):
-        xb = take(data, idx[start : start + batch_size])
+    n = 0
+    for xb in ordered_batches(data, batch_size):
+        n += len(xb)
         terms = module.loss(xb, module(xb))
         for key, value in terms.items():
             sums[key] = sums.get(key, 0) + value.detach().float() * len(xb)
@@ -126,14 +131,14 @@ class _Run:
     """What `setup` prepares for the epochs of one `fit_module` call."""
 
     module: Any
-    data: torch.Tensor | BatchSource
+    data: Data
     config: TrainConfig
     generator: torch.Generator
     callbacks: list[Callback]  # the early stopper, when there is one, first
     stopper: EarlyStopping | None
     device: torch.device
-    train_idx: torch.Tensor
-    val_data: torch.Tensor | BatchSource | None
+    train_idx: torch.Tensor | RowStream  # row indices, or a stream's training rows
+    val_data: Data | None
     flat: FlatParameters | None
     optimizer: torch.optim.Optimizer
     scheduler: Any
@@ -145,7 +150,7 @@ class _Run:
 
 def fit_module(
     module: Any,
-    data: torch.Tensor | BatchSource,
+    data: Data,
     config: TrainConfig,
     *,
     generator: torch.Generator,
@@ -192,7 +197,7 @@ def fit_module(
 
 def setup(
     module: Any,
-    data: torch.Tensor | BatchSource,
+    data: Data,
     config: TrainConfig,
     generator: torch.Generator,
     callbacks: Sequence[Callback],
@@ -254,8 +259,7 @@ def run_epoch(run: _Run, epoch: int) -> dict[str, float]:
     module, config = run.module, run.config
     for cb in run.callbacks:
         cb.on_epoch_begin(module, epoch)
-    order = torch.randperm(len(run.train_idx), generator=run.generator)
-    total = _train_epoch(run, run.train_idx[order])
+    total = _train_epoch(run)
     record = {"epoch": float(epoch), "loss": total.item() / len(run.train_idx)}
     _check_finite(record["loss"], epoch, "training loss", config)
     record.update(_validate(module, run.val_data, epoch, config))
@@ -267,14 +271,15 @@ def run_epoch(run: _Run, epoch: int) -> dict[str, float]:
     return record
 
 
-def _train_epoch(run: _Run, idx: torch.Tensor) -> torch.Tensor:
-    """One pass over ``run.data[idx]``; returns the summed loss as a device tensor.
+def _train_epoch(run: _Run) -> torch.Tensor:
+    """One pass over the training rows in a new order; returns the summed loss as a device tensor.
     ``run.gradients(batch)`` returns the batch loss and leaves every gradient set
     (hand-written or by autograd); ``run.step()`` then applies them."""
     run.module.train()
     config, params = run.config, run.params
     total = torch.zeros((), device=params[0].device)
-    for xb in batches(run.data, idx, config.batch_size):
+    shuffled = epoch_batches(run.data, run.train_idx, config.batch_size, run.generator)
+    for xb in shuffled:
         loss = run.gradients(xb)
         if config.gradient_clip:
             nn.utils.clip_grad_norm_(params, config.gradient_clip, foreach=True)
@@ -296,7 +301,7 @@ def restore_best(run: _Run, history: list[dict[str, float]]) -> TrainResult:
 
 def _validate(
     module: Any,
-    val_data: torch.Tensor | BatchSource | None,
+    val_data: Data | None,
     epoch: int,
     config: TrainConfig,
 ) -> dict[str, float]:

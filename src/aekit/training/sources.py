@@ -20,6 +20,9 @@ import torch
 from torch import nn
 
 SCORE_CELLS = 1 << 22  # rows x columns densified at once at inference
+# In-memory data up to this size is gathered in each epoch's order at once (then
+# sliced); bigger data batch by batch, so an epoch does not copy it.
+GATHER_BYTES = 1 << 28
 
 
 class BatchSource(Protocol):
@@ -28,6 +31,30 @@ class BatchSource(Protocol):
     def __len__(self) -> int: ...
 
     def take(self, indices: torch.Tensor) -> torch.Tensor: ...
+
+
+class RowStream(Protocol):
+    """Data read in order rather than by index (e.g. a table on disk,
+    `aekit.training.streaming.StreamSource`): it splits itself into training and
+    validation rows and hands out (shuffled) batches."""
+
+    def __len__(self) -> int: ...
+
+    def split_rows(
+        self, fraction: float, generator: torch.Generator
+    ) -> tuple[RowStream, RowStream]: ...
+
+    def batches(
+        self, batch_size: int, generator: torch.Generator | None = None
+    ) -> Iterator[torch.Tensor]: ...
+
+
+Data = torch.Tensor | BatchSource | RowStream
+
+
+def is_stream(data: object) -> bool:
+    """Whether ``data`` is a `RowStream` (read in order, not by index)."""
+    return hasattr(data, "split_rows")
 
 
 def take(data: torch.Tensor | BatchSource, idx: torch.Tensor) -> torch.Tensor:
@@ -41,15 +68,39 @@ def batches(
     """Batches of ``data[idx]`` in order. A last batch of one sample is dropped (it
     would break batch norm); it is seen again in a later, reshuffled epoch."""
     n = len(idx)
-    if isinstance(data, torch.Tensor):
+    if isinstance(data, torch.Tensor) and data.numel() * 4 <= GATHER_BYTES:
         data = data[idx.to(data.device)]  # one gather per epoch, then views
         for start in range(0, n, batch_size):
             if n - start > 1 or start == 0:
                 yield data[start : start + batch_size]
         return
-    for start in range(0, n, batch_size):
+    for start in range(0, n, batch_size):  # big data: gather batch by batch
         if n - start > 1 or start == 0:
-            yield data.take(idx[start : start + batch_size])
+            yield take(data, idx[start : start + batch_size])
+
+
+def epoch_batches(
+    data: Data,
+    train: torch.Tensor | RowStream,
+    batch_size: int,
+    generator: torch.Generator,
+) -> Iterator[torch.Tensor]:
+    """One epoch's shuffled training batches: the rows ``train`` (indices into
+    ``data``) in a random order, or a `RowStream`'s own shuffled batches."""
+    if isinstance(train, torch.Tensor):
+        order = torch.randperm(len(train), generator=generator)
+        return batches(data, train[order], batch_size)  # type: ignore[arg-type]
+    return train.batches(batch_size, generator)
+
+
+def ordered_batches(data: Data, batch_size: int) -> Iterator[torch.Tensor]:
+    """Every row of ``data`` in order, in batches (the last may have one row)."""
+    if is_stream(data):
+        yield from data.batches(batch_size)  # type: ignore[union-attr]
+        return
+    idx = torch.arange(len(data))
+    for start in range(0, len(data), batch_size):
+        yield take(data, idx[start : start + batch_size])  # type: ignore[arg-type]
 
 
 def split_indices(
@@ -62,14 +113,19 @@ def split_indices(
 
 
 def split_data(
-    data: torch.Tensor | BatchSource,
+    data: Data,
     fraction: float | None,
     generator: torch.Generator,
     device: torch.device,
-) -> tuple[torch.Tensor, torch.Tensor | BatchSource | None]:
+) -> tuple[torch.Tensor | RowStream, Data | None]:
     """Training indices and the held-out validation data: a random ``fraction`` of
-    the rows, or None (and every row to train on) when ``fraction`` is None."""
+    the rows, or None (and every row to train on) when ``fraction`` is None. A
+    `RowStream` splits itself (its training rows replace the indices)."""
     n = len(data)
+    if is_stream(data):
+        if fraction is None:
+            return data, None  # type: ignore[return-value]
+        return data.split_rows(fraction, generator)  # type: ignore[union-attr]
     if fraction is None:
         return torch.arange(n), None
     train_idx, val_idx = split_indices(n, fraction, generator)
@@ -115,18 +171,36 @@ class SparseRows:
         return dense.to(self.device, non_blocking=True)
 
 
+class ScaledRows:
+    """A `BatchSource` over an in-memory array that scales each batch as it is
+    taken, ``(X[idx] - shift) / scale`` in float64 then float32: the same values
+    as scaling the whole array first, without a scaled copy of it."""
+
+    def __init__(self, X: np.ndarray, shift: np.ndarray, scale: np.ndarray) -> None:
+        self.X, self.shift, self.scale = X, shift, scale
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor:
+        rows = self.X[indices.numpy()]
+        return torch.from_numpy(((rows - self.shift) / self.scale).astype(np.float32))
+
+
 class BinarizedSource:
     """Training data that draws x ~ Bernoulli(x) each time a batch is taken
     (dynamic binarisation of intensities in [0, 1])."""
 
-    def __init__(self, data: torch.Tensor) -> None:
+    def __init__(self, data: torch.Tensor | BatchSource) -> None:
         self.data = data
 
     def __len__(self) -> int:
         return len(self.data)
 
     def take(self, indices: torch.Tensor) -> torch.Tensor:
-        return torch.bernoulli(self.data[indices.to(self.data.device)])
+        if isinstance(self.data, torch.Tensor):
+            indices = indices.to(self.data.device)
+        return torch.bernoulli(take(self.data, indices))
 
 
 @torch.inference_mode()

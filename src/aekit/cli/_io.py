@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,17 @@ import pandas as pd
 
 from aekit import registry
 from aekit.data import read_table
+from aekit.data.chunks import ChunkedTable, is_chunked, open_table
 from aekit.data.images import IMAGE_SUFFIXES, read_images
 from aekit.data.ratings import read_ratings
 
 # The object `ArgumentParser.add_subparsers` returns; command modules add to it.
 Subcommands = argparse._SubParsersAction
 
-DATA_HELP = "CSV, TSV, Parquet, NPY or NPZ file of numbers"
+DATA_HELP = (
+    "CSV, TSV, Parquet, NPY or NPZ file of numbers, or a directory of Parquet "
+    "files (.npy and Parquet are read in chunks, never whole)"
+)
 OUTPUT_HELP = ".csv, .parquet or .npy"
 
 # Shortcut flags for common parameters: flag -> (parameter name, type).
@@ -119,6 +123,70 @@ def read_data(path: str, drop: list[str]) -> pd.DataFrame | np.ndarray:
     return X if columns is None else pd.DataFrame(X, columns=columns)
 
 
+def read_input(path: str, drop: list[str]) -> pd.DataFrame | np.ndarray | ChunkedTable:
+    """A data file for the model commands: .npy and Parquet files and Parquet
+    directories as a `ChunkedTable` read in chunks (``drop`` leaves Parquet
+    columns out), other files in memory (`read_data`)."""
+    if not is_chunked(path):
+        return read_data(path, drop)
+    table = open_table(path)
+    if not drop:
+        return table
+    if table.columns is None:
+        raise ValueError(f"--drop needs named columns, but {path} is a .npy array")
+    missing = [c for c in drop if c not in table.columns]
+    if missing:
+        raise ValueError(f"columns to drop not in {path}: {missing}")
+    return open_table(path, columns=[c for c in table.columns if c not in drop])
+
+
+def write_chunks(parts: Iterable[pd.DataFrame], n_rows: int, path: str) -> None:
+    """Write tables ``parts`` one after the other to ``path`` (.parquet, .csv or
+    .npy, by the suffix) with a progress bar over the ``n_rows`` rows, never
+    holding more than one part."""
+    from tqdm.auto import tqdm
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix not in (".npy", ".parquet", ".pq", ".csv", ".txt", ""):
+        raise ValueError(f"unsupported output {out.name!r}: use .csv, .parquet or .npy")
+    writer: Any = None
+    done = 0
+    with tqdm(total=n_rows, unit="row", desc="writing", disable=None) as bar:
+        for part in parts:
+            writer = _write_part(writer, part, out, suffix, done, n_rows)
+            done += len(part)
+            bar.update(len(part))
+    if suffix in (".parquet", ".pq") and writer is not None:
+        writer.close()
+    elif suffix == ".npy" and writer is not None:
+        writer.flush()
+    print(f"wrote {done} rows to {out}")
+
+
+def _write_part(
+    writer: Any, part: pd.DataFrame, out: Path, suffix: str, done: int, n_rows: int
+) -> Any:
+    """Append ``part`` (rows ``done`` onwards) to ``out``; returns the open writer."""
+    if suffix in (".parquet", ".pq"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        batch = pa.Table.from_pandas(part, preserve_index=False)
+        writer = writer or pq.ParquetWriter(out, batch.schema)
+        writer.write_table(batch)
+    elif suffix == ".npy":
+        if writer is None:
+            shape = (n_rows, part.shape[1])
+            writer = np.lib.format.open_memmap(out, "w+", np.float64, shape)
+        writer[done : done + len(part)] = part.to_numpy()
+    else:
+        part.to_csv(out, index=False, header=done == 0, mode="w" if done == 0 else "a")
+        writer = True
+    return writer
+
+
 def write_table(table: pd.DataFrame, path: str) -> None:
     """Write ``table`` as .npy, .parquet or .csv (by the suffix) and say so."""
     out = Path(path)
@@ -136,8 +204,9 @@ def write_table(table: pd.DataFrame, path: str) -> None:
 
 
 def read_table_input(args: argparse.Namespace) -> Any:
-    """`aekit train` reader for models with input kind "table"."""
-    return read_data(args.data, args.drop)
+    """`aekit train` reader for models with input kind "table" (.npy and Parquet
+    read in chunks by the estimator)."""
+    return read_input(args.data, args.drop)
 
 
 def read_image_input(args: argparse.Namespace) -> np.ndarray:

@@ -14,7 +14,7 @@ from aekit.cli._io import (
     OUTPUT_HELP,
     Subcommands,
     add_drop_option,
-    read_data,
+    read_input,
     write_table,
 )
 from aekit.estimators import AnomalyDetector
@@ -60,7 +60,7 @@ def _contamination(text: str) -> float | str:
 
 
 def cmd_detect(args: argparse.Namespace) -> None:
-    X = read_data(args.data, args.drop)
+    X = read_input(args.data, args.drop)
     detector = AnomalyDetector(
         contamination=_contamination(args.contamination),
         trim=args.trim,

@@ -19,9 +19,11 @@ from aekit.cli._io import (
     Subcommands,
     add_drop_option,
     model_params,
-    read_data,
+    read_input,
+    write_chunks,
     write_table,
 )
+from aekit.data.chunks import ChunkedTable
 from aekit.demo import run_demo
 
 
@@ -102,7 +104,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def _load_and_read(args: argparse.Namespace) -> tuple[Any, Any]:
     estimator = persistence.load(args.model)
-    X = read_data(args.data, args.drop)
+    X = read_input(args.data, args.drop)
     n_columns = X.shape[1]
     if n_columns != estimator.n_features_in_:
         raise ValueError(
@@ -112,23 +114,39 @@ def _load_and_read(args: argparse.Namespace) -> tuple[Any, Any]:
     return estimator, X
 
 
+def _write_rows(
+    X: Any, method: Any, args: argparse.Namespace, columns: Any = None
+) -> None:
+    """Write ``method(X)`` as a table whose column names are ``columns(output)``
+    (default: the input's); data on disk a chunk at a time."""
+
+    def part(x: Any) -> pd.DataFrame:
+        out = method(x)
+        names = x.columns if isinstance(x, pd.DataFrame) else None
+        return pd.DataFrame(out, columns=columns(out) if columns else names)
+
+    if isinstance(X, ChunkedTable):
+        write_chunks((part(x) for x in X.frames()), len(X), args.output)
+    else:
+        write_table(part(X), args.output)
+
+
 def cmd_encode(args: argparse.Namespace) -> None:
     estimator, X = _load_and_read(args)
-    codes = estimator.transform(X)
-    names = [f"z{i}" for i in range(codes.shape[1])]
-    write_table(pd.DataFrame(codes, columns=names), args.output)
+    names = lambda codes: [f"z{i}" for i in range(codes.shape[1])]  # noqa: E731
+    _write_rows(X, estimator.transform, args, names)
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> None:
     estimator, X = _load_and_read(args)
-    columns = X.columns if isinstance(X, pd.DataFrame) else None
-    write_table(pd.DataFrame(estimator.reconstruct(X), columns=columns), args.output)
+    _write_rows(X, estimator.reconstruct, args)
 
 
 def cmd_score(args: argparse.Namespace) -> None:
     estimator, X = _load_and_read(args)
-    errors = estimator.reconstruction_error(X)
-    write_table(pd.DataFrame({"reconstruction_error": errors}), args.output)
+    _write_rows(
+        X, estimator.reconstruction_error, args, lambda _: ["reconstruction_error"]
+    )
 
 
 def cmd_info(args: argparse.Namespace) -> None:

@@ -65,6 +65,16 @@ class ChunkedTable:
     filesystem: Any = None  # pyarrow filesystem of a Dataset's files
     stored: np.dtype | None = None  # a .npy file's own dtype
     keep: np.ndarray | None = None  # bool per row: the rows of the table (or all)
+    named: bool = True  # whether estimators see the column names
+
+    @property
+    def feature_names(self) -> tuple[str, ...] | None:
+        """The column names estimators see (None for a .npy or `unnamed`)."""
+        return self.columns if self.named else None
+
+    def unnamed(self) -> ChunkedTable:
+        """The same table, its chunks handed out as plain arrays."""
+        return replace(self, named=False)
 
     def __len__(self) -> int:
         return sum(len(self.row_indices(p)) for p in self.pieces)
@@ -121,8 +131,9 @@ class ChunkedTable:
         import pandas as pd
 
         for block in self.blocks():
-            yield block if self.columns is None else pd.DataFrame(
-                block, columns=list(self.columns), copy=False
+            names = self.feature_names
+            yield block if names is None else pd.DataFrame(
+                block, columns=list(names), copy=False
             )
 
     def _read(self, piece: Piece) -> Iterator[np.ndarray]:

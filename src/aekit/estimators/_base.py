@@ -76,7 +76,8 @@ def fit_or_nothing(estimator: BaseEstimator) -> Iterator[None]:
 def check_table_features(estimator: Any, table: ChunkedTable, *, reset: bool) -> None:
     """``n_features_in_`` and ``feature_names_in_`` of data on disk: set (with
     ``reset``) or checked against the fitted ones."""
-    names = None if table.columns is None else np.asarray(table.columns, object)
+    columns = table.feature_names
+    names = None if columns is None else np.asarray(columns, object)
     if reset:
         estimator.n_features_in_ = table.n_features
         if names is not None:

@@ -204,6 +204,7 @@ class AnomalyDetector(BaseDetector):
             if is_chunked(X):  # on disk: every pass below reads it chunk by chunk
                 X = open_table(X)
                 check_table_features(self, X, reset=True)
+                X = X.unnamed()  # the model sees arrays, as after validate_data
             else:
                 X = validate_data(self, X, dtype=[np.float64, np.float32])
             n_trim = int(self.trim * len(X))

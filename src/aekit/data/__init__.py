@@ -1,5 +1,6 @@
 """Turning user data into arrays: files, DataFrames and bundled examples."""
 
+from aekit.data.chunks import ChunkedTable, open_table
 from aekit.data.idx import load_mnist, read_idx
 from aekit.data.images import (
     read_image_array,
@@ -12,6 +13,8 @@ from aekit.data.ratings import load_movielens, read_item_titles, read_ratings
 from aekit.data.tabular import read_table
 
 __all__ = [
+    "ChunkedTable",
+    "open_table",
     "load_mnist",
     "load_movielens",
     "load_odds",

@@ -1,0 +1,178 @@
+"""Scale benchmark (issue 15). Part 1, out-of-core input: synthetic d=100 float32
+data written as one ``.npy`` and as a directory of Parquet files at each size;
+one epoch of the default ``Autoencoder(latent_dim=8, max_epochs=1)`` on each, in a
+fresh subprocess that reports its own peak resident memory (``ru_maxrss``), wall
+time and rows/s; and the in-memory fit of the smallest size (``np.load`` then
+``fit``). Files are deleted after each size.
+
+Targets: the largest streamed run's peak RSS within 1.2x of the smallest's and
+under 2 GB; streaming throughput at least 70% of the in-memory fit's on the
+smallest size; the in-memory fit's peak below 2x the data's size.
+
+Parts 2-4 (DDP, recommenders at scale, GPU) add their own function to ``PARTS``.
+
+    nice -n 10 python bench/scale.py --part 1 --sizes 1,4,16 --dir /tmp/aekit-scale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+D = 100
+GB = 1e9
+WRITE_ROWS = 1 << 18  # rows generated and written at a time
+FILE_ROWS = 1 << 21  # rows per Parquet file (about 840 MB)
+
+
+def write_data(folder: Path, n_rows: int, seed: int = 0) -> tuple[Path, Path]:
+    """``x.npy`` and ``parquet/part-*.parquet`` holding the same rows: 8 latent
+    factors through a fixed random map plus noise, float32."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    mixing = rng.normal(size=(8, D)).astype(np.float32)
+    npy = folder / "x.npy"
+    out = np.lib.format.open_memmap(npy, "w+", np.float32, (n_rows, D))
+    pdir = folder / "parquet"
+    pdir.mkdir(exist_ok=True)
+    names = [f"f{j}" for j in range(D)]
+    writer = None
+    for start in range(0, n_rows, WRITE_ROWS):
+        n = min(WRITE_ROWS, n_rows - start)
+        block = rng.normal(size=(n, 8)).astype(np.float32) @ mixing
+        block += 0.1 * rng.normal(size=(n, D)).astype(np.float32)
+        out[start : start + n] = block
+        if start % FILE_ROWS == 0:
+            if writer is not None:
+                writer.close()
+            path = pdir / f"part-{start // FILE_ROWS:04d}.parquet"
+            schema = pa.schema([(c, pa.float32()) for c in names])
+            writer = pq.ParquetWriter(path, schema, compression="none")
+        columns = [pa.array(block[:, j]) for j in range(D)]
+        writer.write_table(pa.Table.from_arrays(columns, names=names))  # type: ignore[union-attr]
+    if writer is not None:
+        writer.close()
+    out.flush()
+    del out
+    return npy, pdir
+
+
+def child(mode: str, path: str) -> None:
+    """Run in the subprocess: fit one epoch, print a JSON line of measurements."""
+    import aekit
+
+    start = time.perf_counter()
+    if mode == "memory":
+        data = np.load(path)
+        n = len(data)
+    else:
+        data = path
+        n = len(aekit.data.open_table(path))
+    fit_start = time.perf_counter()
+    ae = aekit.Autoencoder(latent_dim=8, max_epochs=1, random_state=0).fit(data)
+    done = time.perf_counter()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "rows": n,
+                "seconds": done - start,
+                "fit_seconds": done - fit_start,
+                "rows_per_s": n / (done - fit_start),
+                "peak_rss_gb": peak_kb * 1024 / GB,
+                "loss": ae.history_[-1]["loss"],
+                "val_loss": ae.history_[-1].get("val_loss"),
+            }
+        )
+    )
+
+
+def measure(mode: str, path: Path) -> dict:
+    cmd = [sys.executable, __file__, "--child", mode, str(path)]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{mode} run failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def part1_out_of_core(args: argparse.Namespace) -> list[dict]:
+    """Part 1: streamed .npy and Parquet fits per size, the in-memory fit of the
+    smallest; prints one JSON line per run and the targets."""
+    rows: list[dict] = []
+    sizes = sorted(float(s) for s in args.sizes.split(","))
+    for size in sizes:
+        n = int(size * GB / (D * 4))
+        folder = Path(args.dir) / f"{size:g}GB"
+        t = time.perf_counter()
+        npy, pdir = write_data(folder, n)
+        print(f"# {size:g} GB: {n} rows written in {time.perf_counter() - t:.0f} s")
+        modes = [("npy", npy), ("parquet", pdir)]
+        if size == sizes[0]:
+            modes.insert(0, ("memory", npy))
+        for mode, path in modes:
+            record = {"size_gb": size, **measure(mode, path)}
+            print(json.dumps(record), flush=True)
+            rows.append(record)
+        shutil.rmtree(folder)
+    _targets(rows, sizes)
+    return rows
+
+
+def _targets(rows: list[dict], sizes: list[float]) -> None:
+    def pick(size: float, mode: str) -> dict | None:
+        return next((r for r in rows if r["size_gb"] == size and r["mode"] == mode), None)
+
+    small, big = sizes[0], sizes[-1]
+    memory = pick(small, "memory")
+    for mode in ("npy", "parquet"):
+        a, b = pick(small, mode), pick(big, mode)
+        if a and b:
+            ratio = b["peak_rss_gb"] / a["peak_rss_gb"]
+            print(
+                f"# {mode}: peak RSS {b['peak_rss_gb']:.2f} GB at {big:g} GB vs "
+                f"{a['peak_rss_gb']:.2f} GB at {small:g} GB (x{ratio:.2f}; target "
+                "<= 1.2 and < 2 GB)"
+            )
+        if a and memory:
+            share = a["rows_per_s"] / memory["rows_per_s"]
+            print(f"# {mode}: throughput {share:.0%} of in-memory (target >= 70%)")
+    if memory:
+        print(
+            f"# in-memory: peak RSS {memory['peak_rss_gb']:.2f} GB for {small:g} GB "
+            f"of data (x{memory['peak_rss_gb'] / small:.2f}; target < 2)"
+        )
+
+
+# Each part of the benchmark: its number -> the function that runs it.
+PARTS: dict[str, Callable[[argparse.Namespace], list[dict]]] = {
+    "1": part1_out_of_core,
+}
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", default="1", choices=sorted(PARTS))
+    parser.add_argument("--sizes", default="1,4,16", help="GB of data, e.g. 0.1,1")
+    parser.add_argument("--dir", default="/tmp/aekit-scale", help="scratch folder")
+    args = parser.parse_args()
+    PARTS[args.part](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -133,7 +133,9 @@ def part1_out_of_core(args: argparse.Namespace) -> list[dict]:
 
 def _targets(rows: list[dict], sizes: list[float]) -> None:
     def pick(size: float, mode: str) -> dict | None:
-        return next((r for r in rows if r["size_gb"] == size and r["mode"] == mode), None)
+        return next(
+            (r for r in rows if r["size_gb"] == size and r["mode"] == mode), None
+        )
 
     small, big = sizes[0], sizes[-1]
     memory = pick(small, "memory")

@@ -81,7 +81,7 @@ def test_tables_read_every_row_once_in_chunks(files):
     for source in (npy, np.load(npy, mmap_mode="r"), folder, ds.dataset(folder)):
         table = open_table(source, chunk_rows=64)
         assert table.shape == X.shape
-        index, rows = zip(*table.chunks())
+        index, rows = zip(*table.chunks(), strict=True)
         assert max(len(r) for r in rows) <= 64
         np.testing.assert_array_equal(np.concatenate(index), np.arange(len(X)))
         np.testing.assert_allclose(np.concatenate(rows), X)
@@ -127,14 +127,20 @@ def test_stream_epochs_shuffle_and_see_each_training_row_once(files, monkeypatch
     order = np.lexsort(every.T)
     np.testing.assert_allclose(every[order], X[np.lexsort(X.T)].astype(np.float32))
     in_file_order = torch.cat(list(train.batches(32))).numpy()
-    assert not np.array_equal(epoch[: len(epoch) // 2], in_file_order[: len(epoch) // 2])
+    assert not np.array_equal(
+        epoch[: len(epoch) // 2], in_file_order[: len(epoch) // 2]
+    )
 
 
 def test_streamed_fit_matches_in_memory_scaling_and_quality(fitted, files):
     streamed, in_memory = fitted
     X = files[0]
-    np.testing.assert_allclose(streamed.input_shift_, in_memory.input_shift_, rtol=1e-12)
-    np.testing.assert_allclose(streamed.input_scale_, in_memory.input_scale_, rtol=1e-10)
+    np.testing.assert_allclose(
+        streamed.input_shift_, in_memory.input_shift_, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        streamed.input_scale_, in_memory.input_scale_, rtol=1e-10
+    )
     assert streamed.resolved_params_ == in_memory.resolved_params_
     err_s = streamed.reconstruction_error(X).mean()
     err_m = in_memory.reconstruction_error(X).mean()
@@ -221,5 +227,15 @@ def test_cli_streams_parquet_in_and_out(tmp_path, files):
     codes = pq.read_table(out).to_pandas()
     expected = aekit.load(model).transform(files[0][:, :9])
     np.testing.assert_allclose(codes.to_numpy(), expected, atol=1e-12)
-    main(["score", str(model), str(folder), "--drop", "c9", "-o", str(tmp_path / "s.csv")])
+    main(
+        [
+            "score",
+            str(model),
+            str(folder),
+            "--drop",
+            "c9",
+            "-o",
+            str(tmp_path / "s.csv"),
+        ]
+    )
     assert (tmp_path / "s.csv").read_text().count("\n") == len(files[0]) + 1

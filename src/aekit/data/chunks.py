@@ -132,8 +132,10 @@ class ChunkedTable:
 
         for block in self.blocks():
             names = self.feature_names
-            yield block if names is None else pd.DataFrame(
-                block, columns=list(names), copy=False
+            yield (
+                block
+                if names is None
+                else pd.DataFrame(block, columns=list(names), copy=False)
             )
 
     def _read(self, piece: Piece) -> Iterator[np.ndarray]:

@@ -52,7 +52,9 @@ class ColumnStats:
         x = np.asarray(X, dtype=np.float64)
         mean = x.mean(axis=0)
         centred = x - mean
-        m2 = centred.T @ centred if covariance else np.einsum("ij,ij->j", *[centred] * 2)
+        m2 = (
+            centred.T @ centred if covariance else np.einsum("ij,ij->j", *[centred] * 2)
+        )
         return cls(
             n=len(x),
             mean=mean,

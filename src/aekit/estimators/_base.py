@@ -54,7 +54,7 @@ def chunkwise(method: Method) -> Method:
         check_is_fitted(self)
         parts = [method(self, part, *args, **kwargs) for part in open_table(X).frames()]
         if isinstance(parts[0], tuple):
-            return tuple(np.concatenate(column) for column in zip(*parts))
+            return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
         return np.concatenate(parts)
 
     return wrapper  # type: ignore[return-value]

@@ -45,8 +45,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aekit import _validation as v
 from aekit import defaults
-from aekit.estimators._autoencoder import Autoencoder
 from aekit.data.chunks import ChunkedTable, is_chunked, open_table
+from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import check_table_features, chunkwise, fit_or_nothing
 from aekit.estimators._outlier import BaseDetector
 from aekit.metrics import median_mad

@@ -116,8 +116,9 @@ class BaseAutoencoder(AutoencoderTransformer):
     def _fit_input(self, X: Any, *, reset: bool) -> ScaledData:
         """Check ``X`` (in memory, or chunk by chunk from disk), gather its column
         statistics in one pass and (with ``reset``) fit the scaling."""
+        rows: np.ndarray | ChunkedTable
         if is_chunked(X):
-            rows: np.ndarray | ChunkedTable = open_table(X)
+            rows = open_table(X)
             check_table_features(self, rows, reset=reset)
         else:
             rows = self._validate(X, reset=reset)

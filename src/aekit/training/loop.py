@@ -100,9 +100,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> Any
 
 
 @torch.no_grad()
-def evaluate(
-    module: Any, data: Data, batch_size: int = 4096
-) -> dict[str, float]:
+def evaluate(module: Any, data: Data, batch_size: int = 4096) -> dict[str, float]:
     """Sample-weighted mean of every loss term over ``data``, in eval mode."""
     was_training = module.training
     module.eval()
@@ -272,9 +270,10 @@ def run_epoch(run: _Run, epoch: int) -> dict[str, float]:
 
 
 def _train_epoch(run: _Run) -> torch.Tensor:
-    """One pass over the training rows in a new order; returns the summed loss as a device tensor.
-    ``run.gradients(batch)`` returns the batch loss and leaves every gradient set
-    (hand-written or by autograd); ``run.step()`` then applies them."""
+    """One pass over the training rows in a new order; returns the summed loss
+    as a device tensor. ``run.gradients(batch)`` returns the batch loss and
+    leaves every gradient set (hand-written or by autograd); ``run.step()`` then
+    applies them."""
     run.module.train()
     config, params = run.config, run.params
     total = torch.zeros((), device=params[0].device)

@@ -131,7 +131,7 @@ def split_data(
     train_idx, val_idx = split_indices(n, fraction, generator)
     if isinstance(data, torch.Tensor):
         return train_idx, data[val_idx.to(device)]
-    return train_idx, _Subset(data, val_idx)
+    return train_idx, _Subset(data, val_idx)  # type: ignore[arg-type]
 
 
 class _Subset:

@@ -66,7 +66,9 @@ class StreamSource:
     def n_rows(self) -> int:
         """Selected rows (counted once, from the row indices alone)."""
         table = self.table
-        return sum(int(self._selected(table.row_indices(p)).sum()) for p in table.pieces)
+        return sum(
+            int(self._selected(table.row_indices(p)).sum()) for p in table.pieces
+        )
 
     def _selected(self, rows: np.ndarray) -> np.ndarray:
         """Which of the table's rows ``rows`` this source reads."""
@@ -99,9 +101,7 @@ class StreamSource:
     def to(self, device: torch.device) -> StreamSource:
         return replace(self, device=torch.device(device))
 
-    def scaled_chunks(
-        self, order: list[int] | None = None
-    ) -> Iterator[np.ndarray]:
+    def scaled_chunks(self, order: list[int] | None = None) -> Iterator[np.ndarray]:
         """The selected rows of each chunk, scaled, as float32 arrays."""
         for index, block in self.table.chunks(order):
             mask = self._selected(index)
@@ -136,7 +136,9 @@ class StreamSource:
                     yield xb
 
     @staticmethod
-    def _mixed(buffer: list[np.ndarray], generator: torch.Generator | None) -> np.ndarray:
+    def _mixed(
+        buffer: list[np.ndarray], generator: torch.Generator | None
+    ) -> np.ndarray:
         rows = np.concatenate(buffer) if len(buffer) > 1 else buffer[0]
         if generator is None:
             return rows

@@ -69,9 +69,13 @@ def write_data(folder: Path, n_rows: int, seed: int = 0) -> tuple[Path, Path]:
     return npy, pdir
 
 
-def child(mode: str, path: str) -> None:
+def child(mode: str, path: str, hidden: str) -> None:
     """Run in the subprocess: fit one epoch, print a JSON line of measurements."""
     import aekit
+
+    params: dict = {"latent_dim": 8, "max_epochs": 1, "random_state": 0}
+    if hidden != "auto":
+        params["hidden_dims"] = tuple(int(h) for h in hidden.split(","))
 
     start = time.perf_counter()
     if mode == "memory":
@@ -81,13 +85,14 @@ def child(mode: str, path: str) -> None:
         data = path
         n = len(aekit.data.open_table(path))
     fit_start = time.perf_counter()
-    ae = aekit.Autoencoder(latent_dim=8, max_epochs=1, random_state=0).fit(data)
+    ae = aekit.Autoencoder(**params).fit(data)
     done = time.perf_counter()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
             {
                 "mode": mode,
+                "hidden_dims": list(ae.hidden_dims_),
                 "rows": n,
                 "seconds": done - start,
                 "fit_seconds": done - fit_start,
@@ -100,8 +105,8 @@ def child(mode: str, path: str) -> None:
     )
 
 
-def measure(mode: str, path: Path) -> dict:
-    cmd = [sys.executable, __file__, "--child", mode, str(path)]
+def measure(mode: str, path: Path, hidden: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", mode, str(path), hidden]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{mode} run failed:\n{result.stderr[-3000:]}")
@@ -123,7 +128,7 @@ def part1_out_of_core(args: argparse.Namespace) -> list[dict]:
         if size == sizes[0]:
             modes.insert(0, ("memory", npy))
         for mode, path in modes:
-            record = {"size_gb": size, **measure(mode, path)}
+            record = {"size_gb": size, **measure(mode, path, args.hidden_dims)}
             print(json.dumps(record), flush=True)
             rows.append(record)
         shutil.rmtree(folder)
@@ -166,12 +171,18 @@ PARTS: dict[str, Callable[[argparse.Namespace], list[dict]]] = {
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3])
+        child(sys.argv[2], sys.argv[3], sys.argv[4])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", default="1", choices=sorted(PARTS))
     parser.add_argument("--sizes", default="1,4,16", help="GB of data, e.g. 0.1,1")
     parser.add_argument("--dir", default="/tmp/aekit-scale", help="scratch folder")
+    parser.add_argument(
+        "--hidden-dims",
+        default="auto",
+        help="'auto' (the default model) or e.g. 16: a small model when the CPU "
+        "is too slow or shared for an epoch of the default one",
+    )
     args = parser.parse_args()
     PARTS[args.part](args)
 

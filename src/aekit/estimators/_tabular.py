@@ -188,7 +188,7 @@ class BaseAutoencoder(AutoencoderTransformer):
 
         The errors are those of ``reconstruction_error(X, scaled=True)``, the
         codes those of ``transform(X)``, but computed by a copy of the module on
-        the CPU in ``dtype``, all rows at once. In float64 a row's results do not
+        the CPU in ``dtype``, a block of rows at a time. In float64 a row's results do not
         depend on the other rows: float32 outputs carry ~1e-7 rounding that
         changes with the batch, which logs and inverse covariances (as in
         `aekit.AnomalyDetector`) would amplify.
@@ -208,10 +208,12 @@ class BaseAutoencoder(AutoencoderTransformer):
         (dtype('float64'), (100, 2))
         """
         check_is_fitted(self)
-        Xs = self._model_input(self._validate(X, reset=False))
-        x = torch.from_numpy(Xs).to(dtype)
+        X = self._validate(X, reset=False)
         net = self._cpu_module(dtype)
+        errors, codes = [], []
         with torch.inference_mode():
-            codes = net.encode(x)
-            errors = losses.squared_error(net.decode(codes), x)
-        return errors.numpy(), codes.numpy()
+            for block in row_blocks(X):  # rows are independent: any block size
+                x = torch.from_numpy(self._model_input(block)).to(dtype)
+                codes.append(net.encode(x))
+                errors.append(losses.squared_error(net.decode(codes[-1]), x))
+        return torch.cat(errors).numpy(), torch.cat(codes).numpy()

@@ -69,11 +69,13 @@ def write_data(folder: Path, n_rows: int, seed: int = 0) -> tuple[Path, Path]:
     return npy, pdir
 
 
-def child(mode: str, path: str, hidden: str) -> None:
+def child(mode: str, path: str, hidden: str, batch: str) -> None:
     """Run in the subprocess: fit one epoch, print a JSON line of measurements."""
     import aekit
 
     params: dict = {"latent_dim": 8, "max_epochs": 1, "random_state": 0}
+    if batch != "auto":
+        params["batch_size"] = int(batch)
     if hidden != "auto":
         params["hidden_dims"] = tuple(int(h) for h in hidden.split(","))
 
@@ -93,6 +95,7 @@ def child(mode: str, path: str, hidden: str) -> None:
             {
                 "mode": mode,
                 "hidden_dims": list(ae.hidden_dims_),
+                "batch_size": ae.batch_size_,
                 "rows": n,
                 "seconds": done - start,
                 "fit_seconds": done - fit_start,
@@ -105,8 +108,9 @@ def child(mode: str, path: str, hidden: str) -> None:
     )
 
 
-def measure(mode: str, path: Path, hidden: str) -> dict:
-    cmd = [sys.executable, __file__, "--child", mode, str(path), hidden]
+def measure(mode: str, path: Path, args: argparse.Namespace) -> dict:
+    model = [args.hidden_dims, args.batch_size]
+    cmd = [sys.executable, __file__, "--child", mode, str(path), *model]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{mode} run failed:\n{result.stderr[-3000:]}")
@@ -128,7 +132,7 @@ def part1_out_of_core(args: argparse.Namespace) -> list[dict]:
         if size == sizes[0]:
             modes.insert(0, ("memory", npy))
         for mode, path in modes:
-            record = {"size_gb": size, **measure(mode, path, args.hidden_dims)}
+            record = {"size_gb": size, **measure(mode, path, args)}
             print(json.dumps(record), flush=True)
             rows.append(record)
         shutil.rmtree(folder)
@@ -171,7 +175,7 @@ PARTS: dict[str, Callable[[argparse.Namespace], list[dict]]] = {
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], sys.argv[4])
+        child(*sys.argv[2:6])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", default="1", choices=sorted(PARTS))
@@ -183,6 +187,7 @@ def main() -> None:
         help="'auto' (the default model) or e.g. 16: a small model when the CPU "
         "is too slow or shared for an epoch of the default one",
     )
+    parser.add_argument("--batch-size", default="auto", help="'auto' or an int")
     args = parser.parse_args()
     PARTS[args.part](args)
 

@@ -19,6 +19,7 @@ from aekit.data import read_table
 from aekit.data.chunks import ChunkedTable, is_chunked, open_table
 from aekit.data.images import IMAGE_SUFFIXES, read_images
 from aekit.data.ratings import read_ratings
+from aekit.training.progress import row_progress
 
 # The object `ArgumentParser.add_subparsers` returns; command modules add to it.
 Subcommands = argparse._SubParsersAction
@@ -144,8 +145,6 @@ def write_chunks(parts: Iterable[pd.DataFrame], n_rows: int, path: str) -> None:
     """Write tables ``parts`` one after the other to ``path`` (.parquet, .csv or
     .npy, by the suffix) with a progress bar over the ``n_rows`` rows, never
     holding more than one part."""
-    from tqdm.auto import tqdm
-
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
@@ -153,11 +152,9 @@ def write_chunks(parts: Iterable[pd.DataFrame], n_rows: int, path: str) -> None:
         raise ValueError(f"unsupported output {out.name!r}: use .csv, .parquet or .npy")
     writer: Any = None
     done = 0
-    with tqdm(total=n_rows, unit="row", desc="writing", disable=None) as bar:
-        for part in parts:
-            writer = _write_part(writer, part, out, suffix, done, n_rows)
-            done += len(part)
-            bar.update(len(part))
+    for part in row_progress(parts, n_rows, "writing"):  # type: ignore[arg-type]
+        writer = _write_part(writer, part, out, suffix, done, n_rows)
+        done += len(part)
     if suffix in (".parquet", ".pq") and writer is not None:
         writer.close()
     elif suffix == ".npy" and writer is not None:

@@ -23,6 +23,7 @@ from aekit.estimators._base import (
 )
 from aekit.estimators._checks import resolve_output_activation
 from aekit.metrics import reconstruction_mse
+from aekit.training.progress import row_progress
 from aekit.training.sources import GATHER_BYTES, ScaledRows
 from aekit.training.streaming import StreamSource
 
@@ -123,7 +124,11 @@ class BaseAutoencoder(AutoencoderTransformer):
         else:
             rows = self._validate(X, reset=reset)
         covariance = reset and bool(getattr(self, "pca_path", False))
-        blocks = rows.blocks() if isinstance(rows, ChunkedTable) else row_blocks(rows)
+        if isinstance(rows, ChunkedTable):
+            verbose = bool(getattr(self, "verbose", False))
+            blocks = row_progress(rows.blocks(), len(rows), "statistics", verbose)
+        else:
+            blocks = row_blocks(rows)
         stats = ColumnStats.of_chunks(blocks, covariance=covariance)
         self._check_split(stats.n)
         if reset:
@@ -188,8 +193,8 @@ class BaseAutoencoder(AutoencoderTransformer):
 
         The errors are those of ``reconstruction_error(X, scaled=True)``, the
         codes those of ``transform(X)``, but computed by a copy of the module on
-        the CPU in ``dtype``, a block of rows at a time. In float64 a row's results do not
-        depend on the other rows: float32 outputs carry ~1e-7 rounding that
+        the CPU in ``dtype``, a block of rows at a time. In float64 a row's
+        results do not depend on the other rows: float32 outputs carry ~1e-7 rounding that
         changes with the batch, which logs and inverse covariances (as in
         `aekit.AnomalyDetector`) would amplify.
 

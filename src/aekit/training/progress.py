@@ -7,8 +7,11 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import IO, Any
+
+import numpy as np
 
 PLAIN_LINES = 10  # lines over a full run without a terminal, plus the last epoch
 
@@ -87,3 +90,19 @@ def _is_terminal(stream: IO[str]) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # no isatty, or a closed stream
         return False
+
+
+def row_progress(
+    blocks: Iterable[np.ndarray], n_rows: int, what: str, verbose: bool = True
+) -> Iterator[np.ndarray]:
+    """``blocks`` (arrays of rows) passed through, with a progress bar over the
+    ``n_rows`` rows when ``verbose`` (on a terminal; silent elsewhere)."""
+    if not verbose:
+        yield from blocks
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=n_rows, unit="row", desc=what, disable=None) as bar:
+        for block in blocks:
+            yield block
+            bar.update(len(block))

@@ -194,9 +194,9 @@ class BaseAutoencoder(AutoencoderTransformer):
         The errors are those of ``reconstruction_error(X, scaled=True)``, the
         codes those of ``transform(X)``, but computed by a copy of the module on
         the CPU in ``dtype``, a block of rows at a time. In float64 a row's
-        results do not depend on the other rows: float32 outputs carry ~1e-7 rounding that
-        changes with the batch, which logs and inverse covariances (as in
-        `aekit.AnomalyDetector`) would amplify.
+        results do not depend on the other rows: float32 outputs carry ~1e-7
+        rounding that changes with the batch, which logs and inverse covariances
+        (as in `aekit.AnomalyDetector`) would amplify.
 
         Returns
         -------

@@ -11,7 +11,7 @@ import torch
 from sklearn.decomposition import PCA
 
 import aekit
-from aekit.data.chunks import open_table
+from aekit.data.chunks import is_chunked, open_table
 from aekit.data.moments import ColumnStats
 from aekit.estimators._autoencoder import pca_solution
 from aekit.training import sources
@@ -204,6 +204,16 @@ def test_bad_files_name_the_file_and_rows_and_leave_no_model(tmp_path):
         open_table(tmp_path / "x.npy", columns=["a"])
     with pytest.raises(FileNotFoundError):
         open_table(tmp_path / "missing")
+
+
+def test_a_slice_of_a_mapped_file_is_an_in_memory_array(files):
+    X, npy, _ = files
+    mapped = np.load(npy, mmap_mode="r")
+    assert is_chunked(mapped) and not is_chunked(mapped[10:50])
+    model = aekit.Autoencoder(hidden_dims=(8,), latent_dim=2, max_epochs=1)
+    assert model.fit(mapped[10:50]).n_features_in_ == 10
+    with pytest.raises(ValueError, match="whole .npy"):
+        open_table(mapped[10:50])
 
 
 def test_big_in_memory_data_gives_the_same_fit_without_a_scaled_copy(monkeypatch):

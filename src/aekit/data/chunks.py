@@ -164,7 +164,9 @@ def is_chunked(X: Any) -> bool:
     """Whether ``X`` is read in chunks rather than held in memory: a
     `ChunkedTable`, a memory-mapped array, a `pyarrow.dataset.Dataset` or a path
     to a ``.npy`` / Parquet file or a directory."""
-    if isinstance(X, ChunkedTable | np.memmap) or _is_dataset(X):
+    if isinstance(X, np.memmap):
+        return _whole_npy(X)
+    if isinstance(X, ChunkedTable) or _is_dataset(X):
         return True
     return isinstance(X, str | os.PathLike) and (
         Path(X).is_dir() or Path(X).suffix.lower() in (".npy", *PARQUET_SUFFIXES)
@@ -181,15 +183,34 @@ def open_table(
     sets the rows per chunk (default: `CHUNK_CELLS` values)."""
     if isinstance(source, ChunkedTable):
         return source
-    if isinstance(source, np.memmap) or (
-        isinstance(source, str | os.PathLike) and Path(source).suffix == ".npy"
-    ):
+    if isinstance(source, np.memmap):
+        if not _whole_npy(source):
+            raise ValueError(
+                "only a whole .npy file mapped by np.load(path, mmap_mode='r') is "
+                "read in chunks; pass a slice of one as an array"
+            )
+        return _open_npy(source, chunk_rows)
+    if isinstance(source, str | os.PathLike) and Path(source).suffix == ".npy":
         if columns is not None:
             raise ValueError("columns= selects Parquet columns; a .npy has no names")
         return _open_npy(source, chunk_rows)
     if isinstance(source, str | os.PathLike) and not Path(source).exists():
         raise FileNotFoundError(f"data not found: {source}")
     return _open_parquet(source, columns, chunk_rows)
+
+
+def _whole_npy(X: np.memmap) -> bool:
+    """Whether ``X`` maps a whole 2-D ``.npy`` file (as ``np.load(path,
+    mmap_mode="r")`` gives), not a slice or view of one."""
+    name = X.filename
+    if name is None or X.ndim != 2 or not str(name).endswith(".npy"):
+        return False
+    try:
+        whole = np.load(name, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError):
+        return False
+    same = (whole.shape, whole.dtype, whole.offset) == (X.shape, X.dtype, X.offset)
+    return same and X.flags.c_contiguous
 
 
 def _rows_per_chunk(n_features: int, chunk_rows: int | None) -> int:
@@ -202,8 +223,6 @@ def _rows_per_chunk(n_features: int, chunk_rows: int | None) -> int:
 
 def _open_npy(source: Any, chunk_rows: int | None) -> ChunkedTable:
     if isinstance(source, np.memmap):
-        if source.filename is None or not source.flags.c_contiguous:
-            raise ValueError("a memory-mapped array must be a C-ordered file view")
         path, offset, shape, dtype = (
             str(source.filename),
             int(source.offset),

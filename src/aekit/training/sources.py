@@ -22,7 +22,7 @@ from torch import nn
 SCORE_CELLS = 1 << 22  # rows x columns densified at once at inference
 # In-memory data up to this size is gathered in each epoch's order at once (then
 # sliced); bigger data batch by batch, so an epoch does not copy it.
-GATHER_BYTES = 1 << 28
+GATHER_BYTES = 1 << 26
 
 
 class BatchSource(Protocol):

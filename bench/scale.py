@@ -2,7 +2,8 @@
 data written as one ``.npy`` and as a directory of Parquet files at each size;
 one epoch of the default ``Autoencoder(latent_dim=8, max_epochs=1)`` on each, in a
 fresh subprocess that reports its own peak resident memory (``ru_maxrss``), wall
-time and rows/s; and the in-memory fit (``np.load`` then ``fit``) of each size up to 1 GB. Files are deleted after each size.
+time and rows/s; and the in-memory fit (``np.load`` then ``fit``) of each size
+up to 1 GB. Files are deleted after each size.
 
 Targets: the largest streamed run's peak RSS within 1.2x of the smallest's and
 under 2 GB; streaming throughput at least 70% of the in-memory fit's on the

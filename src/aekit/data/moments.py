@@ -41,14 +41,19 @@ class ColumnStats:
         the full co-moment matrix with ``covariance``, else its diagonal."""
         stats: ColumnStats | None = None
         for chunk in chunks:
-            part = cls._of_chunk(chunk, covariance)
+            flags = (True, True) if stats is None else (stats.whole, stats.binary)
+            part = cls._of_chunk(chunk, covariance, *flags)
             stats = part if stats is None else stats.merge(part)
         if stats is None:
             raise ValueError("no rows to compute statistics from")
         return stats
 
     @classmethod
-    def _of_chunk(cls, X: np.ndarray, covariance: bool) -> ColumnStats:
+    def _of_chunk(
+        cls, X: np.ndarray, covariance: bool, whole: bool, binary: bool
+    ) -> ColumnStats:
+        """One chunk's statistics; ``whole`` and ``binary`` are only checked while
+        the chunks before had them (most data fail both in the first chunk)."""
         x = np.asarray(X, dtype=np.float64)
         mean = x.mean(axis=0)
         centred = x - mean
@@ -61,8 +66,8 @@ class ColumnStats:
             m2=m2,
             low=x.min(axis=0),
             high=x.max(axis=0),
-            whole=bool(np.all(np.mod(x, 1) == 0)),
-            binary=bool(np.isin(x, (0.0, 1.0)).all()),
+            whole=whole and bool(np.all(np.mod(x, 1) == 0)),
+            binary=binary and bool(np.isin(x, (0.0, 1.0)).all()),
         )
 
     def merge(self, other: ColumnStats) -> ColumnStats:

@@ -32,6 +32,7 @@ D = 100
 GB = 1e9
 WRITE_ROWS = 1 << 18  # rows generated and written at a time
 FILE_ROWS = 1 << 21  # rows per Parquet file (about 840 MB)
+GROUP_ROWS = 1 << 16  # rows per Parquet row group (26 MB)
 
 
 def write_data(folder: Path, n_rows: int, seed: int = 0) -> tuple[Path, Path]:
@@ -61,7 +62,8 @@ def write_data(folder: Path, n_rows: int, seed: int = 0) -> tuple[Path, Path]:
             schema = pa.schema([(c, pa.float32()) for c in names])
             writer = pq.ParquetWriter(path, schema, compression="none")
         columns = [pa.array(block[:, j]) for j in range(D)]
-        writer.write_table(pa.Table.from_arrays(columns, names=names))  # type: ignore[union-attr]
+        table = pa.Table.from_arrays(columns, names=names)
+        writer.write_table(table, row_group_size=GROUP_ROWS)  # type: ignore[union-attr]
     if writer is not None:
         writer.close()
     out.flush()

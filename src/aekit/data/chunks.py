@@ -146,7 +146,10 @@ class ChunkedTable:
             return
         pf = _parquet_file(piece.path, self.filesystem)
         for batch in pf.iter_batches(
-            batch_size=self.chunk_rows, row_groups=[piece.first], columns=self.columns
+            batch_size=self.chunk_rows,
+            row_groups=[piece.first],
+            columns=self.columns,
+            use_threads=False,  # (per-thread buffers cost memory, not time, here)
         ):
             cols = [c.to_numpy(zero_copy_only=False) for c in batch.columns]
             yield np.column_stack(cols).astype(self.dtype, copy=False)
@@ -261,9 +264,8 @@ def _is_dataset(X: Any) -> bool:
 def _parquet_file(path: str, filesystem: Any) -> Any:
     import pyarrow.parquet as pq
 
-    if filesystem is not None:
-        return pq.ParquetFile(filesystem.open_input_file(path))
-    return pq.ParquetFile(path)
+    source = path if filesystem is None else filesystem.open_input_file(path)
+    return pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 20)
 
 
 def _parquet_files(source: Any) -> tuple[list[str], Any]:

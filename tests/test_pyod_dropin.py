@@ -230,3 +230,22 @@ def test_clone_and_params_unchanged():
     det = aekit.AnomalyDetector(contamination=0.05, random_state=3)
     assert clone(det).get_params() == det.get_params()
     assert "return_confidence" not in det.get_params()
+
+
+def test_suod_runs_with_aekit_detectors():
+    pytest.importorskip("suod")  # not in the dev extra: PyOD's optional ensemble
+    from pyod.models.suod import SUOD
+
+    X = small_tabular(150, 6)
+    X[:8] += 4.0
+    members = [
+        aekit.AnomalyDetector(
+            aekit.Autoencoder((8,), latent, **dict(FAST, max_epochs=3)), trim=0.0
+        )
+        for latent in (2, 3)
+    ]
+    suod = SUOD(base_estimators=members, n_jobs=1, verbose=False).fit(X)
+    scores = suod.decision_function(X)
+    assert scores.shape == (150,) and np.isfinite(scores).all()
+    assert set(np.unique(suod.predict(X))) <= {0, 1}
+    assert scores[:8].mean() > np.median(scores)

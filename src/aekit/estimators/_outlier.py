@@ -272,5 +272,7 @@ def rejection_rate_bound(n: int, rate: float, T: float, delta: float) -> float:
     radicand += T * (n + 2) ** 2 - 8
     left = 0.0
     if radicand >= 0:
-        left = max(0.0, (2 + n * (1 - g) * (n + 1)) / n**2 - np.sqrt(radicand / (2 * n**3)))
+        left = max(
+            0.0, (2 + n * (1 - g) * (n + 1)) / n**2 - np.sqrt(radicand / (2 * n**3))
+        )
     return float(right - left + np.sqrt(2.0 * np.log(2.0 / delta) / n))

@@ -3,11 +3,8 @@ estimators use."""
 
 from __future__ import annotations
 
-import csv
 import math
-import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -68,27 +65,6 @@ class MaxTime(Callback):
         self.stop_training = time.perf_counter() >= self.deadline
 
 
-class HistoryLogger(Callback):
-    """Append each epoch's history entry to a CSV file (a header, then one row per
-    epoch), so a long fit can be followed or plotted while it runs."""
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-
-    def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
-        self.columns: list[str] | None = None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text("")
-
-    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
-        with self.path.open("a", newline="") as fh:
-            writer = csv.writer(fh)
-            if self.columns is None:
-                self.columns = list(record)
-                writer.writerow(self.columns)
-            writer.writerow([record.get(name, "") for name in self.columns])
-
-
 class EarlyStopping(Callback):
     """Early stopping on the history entry ``monitor``: keeps a copy of the weights
     of the best epoch, stops after ``patience`` epochs without an improvement of at
@@ -124,7 +100,17 @@ class EarlyStopping(Callback):
         self.best, self.best_epoch = math.inf, 0  # best is "lower is better"
         self.best_state: dict[str, torch.Tensor] | None = None
 
+    def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
+        """Forget an earlier fit's best weights (the callback may be reused)."""
+        self.best, self.best_epoch, self.best_state = math.inf, 0, None
+
     def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        if self.monitor not in record:
+            raise ValueError(
+                f"EarlyStopping monitors {self.monitor!r}, which this fit does not "
+                f"record (it records {', '.join(record)}); validation entries "
+                "need early_stopping=True."
+            )
         value = record[self.monitor]
         epoch = int(record["epoch"])
         self.update(module, -value if self.higher_is_better else value, epoch)

@@ -176,6 +176,7 @@ def fit_module(
     """
     run = setup(module, data, config, generator, callbacks)
     for cb in run.callbacks:
+        cb.stop_training = False  # a callback may be reused from an earlier fit
         cb.on_train_begin(module, config)
     history: list[dict[str, float]] = []
     if config.score_initial and run.stopper is not None:

@@ -240,3 +240,20 @@ def test_early_stopping_on_a_missing_entry_says_so():
     )
     with pytest.raises(ValueError, match="monitors 'val_loss'.*early_stopping=True"):
         ae.fit(small_tabular())
+
+
+def test_a_detector_passes_its_callbacks_to_both_fits(tmp_path):
+    recorder, logger = Recorder(), HistoryLogger(tmp_path / "h.csv")
+    model = aekit.Autoencoder((8,), 2, callbacks=[MaxTime(60)], **FAST)
+    det = aekit.AnomalyDetector(model, trim=0.25, callbacks=[recorder, logger])
+    det.fit(small_tabular())
+    assert recorder.begun == 2  # the ranking fit, then the final one
+    with (tmp_path / "h.csv").open() as fh:
+        assert len(list(csv.DictReader(fh))) == det.n_iter_
+    det.save(tmp_path / "det")
+    loaded = aekit.load(tmp_path / "det")
+    assert loaded.callbacks is None and loaded.model.callbacks is None
+    np.testing.assert_allclose(
+        loaded.decision_function(small_tabular()), det.decision_function(small_tabular())
+    )
+    assert clone(det).get_params()["callbacks"][0] is not recorder

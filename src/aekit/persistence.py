@@ -168,10 +168,7 @@ def _dump(estimator: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> dict
         if not name.endswith("_") or name.startswith("_") or name == "module_":
             continue
         fitted[name] = _encode(value, f"{prefix}{name}", tensors)
-    params = {
-        name: None if name in RUN_PARAMS else value
-        for name, value in estimator.get_params(deep=False).items()
-    }
+    params = _saved_params(estimator)
     config = {
         "estimator": name_of(type(estimator)),
         "params": {k: _encode(p, f"{prefix}{k}", tensors) for k, p in params.items()},
@@ -183,6 +180,14 @@ def _dump(estimator: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> dict
             tensors[f"{prefix}module.{key}"] = saved
         config["weights_prefix"] = f"{prefix}module."
     return config
+
+
+def _saved_params(estimator: BaseEstimator) -> dict[str, Any]:
+    """The parameters to save: run-time ones (`RUN_PARAMS`) as None."""
+    return {
+        name: None if name in RUN_PARAMS else value
+        for name, value in estimator.get_params(deep=False).items()
+    }
 
 
 def _is_fitted(estimator: BaseEstimator) -> bool:
@@ -198,7 +203,7 @@ def _encode(value: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
     if isinstance(value, BaseEstimator):
         if _is_fitted(value):
             return {"__fitted__": _dump(value, key + "/", tensors)}
-        params = value.get_params(deep=False)
+        params = _saved_params(value)
         return {
             "__estimator__": name_of(type(value)),
             "params": {k: _encode(p, f"{key}/{k}", tensors) for k, p in params.items()},

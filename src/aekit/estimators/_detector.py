@@ -50,6 +50,7 @@ from aekit.estimators._base import fit_or_nothing
 from aekit.estimators._outlier import BaseDetector
 from aekit.metrics import median_mad
 from aekit.registry import register
+from aekit.training.callbacks import Callback
 
 AUTO_Z = 3.5  # modified z-score cut-off of Iglewicz & Hoaglin (1993)
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution, in standard deviations
@@ -116,6 +117,11 @@ class AnomalyDetector(BaseDetector):
     random_state : int or None, default=None
         Seed of the default model, or of a given ``model`` whose own
         ``random_state`` is None (as scikit-learn's meta-estimators do).
+    callbacks : list of aekit.callbacks.Callback or None, default=None
+        Added to the model's own callbacks for its fits: the ranking fit, then
+        the final one (each begins and ends training; a `MaxTime` budget applies
+        to each, a `HistoryLogger` file ends up with the final fit's epochs).
+        Not saved with the model.
 
     Attributes
     ----------
@@ -157,6 +163,7 @@ class AnomalyDetector(BaseDetector):
         "trim": v.Real(high=0.5),
         "latent_distance": v.Bool(),
         "ranking_epochs": v.Real(low_open=True, high=1.0, high_open=False),
+        "callbacks": v.Optional(v.InstancesOf(Callback)),
     }
 
     def __init__(
@@ -168,6 +175,7 @@ class AnomalyDetector(BaseDetector):
         latent_distance: bool = True,
         ranking_epochs: float = 0.25,
         random_state: int | None = None,
+        callbacks: list[Callback] | None = None,
     ) -> None:
         self.model = model
         self.contamination = contamination
@@ -175,6 +183,7 @@ class AnomalyDetector(BaseDetector):
         self.latent_distance = latent_distance
         self.ranking_epochs = ranking_epochs
         self.random_state = random_state
+        self.callbacks = callbacks
 
     def _check_param_rules(self) -> None:
         """The checks a constraint table cannot express: ``contamination`` is a
@@ -228,6 +237,9 @@ class AnomalyDetector(BaseDetector):
             params = model.get_params()
             if "random_state" in params and params["random_state"] is None:
                 model.set_params(random_state=self.random_state)  # as sklearn does
+        if self.callbacks:
+            own = model.get_params().get("callbacks") or []
+            model.set_params(callbacks=[*own, *self.callbacks])
         if epochs_fraction != 1.0 and "max_epochs" in model.get_params():
             full = model.max_epochs
             if full == "auto":  # what the model's own fit would resolve

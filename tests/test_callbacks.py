@@ -254,6 +254,7 @@ def test_a_detector_passes_its_callbacks_to_both_fits(tmp_path):
     loaded = aekit.load(tmp_path / "det")
     assert loaded.callbacks is None and loaded.model.callbacks is None
     np.testing.assert_allclose(
-        loaded.decision_function(small_tabular()), det.decision_function(small_tabular())
+        loaded.decision_function(small_tabular()),
+        det.decision_function(small_tabular()),
     )
     assert clone(det).get_params()["callbacks"][0] is not recorder

@@ -133,7 +133,8 @@ def test_a_fitted_detector_agrees_with_its_pyod_mirror(fitted):
         det.predict_confidence(X_test), mirror.predict_confidence(X_test), atol=1e-12
     )
     np.testing.assert_array_equal(
-        det.predict_with_rejection(X_test, T=2), mirror.predict_with_rejection(X_test, T=2)
+        det.predict_with_rejection(X_test, T=2),
+        mirror.predict_with_rejection(X_test, T=2),
     )
 
 

@@ -11,7 +11,8 @@ from scipy.stats import binom
 from sklearn.base import clone
 
 import aekit
-from aekit.estimators._outlier import BaseDetector, rejection_quantiles
+from aekit.estimators import BaseDetector
+from aekit.estimators._outlier import rejection_quantiles
 from tests.conftest import FAST, small_tabular
 
 pyod_base = pytest.importorskip("pyod.models.base")

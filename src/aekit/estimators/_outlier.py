@@ -48,7 +48,12 @@ TINY = np.finfo(np.float64).tiny
 
 
 class BaseDetector(OutlierMixin, BaseEstimator):
-    """Base class of aekit's anomaly detectors (see the module docstring)."""
+    """Base class of aekit's anomaly detectors (see the module docstring).
+
+    A subclass implements ``fit`` (setting ``decision_scores_``, ``threshold_``
+    and ``labels_``), ``decision_function`` and has a ``contamination``
+    parameter (a fraction or ``"auto"``); the rest of PyOD's API comes from here.
+    """
 
     decision_scores_: np.ndarray
     threshold_: float

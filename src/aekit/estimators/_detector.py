@@ -36,12 +36,14 @@ score is already on a log scale, so the rule applies to it directly.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
 
 from aekit import _validation as v
 from aekit import defaults
@@ -49,6 +51,7 @@ from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import fit_or_nothing
 from aekit.estimators._outlier import BaseDetector
 from aekit.metrics import median_mad
+from aekit.nn import LatentDistanceScore, ScoredGraph
 from aekit.registry import register
 from aekit.training.callbacks import Callback
 
@@ -265,32 +268,45 @@ class AnomalyDetector(BaseDetector):
         self.code_mean_ = best.mean(axis=0)
         cov = np.atleast_2d(np.cov(best, rowvar=False))
         self.code_precision_ = np.linalg.pinv(cov, rcond=1e-6, hermitian=True)
-        parts = self._log_parts(errors, codes)
+        # the score head's parts need no centre or scale yet
+        self.score_center_, self.score_scale_ = np.zeros(2), np.ones(2)
+        with torch.inference_mode():
+            parts = self._score_head().parts(*_tensors(errors, codes)).numpy()
         self.score_center_, scale = median_mad(parts)
         self.score_scale_ = np.where(scale > 0, scale, 1.0)
-        return self._combine(parts)
+        return self._latent_scores(errors, codes)
 
-    def _errors_and_codes(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scaled reconstruction errors and codes of ``X``, in float64: from the
-        model's ``errors_and_codes`` when it has one (batch-independent float64
-        scoring; float32 rounding would be amplified by the logs and the inverse
-        covariance), else from its (float32) public methods."""
+    def _errors_and_codes(self, X: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Scaled reconstruction errors and codes of ``X`` (no codes without
+        ``latent_distance``), in float64: from the model's ``errors_and_codes``
+        when it has one (batch-independent float64 scoring, by the model's
+        `inference_graph`; float32 rounding would be amplified by the logs and
+        the inverse covariance), else from its (float32) public methods."""
         model = self.model_
         if hasattr(model, "errors_and_codes"):
             errors, codes = model.errors_and_codes(X, dtype=torch.float64)
             return errors, codes
-        errors = model.reconstruction_error(X, scaled=True)
-        return np.asarray(errors, np.float64), np.asarray(
-            model.transform(X), np.float64
+        errors = np.asarray(model.reconstruction_error(X, scaled=True), np.float64)
+        if not self.latent_distance:
+            return errors, None
+        return errors, np.asarray(model.transform(X), np.float64)
+
+    def _score_head(self) -> LatentDistanceScore:
+        """The ``latent_distance`` score as a torch module (float64), from the
+        fitted statistics: what `decision_function` computes and what
+        `inference_graph` (and so `to_onnx`) puts after the model."""
+        return LatentDistanceScore(
+            *_tensors(
+                self.code_mean_,
+                self.code_precision_,
+                self.score_center_,
+                self.score_scale_,
+            )
         )
 
-    def _log_parts(self, errors: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """Log reconstruction error and log(1 + squared code distance), shape
-        (n, 2). The 1 keeps codes near the mean (tiny distances) from dominating
-        through their rounding."""
-        z = codes - self.code_mean_
-        distance = np.einsum("ij,jk,ik->i", z, self.code_precision_, z)
-        return np.column_stack([np.log(np.maximum(errors, TINY)), np.log1p(distance)])
+    @torch.inference_mode()
+    def _latent_scores(self, errors: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        return self._score_head()(*_tensors(errors, codes)).numpy()
 
     def _threshold(self, scores: np.ndarray) -> float:
         if self.contamination == "auto":
@@ -301,15 +317,9 @@ class AnomalyDetector(BaseDetector):
             return float(np.exp(median + AUTO_Z * MAD_TO_SIGMA * mad))
         return float(np.quantile(scores, 1.0 - float(self.contamination)))
 
-    def _combine(self, parts: np.ndarray) -> np.ndarray:
-        """The score: the larger of the parts' robust z-scores."""
-        return ((parts - self.score_center_) / self.score_scale_).max(axis=1)
-
     def _scores(self, X: np.ndarray) -> np.ndarray:
-        if self.latent_distance:
-            return self._combine(self._log_parts(*self._errors_and_codes(X)))
-        errors = self.model_.reconstruction_error(X, scaled=True)
-        return np.asarray(errors, dtype=np.float64)
+        errors, codes = self._errors_and_codes(X)
+        return self._latent_scores(errors, codes) if self.latent_distance else errors
 
     def _validate(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
@@ -333,6 +343,47 @@ class AnomalyDetector(BaseDetector):
         scale = getattr(self.model_, "input_scale_", 1.0)
         diff = (np.asarray(self.model_.reconstruct(X), np.float64) - X) / scale
         return diff**2
+
+    _onnx_dtype = "float64"  # the default of `to_onnx`: labels as decision_function's
+
+    def inference_graph(self, dtype: torch.dtype = torch.float64) -> nn.Module:
+        """The fitted detector as one torch module on the CPU in ``dtype``: rows
+        of raw features -> (codes, reconstruction in input units, score). The
+        score is `decision_function`'s, computed by the same modules (in float64
+        they agree to rounding, ~1e-15); what `to_onnx` exports. Needs an aekit
+        autoencoder as the model."""
+        check_is_fitted(self)
+        if not hasattr(self.model_, "inference_graph"):
+            raise TypeError(
+                f"an AnomalyDetector whose model is {type(self.model_).__name__} "
+                "has no inference graph: only aekit autoencoders (e.g. "
+                "aekit.Autoencoder) can be exported."
+            )
+        graph = self.model_.inference_graph(dtype)
+        if not self.latent_distance:
+            return graph
+        return ScoredGraph(graph, self._score_head().to(dtype)).eval()
+
+    def to_onnx(self, path: Any, *, dtype: str | None = None) -> Any:
+        """Write the fitted detector to ``path`` as an ONNX graph (see
+        `aekit.export.to_onnx`): input ``x`` (rows of raw features, any number
+        of rows), outputs ``codes``, ``reconstruction`` and ``score`` (the
+        `decision_function`); ``threshold_`` is in the file's metadata. ``dtype``
+        is "float64" (the default: the labels ``score > threshold`` are those of
+        `predict`) or "float32". Needs ``pip install 'aekit[onnx]'``. Returns the
+        path written."""
+        from aekit.export import to_onnx
+
+        return to_onnx(self, path, dtype=dtype)
+
+    def _onnx_metadata(self) -> dict[str, str]:
+        """The detector's entries of the ONNX file's metadata."""
+        return {
+            "score": "decision_function(X)",
+            "threshold": json.dumps(float(self.threshold_)),
+            "contamination": json.dumps(self.contamination),
+            "latent_distance": json.dumps(bool(self.latent_distance)),
+        }
 
     # Proxies so the detector reads like every aekit estimator.
     @property
@@ -361,3 +412,8 @@ class AnomalyDetector(BaseDetector):
         from aekit.persistence import save
 
         save(self, path)
+
+
+def _tensors(*arrays: np.ndarray) -> list[torch.Tensor]:
+    """float64 CPU tensors of NumPy arrays."""
+    return [torch.from_numpy(np.asarray(a, np.float64)) for a in arrays]

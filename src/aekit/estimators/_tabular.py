@@ -1,6 +1,6 @@
 """The shared behaviour of autoencoders on feature vectors: per-feature scaling
 (the ``_model_input`` / ``_model_output`` hooks of `AutoencoderTransformer`),
-``reconstruct``, ``reconstruction_error`` and ``errors_and_codes``."""
+``reconstruct`` and ``reconstruction_error``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
-from aekit import defaults, losses
+from aekit import defaults
 from aekit.estimators._base import AutoencoderTransformer, fit_or_nothing
 from aekit.estimators._checks import resolve_output_activation
 from aekit.metrics import reconstruction_mse
@@ -81,6 +81,9 @@ class BaseAutoencoder(AutoencoderTransformer):
         """Scaled features back in input units."""
         return (out * self.input_scale_ + self.input_shift_).astype(dtype)
 
+    def _layout(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        return (self.n_features_in_,), (self.n_features_in_,)
+
     def reconstruct(self, X: Any) -> np.ndarray:
         """Encode then decode ``X``: its reconstruction in input units."""
         check_is_fitted(self)
@@ -102,38 +105,3 @@ class BaseAutoencoder(AutoencoderTransformer):
             return np.asarray(np.mean((recon - Xs) ** 2, axis=1, dtype=np.float64))
         original = self._model_output(recon, np.float64)
         return reconstruction_mse(X, original)
-
-    def errors_and_codes(
-        self, X: Any, *, dtype: torch.dtype = torch.float64
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Scaled reconstruction errors and codes of ``X``, computed in ``dtype``.
-
-        The errors are those of ``reconstruction_error(X, scaled=True)``, the
-        codes those of ``transform(X)``, but computed by a copy of the module on
-        the CPU in ``dtype``, all rows at once. In float64 a row's results do not
-        depend on the other rows: float32 outputs carry ~1e-7 rounding that
-        changes with the batch, which logs and inverse covariances (as in
-        `aekit.AnomalyDetector`) would amplify.
-
-        Returns
-        -------
-        errors : ndarray of shape (n_samples,)
-        codes : ndarray of shape (n_samples, latent_dim)
-
-        Examples
-        --------
-        >>> import numpy as np, aekit
-        >>> X = np.random.default_rng(0).normal(size=(100, 5))
-        >>> ae = aekit.Autoencoder((8,), 2, max_epochs=2, random_state=0).fit(X)
-        >>> errors, codes = ae.errors_and_codes(X)
-        >>> errors.dtype, codes.shape
-        (dtype('float64'), (100, 2))
-        """
-        check_is_fitted(self)
-        Xs = self._model_input(self._validate(X, reset=False))
-        x = torch.from_numpy(Xs).to(dtype)
-        net = self._cpu_module(dtype)
-        with torch.inference_mode():
-            codes = net.encode(x)
-            errors = losses.squared_error(net.decode(codes), x)
-        return errors.numpy(), codes.numpy()

@@ -44,7 +44,7 @@ def run_graph(graph: nn.Module, X: np.ndarray, dtype: torch.dtype) -> list[np.nd
     """The outputs of the inference ``graph`` (see `aekit.nn.graph`) on the rows
     of ``X``, in ``dtype`` on the CPU, a batch of ``INFERENCE_BATCH`` rows at a
     time; one NumPy array per output."""
-    x = torch.from_numpy(np.asarray(X)).to(dtype)
+    x = torch.tensor(np.asarray(X), dtype=dtype)  # a copy: X may be read-only
     with flush_denormals("cpu"):
         batches = [
             graph(x[start : start + INFERENCE_BATCH])

@@ -103,10 +103,10 @@ class ScoredGraph(nn.Module):
 
     def __init__(self, graph: AutoencoderGraph, head: nn.Module) -> None:
         super().__init__()
-        self.graph = graph
+        self.autoencoder = graph  # (not "graph": torch.fx's name for its graphs)
         self.head = head
         self.sample_shape = graph.sample_shape
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        codes, recon, errors = self.graph(x)
+        codes, recon, errors = self.autoencoder(x)
         return codes, recon, self.head(errors, codes)

@@ -126,7 +126,7 @@ def _require(name: str) -> Any:
         ) from None
 
 
-def _example_rows(graph: torch.nn.Module, dtype: torch.dtype) -> torch.Tensor:
+def _example_rows(graph: Any, dtype: torch.dtype) -> torch.Tensor:
     """Four rows of standard normal noise to trace (and try) the graph with."""
     generator = torch.Generator().manual_seed(0)
     return torch.randn((4, *graph.sample_shape), generator=generator).to(dtype)

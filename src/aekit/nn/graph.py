@@ -14,6 +14,7 @@ arithmetic is the arithmetic the estimators run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -40,6 +41,10 @@ class AutoencoderGraph(nn.Module):
     module_shape : sequence of int
         Shape of one row as the module takes it, e.g. (channels, height, width).
     """
+
+    module: Any  # an autoencoder module: encode, decode
+    shift: torch.Tensor
+    scale: torch.Tensor
 
     def __init__(
         self,
@@ -71,6 +76,11 @@ class LatentDistanceScore(nn.Module):
     ``latent_distance``: the larger of the robust z-scores of the log
     reconstruction error and of log(1 + the code's squared Mahalanobis distance),
     ``max((parts - center) / scale)`` (see the detector's module docstring)."""
+
+    code_mean: torch.Tensor
+    code_precision: torch.Tensor
+    center: torch.Tensor
+    scale: torch.Tensor
 
     def __init__(
         self,

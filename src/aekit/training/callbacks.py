@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from aekit.metrics import ndcg_of_scores, rmse
+from aekit.training.distributed import is_main_process
 from aekit.training.sources import SparseRows, reconstruct_at
 
 if TYPE_CHECKING:
@@ -77,10 +78,14 @@ class HistoryLogger(Callback):
 
     def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
         self.columns: list[str] | None = None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text("")
+        self.writes = is_main_process()  # in distributed training, rank 0 only
+        if self.writes:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text("")
 
     def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        if not self.writes:
+            return
         with self.path.open("a", newline="") as fh:
             writer = csv.writer(fh)
             if self.columns is None:

@@ -157,6 +157,17 @@ def rank_batches(
     return torch.cat(parts), sizes, shares
 
 
+def check_rows(group: Ranks, n_train: int, n_val: int | None) -> None:
+    """Every rank needs training rows, and validation rows when there are any."""
+    world = group.world_size
+    if n_train < world or (n_val is not None and n_val < world):
+        raise ValueError(
+            f"too few rows for {world} processes: {n_train} training and "
+            f"{n_val or 0} validation rows, while each process needs at least one "
+            "of each; use fewer processes or more data"
+        )
+
+
 class DataParallel:
     """What the training loop does differently when it is one of several ranks.
 
@@ -181,17 +192,6 @@ class DataParallel:
                 dist.broadcast(tensor.data, 0)
         noise = np.random.SeedSequence([torch.initial_seed(), group.rank])
         torch.manual_seed(int(noise.generate_state(1)[0]))
-
-    def check_rows(self, n_train: int, n_val: int | None) -> None:
-        """Every rank needs training rows, and validation rows when there are
-        any."""
-        world = self.group.world_size
-        if n_train < world or (n_val is not None and n_val < world):
-            raise ValueError(
-                f"too few rows for {world} processes: {n_train} training and "
-                f"{n_val or 0} validation rows, while each process needs at least "
-                "one of each; use fewer processes or more data"
-            )
 
     def batches(
         self, data: torch.Tensor | BatchSource, order: torch.Tensor, batch_size: int
@@ -237,4 +237,3 @@ def data_parallel(
     else None."""
     group = ranks()
     return None if group is None else DataParallel(group, module, params)
-

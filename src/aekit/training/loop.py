@@ -20,7 +20,7 @@ from torch import nn
 
 from aekit.exceptions import TrainingError
 from aekit.training.callbacks import Callback, EarlyStopping
-from aekit.training.distributed import DataParallel, data_parallel
+from aekit.training.distributed import DataParallel, check_rows, data_parallel
 from aekit.training.fast_step import (
     FlatParameters,
     cpu_threads,
@@ -234,7 +234,8 @@ def setup(
     gradients, hand_written = gradient_step(module, config, flat, params)
     parallel = data_parallel(module, params)  # None when training alone
     if parallel is not None:
-        parallel.check_rows(len(train_idx), None if val_data is None else len(val_data))
+        n_val = None if val_data is None else len(val_data)
+        check_rows(parallel.group, len(train_idx), n_val)
     es = config.early_stopping
     stopper = EarlyStopping(config.patience, config.min_delta) if es else None
     return _Run(

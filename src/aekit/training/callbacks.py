@@ -17,7 +17,7 @@ from torch import nn
 
 from aekit.metrics import ndcg_of_scores, rmse
 from aekit.training.distributed import is_main_process
-from aekit.training.sources import SparseRows, reconstruct_at
+from aekit.training.sources import SCORE_CELLS, SparseRows, reconstruct_at
 
 if TYPE_CHECKING:
     from aekit.training.loop import TrainConfig
@@ -203,8 +203,23 @@ class HeldOutUsers(EarlyStopping):
     def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
         was_training = module.training
         module.eval()
-        x = self.fold_in.take(np.arange(len(self.fold_in)))
-        scores = module(x)["recon"].float().masked_fill(x > 0, -torch.inf)
+        record["val_ndcg"] = self._ndcg(module)
         module.train(was_training)
-        record["val_ndcg"] = ndcg_of_scores(scores, self.targets, self.k)
         super().on_epoch_end(module, record)
+
+    def _ndcg(self, module: nn.Module) -> float:
+        """Mean NDCG@k over the users with targets, scored a chunk of users at a
+        time (``SCORE_CELLS`` scores each), so the held-out users' scores are never
+        all in memory at once."""
+        step = max(1, SCORE_CELLS // self.targets.shape[1])
+        total, count = 0.0, 0
+        for start in range(0, len(self.fold_in), step):
+            rows = np.arange(start, min(start + step, len(self.fold_in)))
+            x = self.fold_in.take(rows)
+            scores = module(x)["recon"].float().masked_fill(x > 0, -torch.inf)
+            targets = self.targets[rows]
+            n = int(np.count_nonzero(np.diff(targets.indptr)))
+            if n:
+                total += ndcg_of_scores(scores, targets, self.k) * n
+                count += n
+        return total / max(count, 1)

@@ -1,0 +1,201 @@
+"""Scale benchmark, parts 2-4 of issue 15 (part 1, out-of-core input, is
+bench/scale.py).
+
+Part 2, DDP on CPU: the default Autoencoder on synthetic d=100 float32 data,
+trained by 1 process and by 2 gloo processes (torch.multiprocessing, one CPU
+thread each) with the same global batch and seed: final training and validation
+loss (equal to 1e-5 expected) and seconds per epoch of each.
+
+Part 3, recommenders at scale: a synthetic implicit-feedback matrix of
+MovieLens-20M's shape (138,493 users x 26,744 items, 20,000,263 sampled
+interactions with power-law item popularity and log-normal user activity, at
+least 20 per user; duplicates merged, so slightly fewer remain), written to
+``--workdir``. In a child process: MultVAE at its defaults fitted for one epoch
+(with its held-out-user early-stopping pass), then ``recommend`` (top 100) for
+all users; seconds and peak RSS (``ru_maxrss``) after each. EASE's memory is
+computed, not run (see ``ease_bytes``).
+
+Part 4 (bf16 autocast on CUDA) needs a GPU; without one it says so.
+
+    nice -n 10 python bench/scale_ddp.py [--part 2 3 4] [--rows 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+import aekit
+
+ML20M = (138_493, 26_744, 20_000_263)  # users, items, interactions
+
+
+# ----------------------------------------------------------------- part 2: DDP
+def ddp_data(rows: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(rows, 10)).astype(np.float32)
+    mix = rng.normal(size=(10, 100)).astype(np.float32)
+    noise = 0.1 * rng.normal(size=(rows, 100)).astype(np.float32)
+    return latent @ mix + noise
+
+
+def ddp_fit(rows: int, epochs: int) -> dict:
+    torch.set_num_threads(1)
+    ae = aekit.Autoencoder(
+        batch_size=256, max_epochs=epochs, patience=epochs, random_state=0
+    )
+    ae.fit(ddp_data(rows))
+    last = ae.history_[-1]
+    return {
+        "loss": last["loss"],
+        "val_loss": last["val_loss"],
+        "seconds_per_epoch": [h["seconds"] for h in ae.history_],
+    }
+
+
+def ddp_worker(rank: int, world: int, rows: int, epochs: int, out: Path) -> None:
+    store = f"file://{out / 'store'}"
+    dist.init_process_group("gloo", init_method=store, rank=rank, world_size=world)
+    try:
+        result = ddp_fit(rows, epochs)
+    finally:
+        dist.destroy_process_group()
+    (out / f"rank{rank}.json").write_text(json.dumps(result))
+
+
+def part_ddp(rows: int, epochs: int) -> None:
+    print(f"## part 2: DDP on CPU, {rows} x 100 rows, global batch 256")
+    results = {}
+    for world in (1, 2):
+        out = Path(tempfile.mkdtemp())
+        mp.spawn(ddp_worker, args=(world, rows, epochs, out), nprocs=world)
+        results[world] = json.loads((out / "rank0.json").read_text())
+        r = results[world]
+        print(
+            f"{world} process(es): loss {r['loss']:.7f}, val_loss "
+            f"{r['val_loss']:.7f}, s/epoch "
+            + ", ".join(f"{s:.2f}" for s in r["seconds_per_epoch"])
+        )
+    for key in ("loss", "val_loss"):
+        diff = abs(results[1][key] - results[2][key])
+        print(f"|{key} 1 proc - 2 procs| = {diff:.2e} (target <= 1e-5)")
+
+
+# --------------------------------------------------- part 3: ML-20M-shaped data
+def ml20m_like(path: Path, seed: int = 0) -> sp.csr_matrix:
+    """The synthetic ML-20M-shaped matrix (cached in ``path``)."""
+    if path.exists():
+        return sp.load_npz(path).tocsr()
+    n_users, n_items, n_inter = ML20M
+    rng = np.random.default_rng(seed)
+    activity = rng.lognormal(0.0, 1.0, n_users)
+    counts = 20 + np.floor(activity / activity.sum() * (n_inter - 20 * n_users))
+    counts[: n_inter - int(counts.sum())] += 1  # exactly n_inter draws
+    popularity = 1.0 / np.arange(1, n_items + 1) ** 1.0  # Zipf, exponent 1
+    items = rng.choice(n_items, size=n_inter, p=popularity / popularity.sum())
+    users = np.repeat(np.arange(n_users), counts.astype(np.int64))
+    M = sp.csr_matrix(
+        (np.ones(n_inter, np.float32), (users, rng.permutation(n_items)[items])),
+        shape=(n_users, n_items),
+    )
+    M.sum_duplicates()
+    M.data[:] = 1.0
+    sp.save_npz(path, M)
+    return M
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+
+
+def multvae_child(path: str) -> None:
+    """Run in a fresh process: fit one epoch, recommend for every user."""
+    M = sp.load_npz(path).tocsr()
+    result = {"nnz": int(M.nnz), "rss_loaded_gb": peak_rss_gb()}
+    start = time.perf_counter()
+    vae = aekit.MultVAE(max_epochs=1, random_state=0).fit(M)
+    result["fit_seconds"] = time.perf_counter() - start
+    result["epoch_seconds"] = vae.history_[0]["seconds"]
+    result["val_ndcg"] = vae.history_[0]["val_ndcg"]
+    result["rss_after_fit_gb"] = peak_rss_gb()
+    start = time.perf_counter()
+    top = vae.recommend(np.arange(M.shape[0]), k=100)
+    result["recommend_seconds"] = time.perf_counter() - start
+    result["recommend_shape"] = list(top.items.shape)
+    result["rss_after_recommend_gb"] = peak_rss_gb()
+    print(json.dumps(result))
+
+
+def ease_bytes(n_items: int) -> dict:
+    """EASE's dense memory at ``n_items`` (float64, as bench/recsys_topk.py):
+    the Gram matrix G, the copy LAPACK factorises inside ``np.linalg.inv``, the
+    inverse P and the weights B = -P / diag(P) are each n_items^2 doubles."""
+    one = n_items**2 * 8
+    return {"one_matrix_gb": one / 2**30, "peak_gb": 4 * one / 2**30}
+
+
+def part_multvae(workdir: Path) -> None:
+    n_users, n_items, n_inter = ML20M
+    print(f"## part 3: ML-20M-shaped MultVAE ({n_users} x {n_items}, {n_inter})")
+    path = workdir / "ml20m_like.npz"
+    start = time.perf_counter()
+    M = ml20m_like(path)
+    print(f"matrix: nnz {M.nnz}, written in {time.perf_counter() - start:.0f}s")
+    dense_gb = n_users * n_items * 4 / 2**30
+    print(f"(a dense float32 user x item matrix would be {dense_gb:.1f} GiB)")
+    del M
+    code = "import sys, bench.scale_ddp as b; b.multvae_child(sys.argv[1])"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    print(done.stdout.strip().splitlines()[-1])
+    ease = ease_bytes(n_items)
+    print(
+        f"EASE (not run): one {n_items}^2 float64 matrix is "
+        f"{ease['one_matrix_gb']:.2f} GiB; G, inv's working copy, P and B peak at "
+        f"about {ease['peak_gb']:.1f} GiB"
+    )
+
+
+# ------------------------------------------------------------ part 4: the GPU
+def part_gpu() -> None:
+    print("## part 4: bf16 autocast on CUDA")
+    if not torch.cuda.is_available():
+        print("no CUDA device on this machine: part 4 was not run")
+        return
+    print("CUDA is available but this script has no GPU measurement yet")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--part", type=int, nargs="+", default=[2, 3, 4])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--workdir", default=tempfile.gettempdir())
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if 2 in args.part:
+        part_ddp(args.rows, args.epochs)
+    if 3 in args.part:
+        part_multvae(Path(args.workdir))
+    if 4 in args.part:
+        part_gpu()
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,8 @@
 process trains with the same global batch; shards are disjoint and covering; the
 model saves on rank 0 and loads; all ranks stop at the same epoch."""
 
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,13 @@ import torch.multiprocessing as mp
 
 import aekit
 from aekit.nn import DenseAutoencoder, DenseConfig
-from aekit.training import Callback, SparseRows, TrainConfig, fit_module
+from aekit.training import (
+    Callback,
+    SparseRows,
+    TrainConfig,
+    fit_module,
+    resolve_device,
+)
 from aekit.training.distributed import Ranks, check_rows, rank_batches
 from aekit.training.sources import BinarizedSource, shard
 
@@ -82,6 +90,11 @@ def _scenarios(out: Path, rank: int) -> None:
     es = _estimator(random_state=0, max_epochs=60, patience=1, learning_rate=0.05)
     es.fit(_data())
     results["early"] = np.array([es.n_iter_, es.best_epoch_])
+    if rank >= 0:  # different data on each rank: a clear error on every rank
+        try:
+            _estimator().fit(_data()[: N_ROWS - rank])
+        except ValueError as exc:
+            results["mismatch"] = np.array(str(exc))
     np.savez(out / f"rank{rank}.npz", **results)
 
 
@@ -119,6 +132,14 @@ def test_estimator_under_ddp_saves_on_rank_0_and_loads(runs):
     np.testing.assert_allclose(loaded.transform(_data()), results[0]["estimator"])
     # random_state=None: the ranks still agree (rank 0's seed)
     np.testing.assert_array_equal(results[0]["estimator"], results[1]["estimator"])
+
+
+def test_different_data_on_the_ranks_is_a_clear_error(runs):
+    _, results = runs
+    for rank in (0, 1):
+        message = str(results[rank]["mismatch"])
+        assert "every process must pass the same data" in message
+        assert "between 100 and 101 rows" in message
 
 
 def test_all_ranks_stop_at_the_same_epoch(runs):
@@ -177,3 +198,32 @@ def test_cli_nproc_launches_torchrun(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("trained autoencoder") == 1  # rank 0 reports
     assert len(aekit.load(tmp_path / "m").transform(frame)) == N_ROWS
+
+
+def _cuda_worker(rank: int, port: int, out: Path) -> None:
+    """aekit initialises the group itself from torchrun's variables (NCCL for
+    CUDA tensors) and trains with bf16 autocast on this rank's GPU."""
+    env = {"RANK": rank, "LOCAL_RANK": rank, "WORLD_SIZE": 2}
+    os.environ.update({k: str(v) for k, v in env.items()})
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.manual_seed(0)
+    device = resolve_device("cuda")
+    module = DenseAutoencoder(DenseConfig(8, (16,), 4)).to(device)
+    config = TrainConfig(batch_size=32, max_epochs=2, autocast=True)
+    data = torch.from_numpy(_data()).to(device)
+    fit_module(module, data, config, generator=torch.Generator().manual_seed(0))
+    flat = torch.cat([p.detach().reshape(-1) for p in module.parameters()])
+    np.save(out / f"cuda{rank}.npy", flat.float().cpu().numpy())
+    assert device.index == rank and "nccl" in str(dist.get_backend())
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA devices")
+def test_two_gpus_with_nccl_and_bf16_autocast_agree(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_cuda_worker, args=(port, tmp_path), nprocs=2)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "cuda0.npy"), np.load(tmp_path / "cuda1.npy")
+    )

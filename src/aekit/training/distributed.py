@@ -157,6 +157,19 @@ def rank_batches(
     return torch.cat(parts), sizes, shares
 
 
+def check_same_rows(n_rows: int) -> None:
+    """Every rank must fit on the same ``n_rows`` rows (the whole data, from
+    which each takes its part); raises ValueError on every rank otherwise."""
+    bounds = torch.tensor([n_rows, -n_rows], device=_host_device())
+    dist.all_reduce(bounds, op=dist.ReduceOp.MAX)
+    most, fewest = int(bounds[0]), -int(bounds[1])
+    if most != fewest:
+        raise ValueError(
+            f"every process must pass the same data to fit (each trains on its "
+            f"part of it), but they passed between {fewest} and {most} rows"
+        )
+
+
 def check_rows(group: Ranks, n_train: int, n_val: int | None) -> None:
     """Every rank needs training rows, and validation rows when there are any."""
     world = group.world_size

@@ -20,7 +20,12 @@ from torch import nn
 
 from aekit.exceptions import TrainingError
 from aekit.training.callbacks import Callback, EarlyStopping
-from aekit.training.distributed import DataParallel, check_rows, data_parallel
+from aekit.training.distributed import (
+    DataParallel,
+    check_rows,
+    check_same_rows,
+    data_parallel,
+)
 from aekit.training.fast_step import (
     FlatParameters,
     cpu_threads,
@@ -234,6 +239,7 @@ def setup(
     gradients, hand_written = gradient_step(module, config, flat, params)
     parallel = data_parallel(module, params)  # None when training alone
     if parallel is not None:
+        check_same_rows(len(data))
         n_val = None if val_data is None else len(val_data)
         check_rows(parallel.group, len(train_idx), n_val)
     es = config.early_stopping

@@ -7,11 +7,11 @@ thread each) with the same global batch and seed: final training and validation
 loss (equal to 1e-5 expected) and seconds per epoch of each.
 
 Part 3, recommenders at scale: a synthetic implicit-feedback matrix of
-MovieLens-20M's shape (138,493 users x 26,744 items, 20,000,263 sampled
+MovieLens-20M's shape (138,493 users x 26,744 items, about 20,000,263
 interactions with power-law item popularity and log-normal user activity, at
-least 20 per user; duplicates merged, so slightly fewer remain), written to
-``--workdir``. In a child process: MultVAE at its defaults fitted for one epoch
-(with its held-out-user early-stopping pass), then ``recommend`` (top 100) for
+least 20 per user; see ``ml20m_like``), written to ``--workdir``. In a child
+process: MultVAE at its defaults fitted for one epoch (with its held-out-user
+early-stopping pass), then ``recommend`` (top 100) for
 all users; seconds and peak RSS (``ru_maxrss``) after each. EASE's memory is
 computed, not run (see ``ease_bytes``).
 
@@ -95,23 +95,32 @@ def part_ddp(rows: int, epochs: int) -> None:
 
 # --------------------------------------------------- part 3: ML-20M-shaped data
 def ml20m_like(path: Path, seed: int = 0) -> sp.csr_matrix:
-    """The synthetic ML-20M-shaped matrix (cached in ``path``)."""
+    """The synthetic ML-20M-shaped matrix (cached in ``path``): each user's
+    number of interactions is 20 plus a log-normal share of the rest; the items
+    are drawn by Zipf popularity (exponent 1, the item labels shuffled), 1.6
+    draws per interaction, and each user keeps a random subset of its distinct
+    items of that size."""
     if path.exists():
         return sp.load_npz(path).tocsr()
     n_users, n_items, n_inter = ML20M
     rng = np.random.default_rng(seed)
     activity = rng.lognormal(0.0, 1.0, n_users)
     counts = 20 + np.floor(activity / activity.sum() * (n_inter - 20 * n_users))
-    counts[: n_inter - int(counts.sum())] += 1  # exactly n_inter draws
-    popularity = 1.0 / np.arange(1, n_items + 1) ** 1.0  # Zipf, exponent 1
-    items = rng.choice(n_items, size=n_inter, p=popularity / popularity.sum())
-    users = np.repeat(np.arange(n_users), counts.astype(np.int64))
+    counts[: n_inter - int(counts.sum())] += 1  # exactly n_inter in all
+    counts = np.minimum(counts.astype(np.int64), n_items)
+    draws = np.ceil(1.6 * counts).astype(np.int64)
+    popularity = 1.0 / np.arange(1, n_items + 1)
+    items = rng.choice(n_items, size=int(draws.sum()), p=popularity / popularity.sum())
+    pairs = np.unique(np.repeat(np.arange(n_users), draws) * n_items + items)
+    users = pairs // n_items
+    order = np.lexsort((rng.random(len(pairs)), users))  # random within a user
+    first = np.searchsorted(users[order], np.arange(n_users))
+    keep = order[np.arange(len(order)) - first[users[order]] < counts[users[order]]]
+    labels = rng.permutation(n_items)
     M = sp.csr_matrix(
-        (np.ones(n_inter, np.float32), (users, rng.permutation(n_items)[items])),
+        (np.ones(len(keep), np.float32), (users[keep], labels[pairs[keep] % n_items])),
         shape=(n_users, n_items),
     )
-    M.sum_duplicates()
-    M.data[:] = 1.0
     sp.save_npz(path, M)
     return M
 

@@ -119,6 +119,9 @@ class _Rows:
     def __len__(self) -> int:
         raise NotImplementedError
 
+    def take(self, indices: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
     def shard(self, rank: int, world_size: int) -> BatchSource:
         return _Subset(self, torch.arange(*shard_bounds(len(self), rank, world_size)))
 

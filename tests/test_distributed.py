@@ -17,6 +17,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 import aekit
+from aekit.cli.models import _without_nproc
 from aekit.nn import DenseAutoencoder, DenseConfig
 from aekit.training import (
     Callback,
@@ -25,7 +26,12 @@ from aekit.training import (
     fit_module,
     resolve_device,
 )
-from aekit.training.distributed import Ranks, check_rows, rank_batches
+from aekit.training.distributed import (
+    Ranks,
+    check_rows,
+    is_main_process,
+    rank_batches,
+)
 from aekit.training.sources import BinarizedSource, shard
 
 N_ROWS = 101  # batches of 32, 32, 32, 5: the last one splits 2 + 3 over 2 ranks
@@ -227,3 +233,19 @@ def test_two_gpus_with_nccl_and_bf16_autocast_agree(tmp_path):
     np.testing.assert_array_equal(
         np.load(tmp_path / "cuda0.npy"), np.load(tmp_path / "cuda1.npy")
     )
+
+
+def test_a_half_set_up_torchrun_environment_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for name in ("RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValueError, match="RANK, MASTER_ADDR, MASTER_PORT is not set"):
+        is_main_process()
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    with pytest.raises(ValueError, match="WORLD_SIZE must be an integer"):
+        is_main_process()
+
+
+def test_nproc_is_removed_from_the_relaunched_command():
+    argv = ["train", "x.csv", "--nproc", "2", "-o", "m", "--nproc=3"]
+    assert _without_nproc(argv) == ["train", "x.csv", "-o", "m"]

@@ -32,6 +32,8 @@ from aekit.training.distributed import (
     is_main_process,
     rank_batches,
 )
+from aekit.training.fast_step import FusedAdamStep
+from aekit.training.loop import setup
 from aekit.training.sources import BinarizedSource, shard
 
 N_ROWS = 101  # batches of 32, 32, 32, 5: the last one splits 2 + 3 over 2 ranks
@@ -249,3 +251,12 @@ def test_a_half_set_up_torchrun_environment_is_a_clear_error(monkeypatch):
 def test_nproc_is_removed_from_the_relaunched_command():
     argv = ["train", "x.csv", "--nproc", "2", "-o", "m", "--nproc=3"]
     assert _without_nproc(argv) == ["train", "x.csv", "-o", "m"]
+
+
+def test_the_fast_scenario_uses_the_hand_written_step_and_fused_adam():
+    module = DenseAutoencoder(DenseConfig(8, (16,), 4))
+    config = TrainConfig(batch_size=32, early_stopping=False, manual_backward=True)
+    run = setup(module, torch.from_numpy(_data()), config, torch.Generator(), [])
+    assert run.hand_written and isinstance(run.step, FusedAdamStep)
+    assert run.parallel is None  # alone: no process group, no torchrun variables
+    run.flat.release()

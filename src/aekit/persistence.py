@@ -39,6 +39,7 @@ from aekit._validation import check_params
 from aekit.exceptions import ModelFileError
 from aekit.registry import get_estimator_class, name_of
 from aekit.training import resolve_device
+from aekit.training.distributed import is_main_process
 
 FORMAT = "aekit"
 FORMAT_VERSION = 2
@@ -88,8 +89,14 @@ def save(estimator: BaseEstimator, path: str | os.PathLike) -> None:
     >>> aekit.save(ae, folder)
     >>> np.allclose(aekit.load(folder).transform(X), ae.transform(X))
     True
+
+    In distributed training (`aekit.training.distributed`) only rank 0 writes;
+    on the other ranks ``save`` checks the estimator and returns, so every rank
+    can run the same script.
     """
     check_is_fitted(estimator)
+    if not is_main_process():
+        return
     tensors: dict[str, torch.Tensor] = {}
     config = {"format": FORMAT, "format_version": FORMAT_VERSION}
     config.update(_dump(estimator, "", tensors))

@@ -18,6 +18,7 @@ COMMAND_MODULES = (models, images, recsys, detect, compare, export)
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for a relaunch
     if not hasattr(args, "run"):
         parser.print_help()
         return 0

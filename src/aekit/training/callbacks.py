@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from aekit.metrics import ndcg_of_scores, rmse
-from aekit.training.sources import SparseRows, reconstruct_at
+from aekit.training.sources import SCORE_CELLS, SparseRows, reconstruct_at
 
 if TYPE_CHECKING:
     from aekit.training.loop import TrainConfig
@@ -23,9 +23,12 @@ class Callback:
     """Hooks called by `fit_module`; subclass and override what you need.
 
     Set ``self.stop_training = True`` in a hook to end training after this epoch.
+    A callback with ``main_process_only = True`` (the loggers) runs on rank 0
+    only in distributed training.
     """
 
     stop_training = False
+    main_process_only = False
 
     def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
         pass
@@ -184,8 +187,23 @@ class HeldOutUsers(EarlyStopping):
     def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
         was_training = module.training
         module.eval()
-        x = self.fold_in.take(np.arange(len(self.fold_in)))
-        scores = module(x)["recon"].float().masked_fill(x > 0, -torch.inf)
+        record["val_ndcg"] = self._ndcg(module)
         module.train(was_training)
-        record["val_ndcg"] = ndcg_of_scores(scores, self.targets, self.k)
         super().on_epoch_end(module, record)
+
+    def _ndcg(self, module: nn.Module) -> float:
+        """Mean NDCG@k over the users with targets, scored a chunk of users at a
+        time (``SCORE_CELLS`` scores each), so the held-out users' scores are never
+        all in memory at once."""
+        step = max(1, SCORE_CELLS // self.targets.shape[1])
+        total, count = 0.0, 0
+        for start in range(0, len(self.fold_in), step):
+            rows = np.arange(start, min(start + step, len(self.fold_in)))
+            x = self.fold_in.take(rows)
+            scores = module(x)["recon"].float().masked_fill(x > 0, -torch.inf)
+            targets = self.targets[rows]
+            n = int(np.count_nonzero(np.diff(targets.indptr)))
+            if n:
+                total += ndcg_of_scores(scores, targets, self.k) * n
+                count += n
+        return total / max(count, 1)

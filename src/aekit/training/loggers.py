@@ -43,6 +43,8 @@ class _RunOnly(Callback):
     dropped when it is copied or pickled (a clone of the estimator, or a saved
     model, gets the settings, not a writer)."""
 
+    main_process_only = True
+
     _handles: tuple[str, ...] = ()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -54,7 +56,8 @@ class _RunOnly(Callback):
 
 class HistoryLogger(Callback):
     """Write each epoch's history entry to ``path`` as the fit runs, so a long
-    fit can be followed or plotted while it runs.
+    fit can be followed or plotted while it runs. In distributed training, rank 0
+    writes.
 
     Parameters
     ----------
@@ -75,6 +78,8 @@ class HistoryLogger(Callback):
     >>> [row["epoch"] for row in json.load(open(path))]
     [1.0, 2.0, 3.0]
     """
+
+    main_process_only = True
 
     def __init__(self, path: str | os.PathLike, format: str | None = None) -> None:
         self.path = Path(path)

@@ -20,6 +20,12 @@ from torch import nn
 
 from aekit.exceptions import TrainingError
 from aekit.training.callbacks import Callback, EarlyStopping
+from aekit.training.distributed import (
+    DataParallel,
+    check_rows,
+    check_same_rows,
+    data_parallel,
+)
 from aekit.training.fast_step import (
     FlatParameters,
     cpu_threads,
@@ -28,7 +34,13 @@ from aekit.training.fast_step import (
     optimizer_step,
 )
 from aekit.training.progress import Progress
-from aekit.training.sources import BatchSource, batches, split_data, take
+from aekit.training.sources import (
+    BatchSource,
+    batch_sizes,
+    batches,
+    split_data,
+    take,
+)
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 LR_SCHEDULES = (None, "none", "cosine", "step", "plateau")
@@ -95,11 +107,17 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> Any
 
 @torch.no_grad()
 def evaluate(
-    module: Any, data: torch.Tensor | BatchSource, batch_size: int = 4096
+    module: Any,
+    data: torch.Tensor | BatchSource,
+    batch_size: int = 4096,
+    parallel: DataParallel | None = None,
 ) -> dict[str, float]:
-    """Sample-weighted mean of every loss term over ``data``, in eval mode."""
+    """Sample-weighted mean of every loss term over ``data``, in eval mode; with
+    ``parallel``, each rank scores its shard and the sums are all-reduced."""
     was_training = module.training
     module.eval()
+    if parallel is not None:
+        data = parallel.shard(data)
     sums: dict[str, torch.Tensor] = {}
     n = len(data)
     idx = torch.arange(n)
@@ -109,7 +127,12 @@ def evaluate(
         for key, value in terms.items():
             sums[key] = sums.get(key, 0) + value.detach().float() * len(xb)
     module.train(was_training)
-    return {key: (value / n).item() for key, value in sums.items()}
+    device = next(module.parameters()).device
+    totals = torch.stack([*sums.values(), torch.tensor(float(n), device=device)])
+    if parallel is not None:
+        parallel.sum(totals)
+    means = (totals[:-1] / totals[-1]).tolist()
+    return dict(zip(sums, means, strict=True))
 
 
 def _check_finite(value: float, epoch: int, what: str, config: TrainConfig) -> None:
@@ -141,6 +164,7 @@ class _Run:
     step: Callable[[], Any]  # applies the gradients
     hand_written: bool  # whether gradients is the module's own, not autograd's
     gradients: Callable[[torch.Tensor], torch.Tensor]  # sets them, returns the loss
+    parallel: DataParallel | None  # one of several ranks (torch.distributed)
 
 
 def fit_module(
@@ -180,13 +204,16 @@ def fit_module(
         cb.on_train_begin(module, config)
     history: list[dict[str, float]] = []
     if config.score_initial and run.stopper is not None:
-        start = {"epoch": 0.0, **_validate(module, run.val_data, 0, config)}
+        start = {"epoch": 0.0, **_validate(run, 0)}
         run.stopper.on_epoch_end(module, start)
     with _resources(run) as progress:
         for epoch in range(1, config.max_epochs + 1):
             history.append(run_epoch(run, epoch))
             progress.update(history[-1])
-            if any(cb.stop_training for cb in run.callbacks):
+            stop = any(cb.stop_training for cb in run.callbacks)
+            if run.parallel is not None:  # all ranks stop together
+                stop = run.parallel.any(stop)
+            if stop:
                 break
     return restore_best(run, history)
 
@@ -211,6 +238,13 @@ def setup(
     scheduler = make_scheduler(optimizer, config)  # (it wraps optimizer.step)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     gradients, hand_written = gradient_step(module, config, flat, params)
+    parallel = data_parallel(module, params)  # None when training alone
+    if parallel is not None:
+        check_same_rows(len(data))
+        n_val = None if val_data is None else len(val_data)
+        check_rows(parallel.group, len(train_idx), n_val)
+    if parallel is not None and not parallel.main:  # loggers write on rank 0
+        callbacks = [cb for cb in callbacks if not cb.main_process_only]
     es = config.early_stopping
     stopper = EarlyStopping(config.patience, config.min_delta) if es else None
     return _Run(
@@ -230,6 +264,7 @@ def setup(
         step=optimizer_step(optimizer, flat),
         hand_written=hand_written,
         gradients=gradients,
+        parallel=parallel,
     )
 
 
@@ -244,7 +279,8 @@ def _resources(run: _Run) -> Iterator[Progress]:
         threads = cpu_threads(run.module, run.config, run.hand_written, run.device)
         stack.enter_context(threads)
         stack.enter_context(flush_denormals(run.device))
-        yield stack.enter_context(Progress(run.config.max_epochs, run.config.verbose))
+        show = run.config.verbose and (run.parallel is None or run.parallel.main)
+        yield stack.enter_context(Progress(run.config.max_epochs, show))
 
 
 def run_epoch(run: _Run, epoch: int) -> dict[str, float]:
@@ -257,9 +293,12 @@ def run_epoch(run: _Run, epoch: int) -> dict[str, float]:
         cb.on_epoch_begin(module, epoch)
     order = torch.randperm(len(run.train_idx), generator=run.generator)
     total = _train_epoch(run, run.train_idx[order])
+    if run.parallel is not None:
+        run.parallel.sum(total)
+        run.parallel.average_buffers()
     record = {"epoch": float(epoch), "loss": total.item() / len(run.train_idx)}
     _check_finite(record["loss"], epoch, "training loss", config)
-    record.update(_validate(module, run.val_data, epoch, config))
+    record.update(_validate(run, epoch))
     record["lr"] = run.optimizer.param_groups[0]["lr"]
     _schedule(run.scheduler, record.get("val_loss", record["loss"]))
     record["seconds"] = time.perf_counter() - start
@@ -275,13 +314,24 @@ def _train_epoch(run: _Run, idx: torch.Tensor) -> torch.Tensor:
     run.module.train()
     config, params = run.config, run.params
     total = torch.zeros((), device=params[0].device)
-    for xb in batches(run.data, idx, config.batch_size):
+    for xb, share in _batches(run, idx):
         loss = run.gradients(xb)
+        if run.parallel is not None:
+            run.parallel.reduce_gradients(share)
         if config.gradient_clip:
             nn.utils.clip_grad_norm_(params, config.gradient_clip, foreach=True)
         run.step()
         total.add_(loss.detach(), alpha=len(xb))  # no host sync in the loop
     return total
+
+
+def _batches(run: _Run, idx: torch.Tensor) -> Iterator[tuple[torch.Tensor, float]]:
+    """The batches of ``run.data[idx]`` this process trains on, each with its
+    share of the global batch (1.0 when training alone)."""
+    if run.parallel is not None:
+        return run.parallel.batches(run.data, idx, run.config.batch_size)
+    sizes = batch_sizes(len(idx), run.config.batch_size)
+    return ((xb, 1.0) for xb in batches(run.data, idx, sizes))
 
 
 def restore_best(run: _Run, history: list[dict[str, float]]) -> TrainResult:
@@ -295,18 +345,13 @@ def restore_best(run: _Run, history: list[dict[str, float]]) -> TrainResult:
     return TrainResult(history=history, best_epoch=run.stopper.best_epoch)
 
 
-def _validate(
-    module: Any,
-    val_data: torch.Tensor | BatchSource | None,
-    epoch: int,
-    config: TrainConfig,
-) -> dict[str, float]:
-    if val_data is None:
+def _validate(run: _Run, epoch: int) -> dict[str, float]:
+    if run.val_data is None:
         return {}
-    val = evaluate(module, val_data)
+    val = evaluate(run.module, run.val_data, parallel=run.parallel)
     record = {"val_loss": val.pop("loss")}
     record.update({f"val_{k}": v for k, v in val.items()})
-    _check_finite(record["val_loss"], epoch, "validation loss", config)
+    _check_finite(record["val_loss"], epoch, "validation loss", run.config)
     return record
 
 

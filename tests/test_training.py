@@ -175,3 +175,21 @@ def test_cpu_training_flushes_denormals_and_restores_the_setting():
         assert flushing_denormals()
     finally:
         torch.set_flush_denormal(False)
+
+
+def test_keep_denormals_turns_flushing_off_for_the_block():
+    from aekit.training import keep_denormals
+
+    probe = DenormalProbe()
+    config = TrainConfig(max_epochs=1, batch_size=32, early_stopping=False)
+    module = DenseAutoencoder(DenseConfig(6, (8,), 2))
+    with keep_denormals():
+        fit_module(
+            module, torch.randn(64, 6), config, generator=torch.Generator(),
+            callbacks=[probe],
+        )  # fmt: skip
+        with flush_denormals("cpu"):
+            assert not flushing_denormals()
+    assert probe.seen == [False]
+    with flush_denormals("cpu"):  # flushing is back after the block
+        assert flushing_denormals()

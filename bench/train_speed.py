@@ -121,8 +121,11 @@ def seconds(run: Callable[[], object]) -> float:
 
 
 def alternating(runs: dict[str, Callable[[], object]], repeats: int) -> dict:
-    """Median seconds of each run, the runs taking turns (ABAB...) so that a
-    change in the machine's load hits all of them alike."""
+    """Median seconds of each run after an untimed warm-up of each, the runs
+    taking turns (ABAB...) so that a change in the machine's load hits all of
+    them alike."""
+    for run in runs.values():
+        run()
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():

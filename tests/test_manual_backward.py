@@ -7,7 +7,7 @@ from torch import nn
 
 import aekit
 from aekit import training
-from aekit.nn import DenseAutoencoder, DenseConfig
+from aekit.nn import DenseAutoencoder, DenseConfig, manual
 from aekit.nn.manual import dense_layers
 from aekit.training import fast_step, loop
 
@@ -26,20 +26,30 @@ CONFIGS = [
 ]  # fmt: skip
 
 
-def _both_steps(module, x):
+def _both_steps(module, x, monkeypatch):
     """The hand-written step's loss, gradients and batch-norm buffers, then
-    autograd's, from the same weights, buffers and random draws."""
+    autograd's, from the same weights, buffers, corruption noise and dropout masks
+    (the hand-written step's masks replace nn.Dropout's outputs)."""
     buffers = [b.clone() for b in module.buffers()]
+    passes = []
+    real_forward = manual.forward
+    monkeypatch.setattr(
+        manual, "forward", lambda *a: passes.append(real_forward(*a)) or passes[-1]
+    )
     step = module.manual_step()
     assert step is not None
-    torch.manual_seed(1)  # the same corruption noise and dropout on both sides
+    torch.manual_seed(1)  # the same corruption noise on both sides
     loss = step(x)
     grads = [p.grad.clone() for p in module.parameters()]
     after = [b.clone() for b in module.buffers()]
-    for p, b in zip(module.parameters(), grads, strict=True):
+    for p in module.parameters():
         p.grad = None
     for b, start in zip(module.buffers(), buffers, strict=True):
         b.copy_(start)
+    masks = iter([r.mask for r in passes[0] if r.mask is not None])
+    for m in module.modules():
+        if isinstance(m, nn.Dropout):
+            m.register_forward_hook(lambda m, inputs, out: inputs[0] * next(masks))
     module.train()
     torch.manual_seed(1)
     expected = module.loss(x, module(x))["loss"]
@@ -49,11 +59,11 @@ def _both_steps(module, x):
 
 
 @pytest.mark.parametrize("kwargs", CONFIGS)
-def test_manual_step_matches_autograd(kwargs):
+def test_manual_step_matches_autograd(kwargs, monkeypatch):
     torch.manual_seed(0)
     module = DenseAutoencoder(DenseConfig(10, (7, 5), 3, **kwargs)).double()
     x = torch.rand(16, 10, dtype=torch.float64)
-    got, expected = _both_steps(module, x)
+    got, expected = _both_steps(module, x, monkeypatch)
     assert got[0].item() == pytest.approx(expected[0].item(), rel=1e-12)
     for ours, theirs in zip(got[1] + got[2], expected[1] + expected[2], strict=True):
         torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-12)
@@ -61,14 +71,26 @@ def test_manual_step_matches_autograd(kwargs):
         assert expected[2][-1].item() == 1  # num_batches_tracked
 
 
-def test_manual_batch_norm_dropout_step_matches_autograd_in_float32():
+def test_manual_batch_norm_dropout_step_matches_autograd_in_float32(monkeypatch):
     torch.manual_seed(0)
     config = DenseConfig(30, (64,), 8, batch_norm=True, dropout=0.2)
     module = DenseAutoencoder(config)
-    got, expected = _both_steps(module, torch.randn(256, 30))
+    got, expected = _both_steps(module, torch.randn(256, 30), monkeypatch)
     assert got[0].item() == pytest.approx(expected[0].item(), rel=1e-6)
     for ours, theirs in zip(got[1] + got[2], expected[1] + expected[2], strict=True):
         torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.5])
+def test_dropout_mask_drops_at_the_rate_and_keeps_the_mean(rate):
+    torch.manual_seed(0)
+    mask = manual.dropout_mask(torch.empty(400, 500), rate)
+    kept = mask > 0
+    assert kept.float().mean().item() == pytest.approx(1 - rate, abs=0.005)
+    torch.testing.assert_close(mask[kept], torch.full_like(mask[kept], 1 / (1 - rate)))
+    assert mask.mean().item() == pytest.approx(1.0, abs=0.01)
+    torch.manual_seed(0)  # drawn from torch's generator: seeded fits repeat
+    torch.testing.assert_close(manual.dropout_mask(torch.empty(400, 500), rate), mask)
 
 
 def test_manual_step_rejects_a_batch_of_one_with_batch_norm():
@@ -97,7 +119,7 @@ def test_no_manual_step_for_gelu():
     assert module.manual_step() is None
 
 
-@pytest.mark.parametrize("extra", [{}, {"batch_norm": True, "dropout": 0.2}])
+@pytest.mark.parametrize("extra", [{}, {"batch_norm": True}])
 def test_fit_uses_manual_step_and_matches_autograd_fit(monkeypatch, extra):
     X = np.random.default_rng(0).normal(size=(300, 12)).astype(np.float32)
     params = dict(hidden_dims=(8,), latent_dim=3, max_epochs=5, random_state=0)

@@ -133,7 +133,7 @@ def dropout_mask(h: torch.Tensor, rate: float) -> torch.Tensor:
     return torch.rand_like(h).ge_(rate).div_(1 - rate)
 
 
-def _grad(p: nn.Parameter) -> torch.Tensor:
+def _grad(p: torch.Tensor) -> torch.Tensor:
     """``p.grad``, made when there is none (outside the flat buffer)."""
     if p.grad is None:
         p.grad = torch.empty_like(p)

@@ -69,8 +69,10 @@ def test_last_single_sample_batch_is_skipped_with_batch_norm():
     module.register_forward_pre_hook(
         lambda m, args: batches.append(len(args[0])) if m.training else None
     )
-    for manual_backward in (False, True):  # (the hand-written step has no hooks,
-        batches.clear()  # but stops on a batch of one with batch norm)
+    # Autograd calls the hook; the hand-written step does not, but it raises on a
+    # batch of one with batch norm, so a clean fit shows no such batch reached it.
+    for manual_backward in (False, True):
+        batches.clear()
         fit_module(
             module,
             data,

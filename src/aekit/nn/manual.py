@@ -62,14 +62,14 @@ def _attach(layer: Layer, module: nn.Module) -> bool:
     """Add ``module`` to ``layer`` when it may follow what the layer has; False
     when the hand-written pass does not cover it there."""
     if isinstance(module, nn.BatchNorm1d):
+        # (not modelled: a cumulative average, momentum=None, or no running stats)
         covered = module.affine and module.track_running_stats
-        if layer.norm or layer.act or layer.dropout or not covered:
-            return False
-        if module.momentum is None:  # (a cumulative average: not modelled)
+        first = layer.norm is None and layer.act is None and not layer.dropout
+        if not (covered and first and module.momentum is not None):
             return False
         layer.norm = module
     elif type(module) in ACTIVATIONS:
-        if layer.act or layer.dropout:
+        if layer.act is not None or layer.dropout:
             return False
         layer.act = module
     elif type(module) is nn.Dropout:  # (not AlphaDropout and the like)

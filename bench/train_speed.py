@@ -168,7 +168,9 @@ def section_throughput(X, args) -> None:
         "torch DataLoader loop, plain": train_dataloader,
     }
     if args.only:
-        trainers = {k: v for k, v in trainers.items() if k.split(",")[0] in args.only}
+        trainers = {
+            k: v for k, v in trainers.items() if any(k.startswith(o) for o in args.only)
+        }
     print(f"\n### Per-epoch throughput (float32 matmul {peak / 1e9:.1f} GFLOP/s)\n")
     print("| trainer | batch | samples/s | utilisation |")
     print("|---|---:|---:|---:|")
@@ -328,7 +330,7 @@ def main() -> None:
     parser.add_argument("--sections", nargs="+", choices=sections, default=sections)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 256])
-    parser.add_argument("--only", nargs="*", default=None, help="throughput rows")
+    parser.add_argument("--only", nargs="*", default=None, help="row prefixes")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--mnist-epochs", type=int, default=3)
     parser.add_argument("--mnist-images", type=int, default=60000)

@@ -153,9 +153,9 @@ class DenseAutoencoder(nn.Module):
     def manual_step(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """A function that computes the training loss of a batch and writes every
         parameter's gradient without autograd (see `aekit.nn.manual`), or None when
-        the layers are not a plain Linear/activation stack."""
+        the hand-written pass does not cover the layers."""
         cfg = self.config
-        layers = manual.plain_layers([self.encoder, self.decoder])
+        layers = manual.dense_layers([self.encoder, self.decoder])
         if layers is None or cfg.contractive > 0 or cfg.linear_path:
             return None  # (the Jacobian penalty and the linear path need autograd)
         n_encoder = sum(isinstance(m, nn.Linear) for m in self.encoder)
@@ -163,8 +163,8 @@ class DenseAutoencoder(nn.Module):
         @torch.no_grad()
         def step(x: torch.Tensor) -> torch.Tensor:
             x_in = self.corrupt(x) if cfg.noise > 0 else x
-            outputs = manual.forward(layers, x_in)
-            raw = outputs[-1]
+            saved = manual.forward(layers, x_in)
+            raw = saved[-1].output
             if cfg.loss == "bce":  # d/d(raw) of the mean BCE: sigmoid(raw) - x
                 loss = F.binary_cross_entropy_with_logits(raw, x)
                 grad = torch.sigmoid(raw).sub_(x).mul_(1 / raw.numel())
@@ -177,10 +177,10 @@ class DenseAutoencoder(nn.Module):
                 grad.mul_(2 / raw.numel())
             extra = None
             if cfg.sparsity > 0:
-                z = outputs[n_encoder]
+                z = saved[n_encoder - 1].output
                 loss = loss + cfg.sparsity * z.abs().mean()
                 extra = {n_encoder: z.sign().mul_(cfg.sparsity / z.numel())}
-            manual.backward(layers, outputs, grad, extra)
+            manual.backward(layers, saved, grad, extra)
             return loss
 
         return step

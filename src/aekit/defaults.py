@@ -159,3 +159,61 @@ def training_budget(
         else int(patience)
     )
     return batch, epochs, wait
+
+
+# -- Recommenders (issue 13) ----------------------------------------------------
+# Chosen with bench/tune_recsys.py on half of the MovieLens latest-small users that
+# bench/recsys_topk.py trains on (its test users never read) and on synthetic
+# rank-10 matrices of 500 x 300 and 5,000 x 2,000 users x items with power-law
+# item popularity; BENCHMARKS.md, "Recommender defaults", has the tables.
+
+AUTOREC_INPUTS_PER_UNIT = 12  # rating-vector entries per hidden unit
+AUTOREC_MIN_HIDDEN = 16
+AUTOREC_MAX_HIDDEN = 500  # Sedhain et al.'s width on MovieLens-1M and -10M
+RECSYS_MIN_PATIENCE = 5  # epochs; the held-out metric is exact, not sampled
+MULT_SHALLOW_MAX_USERS = 20_000  # below this, a linear Mult-VAE/DAE
+MULT_MAX_CODE = 600
+ANNEAL_EPOCHS = 150  # epochs over which the KL weight would reach 1
+
+
+def autorec_hidden_rule(n_inputs: int) -> int:
+    """``AutoRec(hidden_dim="auto")``: one hidden unit per
+    `AUTOREC_INPUTS_PER_UNIT` (12) entries of a rating vector (users for
+    I-AutoRec, items for U-AutoRec), rounded, between 16 and 500. MovieLens
+    latest-small's 610 users give 51 (tuned by hand: 50); MovieLens-1M's 6,040
+    users give 500, Sedhain et al.'s width. On the tuning data (half the
+    MovieLens users, synthetic 500 x 300 and 5,000 x 2,000) the held-out RMSE at
+    this width was within 0.002 of the best width of 25-500 each time, and
+    500 units on 241 users cost 0.01 (BENCHMARKS.md)."""
+    hidden = round(n_inputs / AUTOREC_INPUTS_PER_UNIT)
+    return int(min(AUTOREC_MAX_HIDDEN, max(AUTOREC_MIN_HIDDEN, hidden)))
+
+
+def mult_shape_rule(n_users: int, n_items: int) -> tuple[tuple[int, ...], int]:
+    """``MultVAE``/``MultDAE`` ``hidden_dims="auto"`` and ``latent_dim="auto"``:
+    with fewer than `MULT_SHALLOW_MAX_USERS` training users no hidden layer and a
+    code of min(600, n_items // 2) (a linear encoder and decoder); from then on
+    Liang et al.'s (600,) hidden layer and 200-d code, made for MovieLens-20M's
+    136k users. On half of the MovieLens latest-small training users and on
+    synthetic 500 x 300 and 5,000 x 2,000 clicks the linear 600-d model beat
+    the paper's shape by 0.02-0.05 NDCG@100 (BENCHMARKS.md); the switch point
+    between 5,000 and 136k users is not measured."""
+    if n_users < MULT_SHALLOW_MAX_USERS:
+        return (), int(min(MULT_MAX_CODE, max(2, n_items // 2)))
+    return (600,), 200
+
+
+def mult_dropout_rule(n_users: int) -> float:
+    """``dropout="auto"``: 0.3 for the linear model below `MULT_SHALLOW_MAX_USERS`
+    training users (0.1-0.3 were level on the tuning data, 0.5 lower), Liang et
+    al.'s 0.5 above."""
+    return 0.3 if n_users < MULT_SHALLOW_MAX_USERS else 0.5
+
+
+def anneal_steps_rule(n_train: int, batch_size: int) -> int:
+    """``MultVAE(anneal_steps="auto")``: the updates of `ANNEAL_EPOCHS` (150)
+    epochs, so the KL weight reaches the default cap of 0.2 after 30 epochs
+    whatever the data's size. MovieLens latest-small's ~430 training users in
+    batches of 32 give 2,100 (tuned by hand: 2,000; Liang et al.'s fixed 200,000
+    never let the weight grow there before early stopping)."""
+    return ANNEAL_EPOCHS * steps_per_epoch(n_train, batch_size)

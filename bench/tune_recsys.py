@@ -65,6 +65,7 @@ MULT = {
     "shallow_600_d0.5": dict(hidden_dims=(), latent_dim=600, dropout=0.5),
     "deep_600_d0.3": dict(hidden_dims=(600,), latent_dim=200, dropout=0.3),
     "dae_shallow_600": dict(SHALLOW, latent_dim=600, model="dae"),
+    "dae_defaults": dict(model="dae"),
     "dae_paper": dict(hidden_dims=(600,), latent_dim=200, dropout=0.5, model="dae"),
 }
 

@@ -34,6 +34,7 @@ import pandas as pd
 import torch
 
 import aekit
+from aekit import defaults
 from aekit.data import read_ratings
 from aekit.metrics import rmse, strong_generalization_split
 from recsys_topk import DEFAULT_DATA, evaluate, positives
@@ -43,6 +44,8 @@ SEED = 13
 # defaults for everything not named.
 AUTOREC = {
     "defaults": {},
+    "defaults_l2_1e-4": dict(l2=1e-4),
+    "defaults_h2x": dict(hidden_dim="x2"),
     "old_defaults": dict(
         hidden_dim=500, learning_rate=1e-3, l2=1e-4, patience=10, batch_size=64
     ),
@@ -128,6 +131,9 @@ def clicks_set(name: str, data: Path) -> pd.DataFrame:
 
 
 def run_autorec(frame: pd.DataFrame, params: dict, seed: int) -> tuple[float, int]:
+    if params.get("hidden_dim") == "x2":  # twice the rule's width
+        n_users = frame.iloc[:, 0].nunique()
+        params = dict(params, hidden_dim=2 * defaults.autorec_hidden_rule(n_users))
     rng = np.random.default_rng(SEED)
     test = rng.random(len(frame)) < 0.2
     model = aekit.AutoRec(**params, random_state=seed, device="cpu")

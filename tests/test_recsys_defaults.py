@@ -75,7 +75,7 @@ def test_multvae_resolves_its_shape_and_budget(vae, ratings):
         "dropout": 0.3,
         "batch_size": 32,
         "max_epochs": 3,
-        "patience": 20,
+        "patience": defaults.patience_rule(n_train, 32, defaults.MULT_MIN_PATIENCE),
     }
     assert vae.module_.config.latent_dim == n_items // 2
     assert vae.module_.config.hidden_dims == ()

@@ -55,7 +55,8 @@ _SHARED_DOC = """
     optimizer, learning_rate, lr_schedule, batch_size, max_epochs, early_stopping,
     validation_fraction, patience, gradient_clip, device, random_state, verbose
         As in `aekit.Autoencoder` (``batch_size="auto"``: 256, or for fewer
-        than 12,800 training users about 50 batches an epoch, at least 32).
+        than 12,800 training users about 50 batches an epoch, at least 32;
+        ``patience="auto"``: epochs worth 500 optimiser steps, at least 20).
         Early stopping holds out
         ``validation_fraction`` of the users, folds in 80% of each one's items
         and monitors the NDCG@100 of the other 20% (``val_ndcg`` in
@@ -72,6 +73,7 @@ _SHARED_DOC = """
 
 class _MultBase(BaseRecommender):
     _variational = True
+    _min_patience = defaults.MULT_MIN_PATIENCE
     _parameter_constraints: dict[str, v.Constraint] = {
         "hidden_dims": v.Auto(v.Sizes()),
         "latent_dim": v.Auto(v.Int()),
@@ -95,9 +97,10 @@ class _MultBase(BaseRecommender):
                 seed = seed_from(self.random_state)
                 train, fold_in, targets = split_users(M, self.validation_fraction, seed)
             self._resolve_shape(train.shape[0], M.shape[1])
+            self._resolve_budget(train.shape[0])
             if self.early_stopping:
                 source = SparseRows(fold_in, resolve_device(self.device))
-                stoppers.append(HeldOutUsers(source, targets, self.patience))
+                stoppers.append(HeldOutUsers(source, targets, self.patience_))
             self._train(train, lambda m, dev: SparseRows(m, dev), [*stoppers])
             if stoppers:
                 self.best_epoch_ = max(1, stoppers[0].best_epoch)
@@ -232,7 +235,7 @@ class MultVAE(_MultBase):
         max_epochs: int = 200,
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
-        patience: int = 20,
+        patience: int | str = "auto",
         gradient_clip: float | None = None,
         device: str = "auto",
         random_state: int | None = None,
@@ -304,7 +307,7 @@ class MultDAE(_MultBase):
         max_epochs: int = 200,
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
-        patience: int = 20,
+        patience: int | str = "auto",
         gradient_clip: float | None = None,
         device: str = "auto",
         random_state: int | None = None,

@@ -103,3 +103,12 @@ def test_resolved_values_are_saved_and_shown(name, request, ratings, tmp_path, c
     assert "resolved from the data:" in out
     shown = "hidden_dim_ = " if name == "autorec" else "latent_dim_ = 8"
     assert shown in out
+
+
+def test_mult_budget_is_counted_in_steps():
+    """MovieLens latest-small in recsys_topk: 434 users trained on (482 less the
+    10% early stopping holds out) in batches of 32, 14 steps an epoch."""
+    vae = aekit.MultVAE()
+    vae._resolve_budget(434)
+    assert (vae.batch_size_, vae.max_epochs_, vae.patience_) == (32, 2858, 36)
+    assert vae.anneal_steps_ == 2100

@@ -56,6 +56,7 @@ _SHARED_DOC = """
     validation_fraction, patience, gradient_clip, device, random_state, verbose
         As in `aekit.Autoencoder` (``batch_size="auto"``: 256, or for fewer
         than 12,800 training users about 50 batches an epoch, at least 32;
+        ``max_epochs="auto"``: 40,000 optimiser steps, at least 10 epochs;
         ``patience="auto"``: epochs worth 500 optimiser steps, at least 20).
         Early stopping holds out
         ``validation_fraction`` of the users, folds in 80% of each one's items
@@ -232,7 +233,7 @@ class MultVAE(_MultBase):
         learning_rate: float = 1e-3,
         lr_schedule: str | None = None,
         batch_size: int | str = "auto",
-        max_epochs: int = 200,
+        max_epochs: int | str = "auto",
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
         patience: int | str = "auto",
@@ -304,7 +305,7 @@ class MultDAE(_MultBase):
         learning_rate: float = 1e-3,
         lr_schedule: str | None = None,
         batch_size: int | str = "auto",
-        max_epochs: int = 200,
+        max_epochs: int | str = "auto",
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
         patience: int | str = "auto",

@@ -112,3 +112,9 @@ def test_mult_budget_is_counted_in_steps():
     vae._resolve_budget(434)
     assert (vae.batch_size_, vae.max_epochs_, vae.patience_) == (32, 2858, 36)
     assert vae.anneal_steps_ == 2100
+
+
+def test_mult_rules_switch_to_the_papers_shape_at_5000_users():
+    assert defaults.mult_shape_rule(4_999, 2_000) == ((), 600)
+    assert defaults.mult_shape_rule(5_000, 2_000) == ((600,), 200)
+    assert defaults.mult_dropout_rule(5_000) == 0.5

@@ -39,13 +39,13 @@ _SHARED_DOC = """
     hidden_dims : sequence of int or "auto", default="auto"
         Hidden layers of the encoder (the decoder mirrors them); () gives linear
         maps to and from the code. "auto" (`defaults.mult_shape_rule`): () below
-        20,000 training users, Liang et al.'s (600,) from then on.
+        5,000 training users, Liang et al.'s (600,) from then on.
     latent_dim : int or "auto", default="auto"
-        "auto": min(600, n_items // 2) below 20,000 training users, else
+        "auto": min(600, n_items // 2) below 5,000 training users, else
         Liang et al.'s 200.
     dropout : float or "auto", default="auto"
         Input dropout during training. "auto" (`defaults.mult_dropout_rule`):
-        0.3 below 20,000 training users, else Liang et al.'s 0.5.
+        0.3 below 5,000 training users, else Liang et al.'s 0.5.
     min_rating : float or None, default=None
         Ratings below it are not positives (None: every row is one).
     l2 : float

@@ -91,6 +91,9 @@ class AutoRec(BaseRecommender):
     user_bias_, item_bias_ : ndarray of float
     rating_min_, rating_max_ : float
         Predictions are clipped to this range.
+    hidden_dim_, batch_size_, max_epochs_, patience_ : int
+        The values used (explicit, or resolved from the data); all in
+        ``resolved_params_``.
 
     Examples
     --------
@@ -111,6 +114,7 @@ class AutoRec(BaseRecommender):
         "input_dropout": v.Real(high=1.0),
         "bias_damping": v.Optional(v.Real()),
     }
+    _resolved_names = ("hidden_dim", *BaseRecommender._resolved_names)
 
     def __init__(
         self,
@@ -188,8 +192,6 @@ class AutoRec(BaseRecommender):
             if stoppers:
                 self.best_epoch_ = max(1, stoppers[0].best_epoch)
         return self
-
-    _resolved_names = ("hidden_dim", *BaseRecommender._resolved_names)
 
     def _resolve_shape(self, M: sp.csr_matrix) -> None:
         """``hidden_dim_``: the explicit width, or `defaults.autorec_hidden_rule`

@@ -81,6 +81,12 @@ class _MultBase(BaseRecommender):
         "dropout": v.Auto(v.Real(high=1.0)),
         "min_rating": v.Optional(v.Real(low=-float("inf"))),
     }
+    _resolved_names: tuple[str, ...] = (
+        "hidden_dims",
+        "latent_dim",
+        "dropout",
+        *BaseRecommender._resolved_names,
+    )
 
     def fit(self, X: Any, y: Any = None) -> _MultBase:
         """Learn from interactions ``X`` (see the class docstring); ``y`` is
@@ -106,13 +112,6 @@ class _MultBase(BaseRecommender):
             if stoppers:
                 self.best_epoch_ = max(1, stoppers[0].best_epoch)
         return self
-
-    _resolved_names: tuple[str, ...] = (
-        "hidden_dims",
-        "latent_dim",
-        "dropout",
-        *BaseRecommender._resolved_names,
-    )
 
     def _resolve_shape(self, n_users: int, n_items: int) -> None:
         """``hidden_dims_``, ``latent_dim_`` and ``dropout_``: explicit values, or

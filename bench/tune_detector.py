@@ -15,6 +15,7 @@ Each config is a name in CONFIGS: a function (n_features, seed) -> detector.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
 from pathlib import Path
@@ -30,6 +31,8 @@ from aekit.estimators import default_detector_model
 from aekit.metrics import median_mad
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+CACHE = Path(__file__).resolve().parent / "out" / "tune_detector.json"
+FAMILIES = ("adbench", "rare", "rare_heldout")
 TUNING_SETS = [
     "10_cover", "12_fault", "15_Hepatitis", "16_http", "17_InternetAds",
     "23_mammography", "27_PageBlocks", "2_annthyroid", "34_smtp", "35_SpamBase",
@@ -115,6 +118,20 @@ def _iforest(d: int, seed: int):
     return IForest(random_state=seed)
 
 
+def _pyod(name: str):
+    """A PyOD baseline at its defaults (seeded where it takes a seed)."""
+
+    def make(d: int, seed: int):
+        from pyod.models.auto_encoder import AutoEncoder
+        from pyod.models.ecod import ECOD
+
+        if name == "ECOD":
+            return ECOD()
+        return AutoEncoder(random_state=seed, verbose=0)
+
+    return make
+
+
 CONFIGS = {
     "default": lambda d, seed: aekit.AnomalyDetector(random_state=seed),
     "previous_default": lambda d, seed: _det(seed),
@@ -154,10 +171,23 @@ CONFIGS = {
         ]
     ),
     "IForest": _iforest,
+    "ECOD": _pyod("ECOD"),
+    "AutoEncoder": _pyod("AutoEncoder"),
+    # Round 4 (issue 13): small tables, rare-class tasks.
+    "trim10": lambda d, seed: aekit.AnomalyDetector(random_state=seed, trim=0.1),
+    "trim20_ld": lambda d, seed: aekit.AnomalyDetector(random_state=seed, trim=0.2),
+    "batch_auto": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, batch_size="auto")
+    ),
+    "code_d": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, latent_dim=int(np.clip(d, 2, 32)))
+    ),
+    "no_latent": lambda d, seed: _recon(_ae(seed)),
 }
 
 
 def load(data: Path, name: str, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """An ADBench tuning set, subsampled to ``max_rows`` rows (stratified)."""
     archive = np.load(data / "odds" / "adbench_classical" / f"{name}.npz")
     X, y = archive["X"].astype(np.float64), archive["y"].astype(int)
     if len(X) > max_rows:
@@ -167,9 +197,38 @@ def load(data: Path, name: str, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def evaluate(X, y, config: str, seed: int, family: str) -> tuple[float, float]:
+    """(ROC-AUC, fit seconds) of one config on one set and seed. ADBench: a 60/40
+    split, test ROC-AUC. Rare-class tasks (a handful of anomalies each): fit on
+    all rows and score them (transductive), so every anomaly counts."""
+    if family == "adbench":
+        Xtr, Xte, _, yte = train_test_split(X, y, test_size=0.4, random_state=seed)
+    else:
+        Xtr, Xte, yte = X, X, y
+    scaler = StandardScaler().fit(Xtr)
+    start = time.perf_counter()
+    det = CONFIGS[config](X.shape[1], seed).fit(scaler.transform(Xtr))
+    seconds = time.perf_counter() - start
+    if len(np.unique(yte)) < 2:
+        return float("nan"), seconds
+    scores = np.nan_to_num(det.decision_function(scaler.transform(Xte)), posinf=1e300)
+    return float(roc_auc_score(yte, scores)), seconds
+
+
+def family_sets(data: Path, family: str, max_rows: int):
+    """(name, loader) pairs: the ADBench tuning sets or rare-class tasks."""
+    from rare_tasks import HELD_OUT, TUNING, load_task
+
+    if family == "adbench":
+        return [(n, lambda n=n: load(data, n, max_rows)) for n in TUNING_SETS]
+    names = TUNING if family == "rare" else HELD_OUT
+    return [(n, lambda n=n: load_task(n)) for n in names]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
+    parser.add_argument("--family", choices=FAMILIES, default="adbench")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
     parser.add_argument("--max-rows", type=int, default=10000)
@@ -177,26 +236,24 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
+    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     aucs: dict[str, dict[str, float]] = {c: {} for c in args.configs}
     seconds = dict.fromkeys(args.configs, 0.0)
-    for name in TUNING_SETS:
-        X, y = load(Path(args.data), name, args.max_rows)
+    for name, loader in family_sets(Path(args.data), args.family, args.max_rows):
+        X, y = loader()
         for config in args.configs:
             scores = []
             for seed in args.seeds:
-                Xtr, Xte, _, yte = train_test_split(
-                    X, y, test_size=0.4, random_state=seed
-                )
-                scaler = StandardScaler().fit(Xtr)
-                start = time.perf_counter()
-                det = CONFIGS[config](X.shape[1], seed).fit(scaler.transform(Xtr))
-                seconds[config] += time.perf_counter() - start
-                scores.append(
-                    roc_auc_score(yte, det.decision_function(scaler.transform(Xte)))
-                )
+                key = f"{args.family}|{name}|{config}|{seed}"
+                if key not in cache:  # delete the file after changing a config
+                    cache[key] = evaluate(X, y, config, seed, args.family)
+                    CACHE.parent.mkdir(exist_ok=True)
+                    CACHE.write_text(json.dumps(cache))
+                scores.append(cache[key][0])
+                seconds[config] += cache[key][1]
             aucs[config][name] = float(np.mean(scores))
         row = " ".join(f"{aucs[c][name]:.3f}" for c in args.configs)
-        print(f"{name:16s} {row}", flush=True)
+        print(f"{name:20s} {row}", flush=True)
     print("| config | mean ROC-AUC | fit s |")
     print("|---|---|---|")
     for config in args.configs:

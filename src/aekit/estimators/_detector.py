@@ -26,12 +26,14 @@ fits, raised the mean ROC-AUC from 0.787 to 0.794 and cut the fit time by about
 in one part by the other: ``contamination="auto"`` then found 76% of planted
 anomalies where the larger one finds 90%, as reconstruction error alone does.)
 
-``contamination="auto"`` needs no anomaly rate: a sample is anomalous when the
-modified z-score of its log score exceeds 3.5 (Iglewicz & Hoaglin, "How to Detect
-and Handle Outliers", 1993): ``log s > median + 3.5 * 1.4826 * MAD`` over the
-training scores. Reconstruction errors are right-skewed; their logarithm is close
-to symmetric, where the median/MAD rule is reliable. The ``latent_distance``
-score is already on a log scale, so the rule applies to it directly.
+``contamination="auto"`` needs no anomaly rate: the threshold is
+`aekit.thresholds.auto_threshold` of the training scores, the lower of the
+modified z-score cut (median + 3.5 robust standard deviations; Iglewicz & Hoaglin,
+1993), which finds far anomalies at any contamination, and the two-sigma cut (mean
++ 2 standard deviations), which follows a moderate tail that widens the MAD (see
+that module). Reconstruction errors are right-skewed; their logarithm is close to
+symmetric, so without ``latent_distance`` the rule is applied to the log errors.
+The ``latent_distance`` score is already on a log scale.
 """
 
 from __future__ import annotations
@@ -44,15 +46,13 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aekit import _validation as v
-from aekit import defaults
+from aekit import defaults, thresholds
 from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import fit_or_nothing
 from aekit.estimators._outlier import BaseDetector
 from aekit.metrics import median_mad
 from aekit.registry import register
 
-AUTO_Z = 3.5  # modified z-score cut-off of Iglewicz & Hoaglin (1993)
-MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution, in standard deviations
 TINY = np.finfo(np.float64).tiny
 CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
 
@@ -99,8 +99,9 @@ class AnomalyDetector(BaseDetector):
         `default_detector_model`.
     contamination : float in (0, 0.5] or "auto", default=0.1
         Expected fraction of anomalies, which sets ``threshold_`` as the
-        ``1 - contamination`` quantile of the training scores. "auto" uses a
-        median/MAD rule on the log scores instead (see the module docstring).
+        ``1 - contamination`` quantile of the training scores. "auto" needs no
+        rate: `aekit.thresholds.auto_threshold` of the (log) training scores
+        (see the module docstring).
     trim : float in [0, 0.5), default=0.3
         Fraction of training samples with the largest reconstruction error (after
         a short first fit) left out of the final fit: robustness to anomalies in
@@ -283,10 +284,9 @@ class AnomalyDetector(BaseDetector):
     def _threshold(self, scores: np.ndarray) -> float:
         if self.contamination == "auto":
             if self.latent_distance:  # the score is already on a log scale
-                median, mad = median_mad(scores)
-                return float(median + AUTO_Z * MAD_TO_SIGMA * mad)
-            median, mad = median_mad(np.log(np.maximum(scores, TINY)))
-            return float(np.exp(median + AUTO_Z * MAD_TO_SIGMA * mad))
+                return thresholds.auto_threshold(scores)
+            log_cut = thresholds.auto_threshold(np.log(np.maximum(scores, TINY)))
+            return float(np.exp(log_cut))
         return float(np.quantile(scores, 1.0 - float(self.contamination)))
 
     def _combine(self, parts: np.ndarray) -> np.ndarray:

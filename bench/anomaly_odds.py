@@ -68,6 +68,8 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 def make_detector(name: str, seed: int):
     if name == "aekit":
         return aekit.AnomalyDetector(random_state=seed)
+    if name == "aekit_knn":  # the opt-in code_distance="knn"
+        return aekit.AnomalyDetector(random_state=seed, code_distance="knn")
     if name == "aekit_tuned":
         from tune_detector import MeanOfZ
 

@@ -91,8 +91,12 @@ def pythresh_rate(method: str, scores: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", nargs="?", default=str(HERE.parent / ".." / "shared" / "data"))
-    parser.add_argument("--family", choices=("adbench", "odds", "rare"), default="adbench")
+    parser.add_argument(
+        "data", nargs="?", default=str(HERE.parent / ".." / "shared" / "data")
+    )
+    parser.add_argument(
+        "--family", choices=("adbench", "odds", "rare"), default="adbench"
+    )
     parser.add_argument("--rules", nargs="+", default=list(RULES))
     parser.add_argument("--pythresh", nargs="*", default=list(PYTHRESH))
     parser.add_argument("--seed", type=int, default=0)

@@ -41,7 +41,9 @@ TASKS: dict[str, Task] = {
     "iris_virginica": Task("sklearn", "iris", "target", 2),
     "iris_versicolor": Task("sklearn", "iris", "target", 1),
     "wine_class3": Task("sklearn", "wine", "target", 2),
-    "penguins_chinstrap": Task("penguins", "penguins", "species", "Chinstrap", ("year",)),
+    "penguins_chinstrap": Task(
+        "penguins", "penguins", "species", "Chinstrap", ("year",)
+    ),
     "penguins_gentoo": Task("penguins", "penguins", "species", "Gentoo", ("year",)),
     "crabs_blue": Task("MASS", "crabs", "sp", "B", ("index",)),
     "crabs_female": Task("MASS", "crabs", "sex", "F", ("index",)),

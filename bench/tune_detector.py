@@ -178,17 +178,48 @@ CONFIGS = {
     # Round 4 (issue 13): small tables, rare-class tasks.
     "trim10": lambda d, seed: aekit.AnomalyDetector(random_state=seed, trim=0.1),
     "trim20_ld": lambda d, seed: aekit.AnomalyDetector(random_state=seed, trim=0.2),
-    "batch_auto": lambda d, seed: aekit.AnomalyDetector(
-        _ae(seed, batch_size="auto")
-    ),
+    "batch_auto": lambda d, seed: aekit.AnomalyDetector(_ae(seed, batch_size="auto")),
     "code_d": lambda d, seed: aekit.AnomalyDetector(
         _ae(seed, latent_dim=int(np.clip(d, 2, 32)))
     ),
     "no_latent": lambda d, seed: _recon(_ae(seed)),
+    "code_half": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, latent_dim=int(np.clip(d // 2, 1, 32)))
+    ),
+    "knn_codes": lambda d, seed: _KnnCodes(random_state=seed),
+    # the library's code_distance="knn" (log(d + 1e-3), nearest neighbour skipped)
+    "knn_r4": lambda d, seed: aekit.AnomalyDetector(
+        random_state=seed, code_distance="knn"
+    ),
+    "knn_codes_trim10": lambda d, seed: _KnnCodes(random_state=seed, trim=0.1),
     "ens5_default": lambda d, seed: MeanOfZ(
         [aekit.AnomalyDetector(random_state=100 * seed + i) for i in range(5)]
     ),
 }
+
+
+class _KnnCodes(aekit.AnomalyDetector):
+    """Experimental: the code part of the score is the mean distance to the k
+    nearest codes of the best-reconstructed training rows (a local measure, for
+    normal data in several clusters) instead of the Mahalanobis distance."""
+
+    def _fit_latent_distance(self, X):
+        from sklearn.neighbors import NearestNeighbors
+
+        errors, codes = self._errors_and_codes(X)
+        best = codes[errors <= np.quantile(errors, 1.0 - self.trim)]
+        scale = best.std(axis=0) + 1e-12
+        self.knn_ = NearestNeighbors(n_neighbors=min(10, len(best))).fit(best / scale)
+        self.knn_scale_ = scale
+        self.code_mean_, self.code_precision_ = best.mean(axis=0), None
+        parts = self._log_parts(errors, codes)
+        self.score_center_, mad = median_mad(parts)
+        self.score_scale_ = np.where(mad > 0, mad, 1.0)
+        return self._combine(parts)
+
+    def _log_parts(self, errors, codes):
+        distance = self.knn_.kneighbors(codes / self.knn_scale_)[0].mean(axis=1)
+        return np.column_stack([np.log(np.maximum(errors, 1e-300)), np.log1p(distance)])
 
 
 def load(data: Path, name: str, max_rows: int) -> tuple[np.ndarray, np.ndarray]:

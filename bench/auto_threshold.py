@@ -46,11 +46,10 @@ PYTHRESH = ("FILTER", "DSN", "OCSVM", "CLF", "META", "IQR", "MAD", "ZSCORE")
 
 def family_sets(data: Path, family: str, max_rows: int):
     """(name, loader) pairs of a family; a loader returns (X, y)."""
+    from aekit.data import load_odds
     from anomaly_odds import SETS
     from rare_tasks import TASKS, load_task
     from tune_detector import TUNING_SETS, load
-
-    from aekit.data import load_odds
 
     if family == "adbench":
         return [(n, lambda n=n: load(data, n, max_rows)) for n in TUNING_SETS]

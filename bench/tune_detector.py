@@ -176,8 +176,8 @@ CONFIGS = {
     "ECOD": _pyod("ECOD"),
     "AutoEncoder": _pyod("AutoEncoder"),
     # Round 4 (issue 13): small tables, rare-class tasks.
-    "trim10": lambda d, seed: aekit.AnomalyDetector(random_state=seed, trim=0.1),
-    "trim20_ld": lambda d, seed: aekit.AnomalyDetector(random_state=seed, trim=0.2),
+    "ld_trim10": lambda d, seed: aekit.AnomalyDetector(random_state=seed, trim=0.1),
+    "ld_trim20": lambda d, seed: aekit.AnomalyDetector(random_state=seed, trim=0.2),
     "batch_auto": lambda d, seed: aekit.AnomalyDetector(_ae(seed, batch_size="auto")),
     "code_d": lambda d, seed: aekit.AnomalyDetector(
         _ae(seed, latent_dim=int(np.clip(d, 2, 32)))

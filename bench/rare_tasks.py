@@ -12,8 +12,8 @@ than `MAX_RATE` of the rows it is subsampled (seed 0) to `TARGET_RATE`; tables
 over `MAX_ROWS` rows are subsampled (stratified, seed 0).
 
 `HELD_OUT` is the fixed third kept apart: no default was chosen on it
-(`bench/tune_detector.py --family rare` tunes on `TUNING`,
-`bench/anomaly_odds.py --family rare` reports both).
+(`bench/tune_detector.py --family rare` tunes on `TUNING`;
+`bench/anomaly_odds.py --family rare_heldout` judges on `HELD_OUT`).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@
 from aekit.nn.blocks import ACTIVATIONS, mlp
 from aekit.nn.conv import ConvAutoencoder, ConvConfig, ConvDecoder, ConvEncoder
 from aekit.nn.dense import DenseAutoencoder, DenseConfig
+from aekit.nn.mixed import MixedAutoencoder, MixedConfig
 from aekit.nn.recsys import AutoRecConfig, AutoRecNet, MultVAEConfig, MultVAENet
 from aekit.nn.vae import VAEConfig, VariationalAutoencoder
 
@@ -23,5 +24,7 @@ __all__ = [
     "MultVAENet",
     "DenseAutoencoder",
     "DenseConfig",
+    "MixedAutoencoder",
+    "MixedConfig",
     "mlp",
 ]

@@ -20,6 +20,7 @@ from aekit.cli._io import (
     add_drop_option,
     model_params,
     read_data,
+    takes_tables,
     write_table,
 )
 from aekit.demo import run_demo
@@ -102,6 +103,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def _load_and_read(args: argparse.Namespace) -> tuple[Any, Any]:
     estimator = persistence.load(args.model)
+    if getattr(estimator, "schema_", None) is not None:  # named columns, any type
+        return estimator, read_data(args.data, args.drop, tables=True)
     X = read_data(args.data, args.drop)
     n_columns = X.shape[1]
     if n_columns != estimator.n_features_in_:

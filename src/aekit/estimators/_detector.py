@@ -155,6 +155,7 @@ class AnomalyDetector(BaseDetector):
     True
     """
 
+    _accepts_tables = True  # (with a model that takes them, as the default)
     _parameter_constraints: dict[str, v.Constraint] = {
         "trim": v.Real(high=0.5),
         "latent_distance": v.Bool(),

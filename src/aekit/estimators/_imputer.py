@@ -63,6 +63,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     False
     """
 
+    _accepts_tables = True
     _parameter_constraints: dict[str, v.Constraint] = {}
 
     def __init__(self, model: Any = None, *, random_state: int | None = None) -> None:
@@ -99,6 +100,20 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         see `aekit.Autoencoder.impute`."""
         check_is_fitted(self)
         return self.model_.impute(X)
+
+    # Proxies so the imputer reads like every aekit estimator (`aekit train`).
+    @property
+    def history_(self) -> list[dict[str, float]]:
+        """Training history of the autoencoder."""
+        return self.model_.history_
+
+    @property
+    def best_epoch_(self) -> int:
+        return int(self.model_.best_epoch_)
+
+    @property
+    def n_iter_(self) -> int:
+        return int(self.model_.n_iter_)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")

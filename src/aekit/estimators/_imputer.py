@@ -23,12 +23,15 @@ from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import fit_or_nothing
 from aekit.registry import register
 
+IMPUTER_EPOCHS = 100  # the default model's epoch cap (see default_imputer_model)
+
 
 def default_imputer_model(random_state: Any = None) -> Autoencoder:
     """The autoencoder `AutoencoderImputer` uses when ``model=None``: an
-    `aekit.Autoencoder` at its defaults (layers and training budget resolved
-    from the data)."""
-    return Autoencoder(random_state=random_state)
+    `aekit.Autoencoder` at its defaults (layers resolved from the data), with
+    at most `IMPUTER_EPOCHS` epochs: on small tables the step-based "auto"
+    budget runs thousands of epochs, and imputation benchmarks fit many."""
+    return Autoencoder(max_epochs=IMPUTER_EPOCHS, random_state=random_state)
 
 
 @register("imputer")

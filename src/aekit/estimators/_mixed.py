@@ -76,6 +76,16 @@ class TableMixin:
     def _encode_table(self, X: Any, *, reset: bool) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
+        elif not reset:  # arrays: shape and feature count as scikit-learn checks them
+            schema = self._schema()
+            numbers = schema is not None and not schema.categorical
+            X = validate_data(
+                self,
+                X,
+                reset=False,
+                dtype=[np.float64, np.float32] if numbers else None,
+                ensure_all_finite="allow-nan",
+            )
         if reset:
             self.schema_ = TableSchema.from_frame(X).to_dict()
         schema = self._schema()

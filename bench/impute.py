@@ -121,7 +121,9 @@ def score(
                 cats = pd.Categorical(truth[c]).categories
                 k = max(len(cats) - 1, 1)
                 guess = cats[np.clip(np.round(guess * k), 0, k).astype(int)]
-            hits.append(np.asarray(guess).astype(str) == truth[c].to_numpy()[rows].astype(str))
+            hits.append(
+                np.asarray(guess).astype(str) == truth[c].to_numpy()[rows].astype(str)
+            )
     rmse = float(np.sqrt(np.concatenate(errors).mean())) if errors else float("nan")
     acc = float(np.concatenate(hits).mean()) if hits else float("nan")
     return rmse, acc
@@ -187,7 +189,9 @@ def imputation(tables, seeds, cache_path, methods):
                     est = peers(seed).get(name)
                     filled, seconds = run_method(name, est, masked, levels, seed)
                     rmse, acc = score(frame, filled, mask, levels)
-                    row = dict(zip(("data", "setting", "seed", "method"), key))
+                    row = dict(
+                        zip(("data", "setting", "seed", "method"), key, strict=True)
+                    )
                     row.update(rmse=rmse, accuracy=acc, seconds=seconds)
                     cache[key] = row
                     with cache_path.open("a") as fh:
@@ -208,25 +212,39 @@ def detection(seeds: int) -> pd.DataFrame:
         rng = np.random.default_rng(seed)
         normal = penguins[penguins.species != "Chinstrap"]
         n_rare = round(0.05 / 0.95 * len(normal))
-        rare = penguins[penguins.species == "Chinstrap"].sample(n_rare, random_state=seed)
+        rare = penguins[penguins.species == "Chinstrap"].sample(
+            n_rare, random_state=seed
+        )
         table = pd.concat([normal, rare]).sample(frac=1.0, random_state=seed)
         y = (table.pop("species") == "Chinstrap").to_numpy()
         start = time.perf_counter()
         det = aekit.AnomalyDetector(random_state=seed).fit(table)
-        ae_auc, ae_s = roc_auc_score(y, det.decision_scores_), time.perf_counter() - start
+        ae_auc, ae_s = (
+            roc_auc_score(y, det.decision_scores_),
+            time.perf_counter() - start,
+        )
         start = time.perf_counter()
         onehot = pd.get_dummies(table, dtype=float)
         onehot = onehot.fillna(onehot.mean())
         forest = IsolationForest(random_state=int(rng.integers(1 << 30))).fit(onehot)
         if_auc = roc_auc_score(y, -forest.score_samples(onehot))
-        rows.append(dict(seed=seed, aekit=ae_auc, aekit_s=ae_s, iforest=if_auc,
-                         iforest_s=time.perf_counter() - start))
+        rows.append(
+            dict(
+                seed=seed,
+                aekit=ae_auc,
+                aekit_s=ae_s,
+                iforest=if_auc,
+                iforest_s=time.perf_counter() - start,
+            )
+        )
         print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
 
 def report(results: pd.DataFrame) -> None:
-    table = results.groupby(["data", "setting", "method"])[["rmse", "accuracy", "seconds"]]
+    table = results.groupby(["data", "setting", "method"])[
+        ["rmse", "accuracy", "seconds"]
+    ]
     summary = table.mean().unstack("method")
     print(summary["rmse"].round(4).to_string())
     print(summary["accuracy"].round(3).to_string())
@@ -241,17 +259,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--cache", default="bench_impute.jsonl")
     parser.add_argument("--data", action="append", help="only these data sets")
-    parser.add_argument(
-        "--methods", default="mean/mode,knn,iterative,missforest,aekit"
-    )
+    parser.add_argument("--methods", default="mean/mode,knn,iterative,missforest,aekit")
     parser.add_argument("--detection-seeds", type=int, default=3)
     args = parser.parse_args()
     tables = load_tables(args.odds)
     if args.data:
         tables = {k: v for k, v in tables.items() if k in args.data}
-    results = imputation(
-        tables, args.seeds, Path(args.cache), args.methods.split(",")
-    )
+    results = imputation(tables, args.seeds, Path(args.cache), args.methods.split(","))
     report(results)
     if args.detection_seeds:
         print(detection(args.detection_seeds).describe().round(3).to_string())

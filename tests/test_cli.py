@@ -170,5 +170,13 @@ def test_help_lists_commands(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("demo", "train", "encode", "reconstruct", "score", "info", "impute"):
+    for command in (
+        "demo",
+        "train",
+        "encode",
+        "reconstruct",
+        "score",
+        "info",
+        "impute",
+    ):
         assert command in out

@@ -260,8 +260,19 @@ def test_cli_on_a_csv_with_text_and_empty_cells(tmp_path, capsys):
     read = pd.read_csv(path)
     ok = read["kind"].notna()
     assert (filled["kind"][ok] == read["kind"][ok]).all()
-    assert main(["impute", str(path), "-o", str(tmp_path / "again.csv"), "--model",
-                 str(tmp_path / "imp")]) == 0
+    assert (
+        main(
+            [
+                "impute",
+                str(path),
+                "-o",
+                str(tmp_path / "again.csv"),
+                "--model",
+                str(tmp_path / "imp"),
+            ]
+        )
+        == 0
+    )
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "again.csv"), filled)
     model = tmp_path / "model"
     assert main(["train", str(path), "-o", str(model), "--max-epochs", "2"]) == 0

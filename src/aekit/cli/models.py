@@ -20,7 +20,6 @@ from aekit.cli._io import (
     add_drop_option,
     model_params,
     read_data,
-    takes_tables,
     write_table,
 )
 from aekit.demo import run_demo

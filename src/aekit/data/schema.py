@@ -79,7 +79,9 @@ def _levels(series: pd.Series, kind: str) -> tuple[tuple[Any, ...], bool]:
     if isinstance(series.dtype, pd.CategoricalDtype):
         levels = list(series.cat.categories)
     else:
-        levels = sorted(series.dropna().unique().tolist(), key=lambda x: (str(type(x)), x))
+        levels = sorted(
+            series.dropna().unique().tolist(), key=lambda x: (str(type(x)), x)
+        )
     if len(levels) <= MAX_LEVELS:
         return tuple(_plain(x) for x in levels), False
     top = series.value_counts().index[: MAX_LEVELS - 1]
@@ -118,8 +120,12 @@ class TableSchema:
         columns = []
         for name in df.columns:
             kind = _kind(df[name])
-            levels, capped = _levels(df[name], kind) if kind != "numeric" else ((), False)
-            columns.append(Column(_plain(name), kind, str(df[name].dtype), levels, capped))
+            levels, capped = (
+                _levels(df[name], kind) if kind != "numeric" else ((), False)
+            )
+            columns.append(
+                Column(_plain(name), kind, str(df[name].dtype), levels, capped)
+            )
         return cls(columns, frame=frame)
 
     @property
@@ -136,8 +142,13 @@ class TableSchema:
         return {
             "frame": self.frame,
             "columns": [
-                {"name": c.name, "kind": c.kind, "dtype": c.dtype,
-                 "levels": list(c.levels), "capped": c.capped}
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "dtype": c.dtype,
+                    "levels": list(c.levels),
+                    "capped": c.capped,
+                }
                 for c in self.columns
             ],
         }
@@ -219,13 +230,17 @@ def _numbers(series: pd.Series, name: Any) -> np.ndarray:
 
 def _codes(series: pd.Series, column: Column, unseen: dict) -> np.ndarray:
     """Level codes of ``series`` (NaN where missing or unseen)."""
-    if column.kind == "categorical" and all(isinstance(x, str) for x in column.levels):
-        if pd.api.types.is_numeric_dtype(series.dtype) and series.notna().any():
-            if not isinstance(series.dtype, pd.CategoricalDtype):
-                raise ValueError(
-                    f"column {column.name!r} held text in training but X's column "
-                    f"has dtype {series.dtype}"
-                )
+    text = column.kind == "categorical" and all(
+        isinstance(x, str) for x in column.levels
+    )
+    numbers = pd.api.types.is_numeric_dtype(series.dtype) and not isinstance(
+        series.dtype, pd.CategoricalDtype
+    )
+    if text and numbers and series.notna().any():
+        raise ValueError(
+            f"column {column.name!r} held text in training but X's column "
+            f"has dtype {series.dtype}"
+        )
     values = series.astype(object).to_numpy()
     lookup = {level: code for code, level in enumerate(column.levels)}
     missing = pd.isna(values)

@@ -23,6 +23,7 @@ def read_table(
     array. ``drop`` names columns to leave out (e.g. a label column).
     Non-numeric columns are refused with an error that names them.
     """
+    path = Path(path)
     frame = read_frame(path, drop=drop)
     if isinstance(frame, np.ndarray):
         return _numeric(frame, path), None

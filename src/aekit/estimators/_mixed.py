@@ -16,6 +16,7 @@ so a column the model has learnt nothing about costs about 1 whatever its type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ class TableMixin:
 
     _accepts_tables = False
     _tables_always = False  # also encode complete numeric data as a table
+    reconstruct: Callable[[Any], Any]
     input_shift_: np.ndarray
     input_scale_: np.ndarray
     column_weights_: tuple[float, ...]
@@ -95,9 +97,7 @@ class TableMixin:
             _check_rows(values)
         return values
 
-    def _table_scaler(
-        self, X: np.ndarray, fit: Any
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _table_scaler(self, X: np.ndarray, fit: Any) -> tuple[np.ndarray, np.ndarray]:
         """Shift and scale of the numeric columns by ``fit``; 0 and 1 for the
         level codes."""
         schema = self._schema()
@@ -205,8 +205,7 @@ class TableMixin:
                 "complete numbers. Use aekit.AutoencoderImputer to fit an imputer "
                 "on complete data."
             )
-        reconstruct = getattr(self, "reconstruct")
-        filled = reconstruct(X)
+        filled = self.reconstruct(X)
         if isinstance(X, pd.DataFrame):
             if not isinstance(filled, pd.DataFrame):
                 filled = pd.DataFrame(filled, index=X.index, columns=X.columns)

@@ -69,7 +69,11 @@ class DenseAutoencoder(nn.Module):
             dropout=config.dropout,
         )
         self.decoder = mlp(  # the output activation is applied in `decode`
-            [config.latent_dim, *reversed(hidden), config.n_outputs or config.n_features],
+            [
+                config.latent_dim,
+                *reversed(hidden),
+                config.n_outputs or config.n_features,
+            ],
             config.activation,
             batch_norm=config.batch_norm,
             dropout=config.dropout,

@@ -50,6 +50,9 @@ class MixedAutoencoder(DenseAutoencoder):
     """A `DenseAutoencoder` with the mixed-table layout, loss and input hiding
     (see the module docstring)."""
 
+    unit_column: torch.Tensor  # the table column of each input unit (a buffer)
+    weights: torch.Tensor  # the column weights (a buffer)
+
     def __init__(self, config: MixedConfig) -> None:
         super().__init__(config.dense)
         self.mixed = config

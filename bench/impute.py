@@ -166,7 +166,7 @@ def run_method(name: str, estimator, masked: pd.DataFrame, levels, seed: int):
     return filled, time.perf_counter() - start
 
 
-def imputation(tables, seeds, cache_path, methods):
+def imputation(tables, seeds, cache_path, methods, settings=SETTINGS):
     cache = {}
     if cache_path.exists():
         for line in cache_path.read_text().splitlines():
@@ -176,7 +176,7 @@ def imputation(tables, seeds, cache_path, methods):
         numeric = numeric_columns(frame)
         lo, hi = frame[numeric].min(), frame[numeric].max()
         hi = hi.where(hi > lo, lo + 1)
-        for setting in SETTINGS:
+        for setting in settings:
             for seed in range(seeds):
                 mask = draw_mask(frame, setting, seed)
                 masked = frame.mask(mask)
@@ -260,6 +260,7 @@ def main() -> None:
     parser.add_argument("--cache", default="bench_impute.jsonl")
     parser.add_argument("--data", action="append", help="only these data sets")
     parser.add_argument("--methods", default="mean/mode,knn,iterative,missforest,aekit")
+    parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--detection-seeds", type=int, default=3)
     args = parser.parse_args()
     tables = load_tables(args.odds)

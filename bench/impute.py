@@ -266,7 +266,8 @@ def main() -> None:
     tables = load_tables(args.odds)
     if args.data:
         tables = {k: v for k, v in tables.items() if k in args.data}
-    results = imputation(tables, args.seeds, Path(args.cache), args.methods.split(","))
+    methods, settings = args.methods.split(","), args.settings.split(",")
+    results = imputation(tables, args.seeds, Path(args.cache), methods, settings)
     report(results)
     if args.detection_seeds:
         print(detection(args.detection_seeds).describe().round(3).to_string())

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from aekit import registry
-from aekit.data import read_table
+from aekit.data import read_frame, read_table
 from aekit.data.images import IMAGE_SUFFIXES, read_images
 from aekit.data.ratings import read_ratings
 
@@ -23,6 +23,7 @@ from aekit.data.ratings import read_ratings
 Subcommands = argparse._SubParsersAction
 
 DATA_HELP = "CSV, TSV, Parquet, NPY or NPZ file of numbers"
+TABLE_HELP = "CSV, TSV, Parquet, NPY or NPZ file (text columns and empty cells allowed)"
 OUTPUT_HELP = ".csv, .parquet or .npy"
 
 # Shortcut flags for common parameters: flag -> (parameter name, type).
@@ -113,8 +114,14 @@ def parse_image_size(text: str | None) -> tuple[int, int] | None:
     return height, width
 
 
-def read_data(path: str, drop: list[str]) -> pd.DataFrame | np.ndarray:
-    """A table file as a DataFrame when it has column names, else an array."""
+def read_data(
+    path: str, drop: list[str], *, tables: bool = False
+) -> pd.DataFrame | np.ndarray:
+    """A table file as a DataFrame when it has column names, else an array. With
+    ``tables`` (for models that take mixed-type tables) as it is, text columns
+    and empty cells included; else numbers only, with a clear error otherwise."""
+    if tables:
+        return read_frame(path, drop=drop)
     X, columns = read_table(path, drop=drop)
     return X if columns is None else pd.DataFrame(X, columns=columns)
 
@@ -135,9 +142,16 @@ def write_table(table: pd.DataFrame, path: str) -> None:
     print(f"wrote {len(table)} rows to {out}")
 
 
+def takes_tables(estimator: Any) -> bool:
+    """Whether an estimator (class) reads mixed-type tables: text columns and
+    empty cells (`aekit.Autoencoder`, `aekit.AnomalyDetector`...)."""
+    return bool(getattr(estimator, "_accepts_tables", False))
+
+
 def read_table_input(args: argparse.Namespace) -> Any:
     """`aekit train` reader for models with input kind "table"."""
-    return read_data(args.data, args.drop)
+    cls = registry.get_estimator_class(args.model)
+    return read_data(args.data, args.drop, tables=takes_tables(cls))
 
 
 def read_image_input(args: argparse.Namespace) -> np.ndarray:

@@ -8,11 +8,11 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from aekit.cli import compare, detect, export, images, models, recsys
+from aekit.cli import compare, detect, export, images, impute, models, recsys
 from aekit.exceptions import AekitError
 
 # The command modules, in the order their commands are listed in the help.
-COMMAND_MODULES = (models, images, recsys, detect, compare, export)
+COMMAND_MODULES = (models, images, recsys, detect, impute, compare, export)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -147,6 +147,8 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 def _load_and_read(args: argparse.Namespace) -> tuple[Any, Any]:
     estimator = persistence.load(args.model)
+    if getattr(estimator, "schema_", None) is not None:  # named columns, any type
+        return estimator, read_data(args.data, args.drop, tables=True)
     X = read_data(args.data, args.drop)
     n_columns = X.shape[1]
     if n_columns != estimator.n_features_in_:

@@ -9,7 +9,7 @@ from aekit.data.images import (
 )
 from aekit.data.odds import load_odds
 from aekit.data.ratings import load_movielens, read_item_titles, read_ratings
-from aekit.data.tabular import read_table
+from aekit.data.tabular import read_frame, read_table
 
 __all__ = [
     "load_mnist",
@@ -21,6 +21,7 @@ __all__ = [
     "read_images",
     "read_item_titles",
     "read_ratings",
+    "read_frame",
     "read_table",
     "write_images",
 ]

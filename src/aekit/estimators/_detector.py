@@ -56,6 +56,7 @@ import json
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -63,6 +64,7 @@ from torch import nn
 
 from aekit import _validation as v
 from aekit import defaults, thresholds
+from aekit.data.schema import needs_schema
 from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import fit_or_nothing
 from aekit.estimators._outlier import BaseDetector
@@ -210,6 +212,7 @@ class AnomalyDetector(BaseDetector):
     True
     """
 
+    _accepts_tables = True  # (with a model that takes them, as the default)
     _parameter_constraints: dict[str, v.Constraint] = {
         "trim": v.Real(high=0.5),
         "latent_distance": v.Bool(),
@@ -263,14 +266,14 @@ class AnomalyDetector(BaseDetector):
         and set ``decision_scores_``, ``threshold_`` and ``labels_``."""
         with fit_or_nothing(self):
             v.check_params(self)
-            X = validate_data(self, X, dtype=[np.float64, np.float32])
+            X = self._fit_input(X)
             n_trim = int(self.trim * len(X))
             trimming = n_trim > 0 and len(X) - n_trim >= 2
             model = self._fit_model(X, self.ranking_epochs if trimming else 1.0)
             if trimming:
                 errors = model.reconstruction_error(X, scaled=True)
                 keep = np.sort(np.argsort(errors, kind="stable")[: len(X) - n_trim])
-                model = self._fit_model(X[keep])
+                model = self._fit_model(_rows(X, keep))
             else:
                 n_trim = 0
             self.model_ = model
@@ -394,8 +397,28 @@ class AnomalyDetector(BaseDetector):
         errors, codes = self._errors_and_codes(X)
         return self._latent_scores(errors, codes) if self.latent_distance else errors
 
-    def _validate(self, X: Any) -> np.ndarray:
+    def _fit_input(self, X: Any) -> Any:
+        """The training data: a validated array, or a mixed-type table (a
+        DataFrame with categorical columns or missing cells, an array with NaN)
+        as it is, for the model to encode."""
+        if needs_schema(X):
+            validate_data(self, X, skip_check_array=True)
+            return X
+        return validate_data(
+            self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        )
+
+    def _table_model(self) -> bool:
+        """Whether the fitted model encodes its input as a table."""
+        schema = getattr(self.model_, "_schema", None)
+        return schema is not None and schema() is not None
+
+    def _validate(self, X: Any) -> Any:
         check_is_fitted(self)
+        if self._table_model():
+            if isinstance(X, pd.DataFrame):
+                validate_data(self, X, reset=False, skip_check_array=True)
+            return X  # (the model checks it against its schema)
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -406,13 +429,25 @@ class AnomalyDetector(BaseDetector):
         scaled space."""
         return self._scores(self._validate(X))
 
-    def explain(self, X: Any) -> np.ndarray:
+    def explain(self, X: Any) -> Any:
         """Per-feature squared reconstruction errors in the scaled space, shape
         (n_samples, n_features): which features drive each sample's
         reconstruction error (their mean over features; the whole score when
         ``latent_distance=False``). Plot one row with
-        `aekit.plotting.feature_errors`."""
+        `aekit.plotting.feature_errors`.
+
+        For a model fitted on a mixed-type table, each column's share of the
+        row's reconstruction error (squared error of a numeric cell,
+        cross-entropy of a categorical one, weighted; 0 for missing cells),
+        which sums to it; a DataFrame with the table's columns and index when
+        the model was fitted on a DataFrame."""
         X = self._validate(X)
+        if self._table_model():
+            shares = self.model_.column_errors(X)
+            if hasattr(self, "feature_names_in_"):
+                index = X.index if isinstance(X, pd.DataFrame) else None
+                return pd.DataFrame(shares, columns=self.feature_names_in_, index=index)
+            return shares
         scale = getattr(self.model_, "input_scale_", 1.0)
         diff = (np.asarray(self.model_.reconstruct(X), np.float64) - X) / scale
         return diff**2
@@ -482,7 +517,7 @@ class AnomalyDetector(BaseDetector):
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = True  # missing cells: the model masks them
         return tags
 
     def save(self, path: Any) -> None:
@@ -495,3 +530,8 @@ class AnomalyDetector(BaseDetector):
 def _tensors(*arrays: np.ndarray) -> list[torch.Tensor]:
     """float64 CPU tensors of NumPy arrays."""
     return [torch.from_numpy(np.asarray(a, np.float64)) for a in arrays]
+
+
+def _rows(X: Any, rows: np.ndarray) -> Any:
+    """The rows ``rows`` (positions) of an array or a DataFrame."""
+    return X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]

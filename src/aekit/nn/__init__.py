@@ -10,6 +10,7 @@ from aekit.nn.blocks import ACTIVATIONS, mlp
 from aekit.nn.conv import ConvAutoencoder, ConvConfig, ConvDecoder, ConvEncoder
 from aekit.nn.dense import DenseAutoencoder, DenseConfig
 from aekit.nn.graph import AutoencoderGraph, LatentDistanceScore, ScoredGraph
+from aekit.nn.mixed import MixedAutoencoder, MixedConfig
 from aekit.nn.recsys import AutoRecConfig, AutoRecNet, MultVAEConfig, MultVAENet
 from aekit.nn.vae import VAEConfig, VariationalAutoencoder
 
@@ -30,5 +31,7 @@ __all__ = [
     "DenseConfig",
     "LatentDistanceScore",
     "ScoredGraph",
+    "MixedAutoencoder",
+    "MixedConfig",
     "mlp",
 ]

@@ -45,10 +45,13 @@ class DenseConfig:
     sparsity: float = 0.0  # weight of the L1 penalty on the codes
     contractive: float = 0.0  # weight of the encoder-Jacobian penalty
     linear_path: bool = False  # a linear encoder/decoder beside the MLPs (PCA start)
+    n_outputs: int | None = None  # width of the decoder's output, if not n_features
 
     def __post_init__(self) -> None:
         if self.loss == "bce" and self.output_activation != "sigmoid":
             raise ValueError("loss='bce' needs output_activation='sigmoid'")
+        if self.linear_path and self.n_outputs not in (None, self.n_features):
+            raise ValueError("linear_path needs n_outputs == n_features")
 
 
 class DenseAutoencoder(nn.Module):
@@ -66,7 +69,11 @@ class DenseAutoencoder(nn.Module):
             dropout=config.dropout,
         )
         self.decoder = mlp(  # the output activation is applied in `decode`
-            [config.latent_dim, *reversed(hidden), config.n_features],
+            [
+                config.latent_dim,
+                *reversed(hidden),
+                config.n_outputs or config.n_features,
+            ],
             config.activation,
             batch_norm=config.batch_norm,
             dropout=config.dropout,
@@ -121,9 +128,12 @@ class DenseAutoencoder(nn.Module):
         """The training-time corruption of a denoising autoencoder."""
         return losses.corrupt(x, self.config.noise_type, self.config.noise)
 
+    def _corrupting(self) -> bool:
+        """Whether `forward` corrupts its input now (in training, with noise)."""
+        return self.training and self.config.noise > 0
+
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        noisy = self.training and self.config.noise > 0
-        x_in = self.corrupt(x) if noisy else x
+        x_in = self.corrupt(x) if self._corrupting() else x
         penalise = self.config.contractive > 0 and torch.is_grad_enabled()
         if penalise:
             x_in = x_in.detach().requires_grad_(True)
@@ -134,12 +144,17 @@ class DenseAutoencoder(nn.Module):
             out["jacobian"] = losses.jacobian_frobenius(z, x_in)
         return out
 
+    def reconstruction_loss(
+        self, x: torch.Tensor, out: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """The reconstruction term of `loss` (a scalar)."""
+        if self.config.loss == "bce":
+            return F.binary_cross_entropy_with_logits(out["raw"], x)
+        return losses.mse(out["recon"], x)
+
     def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
         cfg = self.config
-        if cfg.loss == "bce":
-            recon = F.binary_cross_entropy_with_logits(out["raw"], x)
-        else:
-            recon = losses.mse(out["recon"], x)
+        recon = self.reconstruction_loss(x, out)
         penalties = []
         if cfg.sparsity > 0:
             penalties.append(cfg.sparsity * losses.l1_activity(out["z"]))

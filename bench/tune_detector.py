@@ -15,6 +15,7 @@ Each config is a name in CONFIGS: a function (n_features, seed) -> detector.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
 from pathlib import Path
@@ -30,6 +31,8 @@ from aekit.estimators import default_detector_model
 from aekit.metrics import median_mad
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+CACHE = Path(__file__).resolve().parent / "out" / "tune_detector.json"
+FAMILIES = ("adbench", "rare", "rare_heldout")
 TUNING_SETS = [
     "10_cover", "12_fault", "15_Hepatitis", "16_http", "17_InternetAds",
     "23_mammography", "27_PageBlocks", "2_annthyroid", "34_smtp", "35_SpamBase",
@@ -43,8 +46,10 @@ def _ae(seed: int, **overrides) -> aekit.Autoencoder:
     return model.set_params(**overrides)
 
 
-class _MeanOfZ:
-    """Experimental: the mean of several detectors' standardised scores."""
+class MeanOfZ:
+    """The mean of several detectors' robust z-scored scores (median and MAD of
+    each one's training scores): an ensemble, `bench/anomaly_odds.py`'s tuned
+    setting."""
 
     def __init__(self, members):
         self.members = members
@@ -115,6 +120,20 @@ def _iforest(d: int, seed: int):
     return IForest(random_state=seed)
 
 
+def _pyod(name: str):
+    """A PyOD baseline at its defaults (seeded where it takes a seed)."""
+
+    def make(d: int, seed: int):
+        from pyod.models.auto_encoder import AutoEncoder
+        from pyod.models.ecod import ECOD
+
+        if name == "ECOD":
+            return ECOD()
+        return AutoEncoder(random_state=seed, verbose=0)
+
+    return make
+
+
 CONFIGS = {
     "default": lambda d, seed: aekit.AnomalyDetector(random_state=seed),
     "previous_default": lambda d, seed: _det(seed),
@@ -146,18 +165,65 @@ CONFIGS = {
     "narrow_code": lambda d, seed: _recon(
         _ae(seed, latent_dim=int(np.clip(round(d / 8), 2, 32)), max_epochs=40)
     ),
-    "ens5": lambda d, seed: _MeanOfZ([_det(100 * seed + i) for i in range(5)]),
-    "ens5_plain": lambda d, seed: _MeanOfZ(
+    "ens5": lambda d, seed: MeanOfZ([_det(100 * seed + i) for i in range(5)]),
+    "ens5_plain": lambda d, seed: MeanOfZ(
         [
             _recon(_ae(100 * seed + i, batch_norm=False, dropout=0.0, max_epochs=40))
             for i in range(5)
         ]
     ),
     "IForest": _iforest,
+    "ECOD": _pyod("ECOD"),
+    "AutoEncoder": _pyod("AutoEncoder"),
+    # Round 4 (issue 13): small tables, rare-class tasks.
+    "ld_trim10": lambda d, seed: aekit.AnomalyDetector(random_state=seed, trim=0.1),
+    "ld_trim20": lambda d, seed: aekit.AnomalyDetector(random_state=seed, trim=0.2),
+    "batch_auto": lambda d, seed: aekit.AnomalyDetector(_ae(seed, batch_size="auto")),
+    "code_d": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, latent_dim=int(np.clip(d, 2, 32)))
+    ),
+    "no_latent": lambda d, seed: _recon(_ae(seed)),
+    "code_half": lambda d, seed: aekit.AnomalyDetector(
+        _ae(seed, latent_dim=int(np.clip(d // 2, 1, 32)))
+    ),
+    "knn_codes": lambda d, seed: _KnnCodes(random_state=seed),
+    # the library's code_distance="knn" (log(d + 1e-3), nearest neighbour skipped)
+    "knn_r4": lambda d, seed: aekit.AnomalyDetector(
+        random_state=seed, code_distance="knn"
+    ),
+    "knn_codes_trim10": lambda d, seed: _KnnCodes(random_state=seed, trim=0.1),
+    "ens5_default": lambda d, seed: MeanOfZ(
+        [aekit.AnomalyDetector(random_state=100 * seed + i) for i in range(5)]
+    ),
 }
 
 
+class _KnnCodes(aekit.AnomalyDetector):
+    """Experimental: the code part of the score is the mean distance to the k
+    nearest codes of the best-reconstructed training rows (a local measure, for
+    normal data in several clusters) instead of the Mahalanobis distance."""
+
+    def _fit_latent_distance(self, X):
+        from sklearn.neighbors import NearestNeighbors
+
+        errors, codes = self._errors_and_codes(X)
+        best = codes[errors <= np.quantile(errors, 1.0 - self.trim)]
+        scale = best.std(axis=0) + 1e-12
+        self.knn_ = NearestNeighbors(n_neighbors=min(10, len(best))).fit(best / scale)
+        self.knn_scale_ = scale
+        self.code_mean_, self.code_precision_ = best.mean(axis=0), None
+        parts = self._log_parts(errors, codes)
+        self.score_center_, mad = median_mad(parts)
+        self.score_scale_ = np.where(mad > 0, mad, 1.0)
+        return self._combine(parts)
+
+    def _log_parts(self, errors, codes):
+        distance = self.knn_.kneighbors(codes / self.knn_scale_)[0].mean(axis=1)
+        return np.column_stack([np.log(np.maximum(errors, 1e-300)), np.log1p(distance)])
+
+
 def load(data: Path, name: str, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """An ADBench tuning set, subsampled to ``max_rows`` rows (stratified)."""
     archive = np.load(data / "odds" / "adbench_classical" / f"{name}.npz")
     X, y = archive["X"].astype(np.float64), archive["y"].astype(int)
     if len(X) > max_rows:
@@ -167,9 +233,38 @@ def load(data: Path, name: str, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def evaluate(X, y, config: str, seed: int, family: str) -> tuple[float, float]:
+    """(ROC-AUC, fit seconds) of one config on one set and seed. ADBench: a 60/40
+    split, test ROC-AUC. Rare-class tasks (a handful of anomalies each): fit on
+    all rows and score them (transductive), so every anomaly counts."""
+    if family == "adbench":
+        Xtr, Xte, _, yte = train_test_split(X, y, test_size=0.4, random_state=seed)
+    else:
+        Xtr, Xte, yte = X, X, y
+    scaler = StandardScaler().fit(Xtr)
+    start = time.perf_counter()
+    det = CONFIGS[config](X.shape[1], seed).fit(scaler.transform(Xtr))
+    seconds = time.perf_counter() - start
+    if len(np.unique(yte)) < 2:
+        return float("nan"), seconds
+    scores = np.nan_to_num(det.decision_function(scaler.transform(Xte)), posinf=1e300)
+    return float(roc_auc_score(yte, scores)), seconds
+
+
+def family_sets(data: Path, family: str, max_rows: int):
+    """(name, loader) pairs: the ADBench tuning sets or rare-class tasks."""
+    from rare_tasks import HELD_OUT, TUNING, load_task
+
+    if family == "adbench":
+        return [(n, lambda n=n: load(data, n, max_rows)) for n in TUNING_SETS]
+    names = TUNING if family == "rare" else HELD_OUT
+    return [(n, lambda n=n: load_task(n)) for n in names]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
+    parser.add_argument("--family", choices=FAMILIES, default="adbench")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
     parser.add_argument("--max-rows", type=int, default=10000)
@@ -177,26 +272,24 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
+    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     aucs: dict[str, dict[str, float]] = {c: {} for c in args.configs}
     seconds = dict.fromkeys(args.configs, 0.0)
-    for name in TUNING_SETS:
-        X, y = load(Path(args.data), name, args.max_rows)
+    for name, loader in family_sets(Path(args.data), args.family, args.max_rows):
+        X, y = loader()
         for config in args.configs:
             scores = []
             for seed in args.seeds:
-                Xtr, Xte, _, yte = train_test_split(
-                    X, y, test_size=0.4, random_state=seed
-                )
-                scaler = StandardScaler().fit(Xtr)
-                start = time.perf_counter()
-                det = CONFIGS[config](X.shape[1], seed).fit(scaler.transform(Xtr))
-                seconds[config] += time.perf_counter() - start
-                scores.append(
-                    roc_auc_score(yte, det.decision_function(scaler.transform(Xte)))
-                )
+                key = f"{args.family}|{name}|{config}|{seed}"
+                if key not in cache:  # delete the file after changing a config
+                    cache[key] = evaluate(X, y, config, seed, args.family)
+                    CACHE.parent.mkdir(exist_ok=True)
+                    CACHE.write_text(json.dumps(cache))
+                scores.append(cache[key][0])
+                seconds[config] += cache[key][1]
             aucs[config][name] = float(np.mean(scores))
         row = " ".join(f"{aucs[c][name]:.3f}" for c in args.configs)
-        print(f"{name:16s} {row}", flush=True)
+        print(f"{name:20s} {row}", flush=True)
     print("| config | mean ROC-AUC | fit s |")
     print("|---|---|---|")
     for config in args.configs:

@@ -35,20 +35,10 @@ import torch
 
 import aekit
 from aekit import plotting
+from aekit.callbacks import MaxTime
 from aekit.data import load_mnist
-from aekit.training import Callback
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class TimeBudget(Callback):
-    """Stop training once ``minutes`` have passed."""
-
-    def __init__(self, minutes: float) -> None:
-        self.deadline = time.perf_counter() + 60 * minutes
-
-    def on_epoch_end(self, module: object, record: dict[str, float]) -> None:
-        self.stop_training = time.perf_counter() > self.deadline
 
 
 def default_model(kind: str) -> aekit.VAE | aekit.ConvVAE:
@@ -80,7 +70,7 @@ def train_model(args: argparse.Namespace, X: np.ndarray) -> aekit.VAE | aekit.Co
         model = default_model(args.model)
     else:
         model = make_model(args.model, args.epochs, args.lr_schedule)
-        model.set_params(callbacks=[TimeBudget(args.minutes)])
+        model.set_params(callbacks=[MaxTime(60 * args.minutes)])
     start = time.perf_counter()
     model.fit(X)
     train_s = time.perf_counter() - start

@@ -115,6 +115,15 @@ MODEL_CASES["detector"] = (
     lambda est, X: est.decision_function(X),
 )
 
+# The imputer is compared on data with holes: what it fills must survive save/load.
+_holes = small_tabular()
+_holes[np.random.default_rng(0).random(_holes.shape) < 0.1] = np.nan
+MODEL_CASES["imputer"] = (
+    aekit.AutoencoderImputer(aekit.Autoencoder(hidden_dims=(8,), latent_dim=2, **FAST)),
+    _holes,
+    lambda est, X: est.transform(X),
+)
+
 # scikit-learn's check_estimator feeds 2-D feature matrices and expects fit/
 # transform/predict on them; recommenders take (user, item, rating) tables, so
 # its checks do not apply to them (the shared suite in test_registry does).

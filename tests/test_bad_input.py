@@ -31,13 +31,13 @@ def assert_refused(estimator, data, error, match):
     [
         (np.empty((0, 4)), "0 sample"),
         (np.arange(10.0), "Expected 2D array"),
-        (np.array([[1.0, np.nan], [2.0, 3.0], [4.0, 5.0]]), "NaN"),
+        (np.array([[np.nan, np.nan], [2.0, 3.0], [4.0, 5.0]]), "every cell missing"),
         (np.array([[1.0, np.inf], [2.0, 3.0], [4.0, 5.0]]), "infinity"),
         (np.array([["a", "b"], ["c", "d"]]), "could not convert|dtype"),
         (np.array([[1 + 2j, 1], [2, 3j]]), "[Cc]omplex"),
         (np.ones((1, 4)), "1 sample"),
     ],
-    ids=["empty", "1-D", "nan", "inf", "strings", "complex", "one-sample"],
+    ids=["empty", "1-D", "all-nan-row", "inf", "strings", "complex", "one-sample"],
 )
 def test_bad_data(data, match):
     assert_refused(aekit.Autoencoder(max_epochs=1), data, ValueError, match)

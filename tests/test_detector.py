@@ -122,8 +122,13 @@ def test_latent_distance_keeps_the_contract(data, tmp_path):
     assert 0.03 <= flagged.mean() <= 0.09 and y[flagged].mean() >= 0.9
     assert flagged[y == 1].mean() >= 0.9
     recon = clone(det).set_params(latent_distance=False).fit(X)
+    # the scaled reconstruction error, in float64 (reconstruction_error: float32)
+    errors, _ = recon.model_.errors_and_codes(X)
+    np.testing.assert_array_equal(recon.decision_scores_, errors)
     np.testing.assert_allclose(
-        recon.decision_scores_, recon.model_.reconstruction_error(X, scaled=True)
+        recon.decision_scores_,
+        recon.model_.reconstruction_error(X, scaled=True),
+        rtol=1e-5,
     )
     det.save(tmp_path / "det")
     np.testing.assert_array_equal(
@@ -257,3 +262,30 @@ def test_bad_parameters(data, params, error, match):
     X, _ = data
     with pytest.raises(error, match=match):
         aekit.AnomalyDetector(**params).fit(X)
+
+
+def test_knn_code_distance_sees_between_clusters(tmp_path):
+    # Normal rows in two clusters, anomalies half-way between them: one
+    # Mahalanobis distance from the codes' mean calls them typical, the distance
+    # to the nearest codes does not.
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(2, D))
+    centres = np.array([[-4.0, 0.0], [4.0, 0.0]])  # on the plane of the rows
+    plane = centres[rng.integers(0, 2, N_NORMAL)] + rng.normal(size=(N_NORMAL, 2))
+    between = rng.normal(size=(N_OUT, 2))  # on the plane, between the clusters
+    X = np.vstack([plane, between]) @ basis
+    X += 0.1 * rng.normal(size=X.shape)
+    y = np.r_[np.zeros(N_NORMAL), np.ones(N_OUT)]
+    model = quick_model(activation="identity")
+    knn = aekit.AnomalyDetector(model, code_distance="knn", random_state=0).fit(X)
+    maha = aekit.AnomalyDetector(model, random_state=0).fit(X)
+    assert roc_auc_score(y, knn.decision_scores_) > 0.9
+    assert roc_auc_score(y, maha.decision_scores_) < 0.7
+    assert knn.reference_codes_.shape[1] == 2 and not hasattr(knn, "code_precision_")
+    np.testing.assert_allclose(knn.decision_function(X), knn.decision_scores_)
+    knn.save(tmp_path / "knn")
+    loaded = aekit.load(tmp_path / "knn")
+    assert loaded.code_distance == "knn"
+    with pytest.raises(NotImplementedError, match="code_distance='knn'"):
+        knn.inference_graph()  # no ONNX export of the k-NN distance
+    np.testing.assert_array_equal(loaded.decision_function(X), knn.decision_function(X))

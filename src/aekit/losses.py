@@ -83,3 +83,33 @@ def corrupt(x: torch.Tensor, noise_type: str, level: float) -> torch.Tensor:
         return salt_pepper_noise(x, level)
     allowed = ", ".join(repr(name) for name in NOISE_TYPES)
     raise ValueError(f"noise_type must be one of {allowed}; got {noise_type!r}.")
+
+
+def masked_cell_errors(
+    recon: torch.Tensor,
+    logits: list[torch.Tensor],
+    numbers: torch.Tensor,
+    observed: torch.Tensor,
+    onehots: list[torch.Tensor],
+) -> torch.Tensor:
+    """Per-cell losses of a mixed-type table, shape (n, n_numeric + n_categorical),
+    zero on missing cells: squared error ``(recon - numbers)**2`` where
+    ``observed`` (0/1, like ``numbers``) is 1, then for each categorical column the
+    cross-entropy of its ``logits`` against its one-hot target (all zeros when
+    the cell is missing, which gives 0). A missing cell's placeholder in
+    ``numbers`` never reaches the value or the gradients."""
+    squared = torch.where(observed > 0, recon - numbers, 0.0).pow(2)
+    entropies = [
+        -(onehot * torch.log_softmax(block, dim=1)).sum(dim=1, keepdim=True)
+        for block, onehot in zip(logits, onehots, strict=True)
+    ]
+    return torch.cat([squared, *entropies], dim=1)
+
+
+def weighted_cell_mean(
+    cells: torch.Tensor, observed: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """Per-sample weighted mean of ``cells`` over the observed ones, shape (n,):
+    ``sum_j w_j c_ij / n_observed_i`` (0 for a row with nothing observed)."""
+    total = (cells * weights).sum(dim=1)
+    return total / observed.sum(dim=1).clamp_min(1.0)

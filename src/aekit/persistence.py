@@ -39,6 +39,7 @@ from aekit._validation import check_params
 from aekit.exceptions import ModelFileError
 from aekit.registry import get_estimator_class, name_of
 from aekit.training import resolve_device
+from aekit.training.distributed import is_main_process
 
 FORMAT = "aekit"
 FORMAT_VERSION = 2
@@ -88,8 +89,14 @@ def save(estimator: BaseEstimator, path: str | os.PathLike) -> None:
     >>> aekit.save(ae, folder)
     >>> np.allclose(aekit.load(folder).transform(X), ae.transform(X))
     True
+
+    In distributed training (`aekit.training.distributed`) only rank 0 writes;
+    on the other ranks ``save`` checks the estimator and returns, so every rank
+    can run the same script.
     """
     check_is_fitted(estimator)
+    if not is_main_process():
+        return
     tensors: dict[str, torch.Tensor] = {}
     config = {"format": FORMAT, "format_version": FORMAT_VERSION}
     config.update(_dump(estimator, "", tensors))
@@ -168,10 +175,7 @@ def _dump(estimator: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> dict
         if not name.endswith("_") or name.startswith("_") or name == "module_":
             continue
         fitted[name] = _encode(value, f"{prefix}{name}", tensors)
-    params = {
-        name: None if name in RUN_PARAMS else value
-        for name, value in estimator.get_params(deep=False).items()
-    }
+    params = _saved_params(estimator)
     config = {
         "estimator": name_of(type(estimator)),
         "params": {k: _encode(p, f"{prefix}{k}", tensors) for k, p in params.items()},
@@ -183,6 +187,14 @@ def _dump(estimator: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> dict
             tensors[f"{prefix}module.{key}"] = saved
         config["weights_prefix"] = f"{prefix}module."
     return config
+
+
+def _saved_params(estimator: BaseEstimator) -> dict[str, Any]:
+    """The parameters to save: run-time ones (`RUN_PARAMS`) as None."""
+    return {
+        name: None if name in RUN_PARAMS else value
+        for name, value in estimator.get_params(deep=False).items()
+    }
 
 
 def _is_fitted(estimator: BaseEstimator) -> bool:
@@ -198,7 +210,7 @@ def _encode(value: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
     if isinstance(value, BaseEstimator):
         if _is_fitted(value):
             return {"__fitted__": _dump(value, key + "/", tensors)}
-        params = value.get_params(deep=False)
+        params = _saved_params(value)
         return {
             "__estimator__": name_of(type(value)),
             "params": {k: _encode(p, f"{key}/{k}", tensors) for k, p in params.items()},

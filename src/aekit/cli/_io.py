@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from aekit import registry
-from aekit.data import read_table
-from aekit.data.chunks import ChunkedTable, is_chunked, open_table
+from aekit.data import read_frame, read_table
+from aekit.data.chunks import ChunkedTable, NonNumericColumns, is_chunked, open_table
 from aekit.data.images import IMAGE_SUFFIXES, read_images
 from aekit.data.ratings import read_ratings
 from aekit.training.progress import row_progress
@@ -27,6 +27,11 @@ Subcommands = argparse._SubParsersAction
 DATA_HELP = (
     "CSV, TSV, Parquet, NPY or NPZ file of numbers, or a directory of Parquet "
     "files (.npy and Parquet are read in chunks, never whole)"
+)
+TABLE_HELP = (
+    "CSV, TSV, Parquet, NPY or NPZ file (text columns and empty cells allowed), "
+    "or a directory of Parquet files (numeric .npy and Parquet are read in "
+    "chunks, never whole; tables with text columns in memory)"
 )
 OUTPUT_HELP = ".csv, .parquet or .npy"
 
@@ -118,19 +123,34 @@ def parse_image_size(text: str | None) -> tuple[int, int] | None:
     return height, width
 
 
-def read_data(path: str, drop: list[str]) -> pd.DataFrame | np.ndarray:
-    """A table file as a DataFrame when it has column names, else an array."""
+def read_data(
+    path: str, drop: list[str], *, tables: bool = False
+) -> pd.DataFrame | np.ndarray:
+    """A table file as a DataFrame when it has column names, else an array. With
+    ``tables`` (for models that take mixed-type tables) as it is, text columns
+    and empty cells included; else numbers only, with a clear error otherwise."""
+    if tables:
+        return read_frame(path, drop=drop)
     X, columns = read_table(path, drop=drop)
     return X if columns is None else pd.DataFrame(X, columns=columns)
 
 
-def read_input(path: str, drop: list[str]) -> pd.DataFrame | np.ndarray | ChunkedTable:
+def read_input(
+    path: str, drop: list[str], *, tables: bool = False
+) -> pd.DataFrame | np.ndarray | ChunkedTable:
     """A data file for the model commands: .npy and Parquet files and Parquet
     directories as a `ChunkedTable` read in chunks (``drop`` leaves Parquet
-    columns out), other files in memory (`read_data`)."""
+    columns out), other files in memory (`read_data`). With ``tables`` (models
+    that take mixed-type tables), a Parquet file with non-numeric columns is
+    read whole instead (mixed-type tables do not stream)."""
     if not is_chunked(path):
-        return read_data(path, drop)
-    table = open_table(path)
+        return read_data(path, drop, tables=tables)
+    try:
+        table = open_table(path)
+    except NonNumericColumns:
+        if not tables:
+            raise
+        return read_data(path, drop, tables=True)
     if not drop:
         return table
     if table.columns is None:
@@ -200,10 +220,17 @@ def write_table(table: pd.DataFrame, path: str) -> None:
     print(f"wrote {len(table)} rows to {out}")
 
 
+def takes_tables(estimator: Any) -> bool:
+    """Whether an estimator (class) reads mixed-type tables: text columns and
+    empty cells (`aekit.Autoencoder`, `aekit.AnomalyDetector`...)."""
+    return bool(getattr(estimator, "_accepts_tables", False))
+
+
 def read_table_input(args: argparse.Namespace) -> Any:
     """`aekit train` reader for models with input kind "table" (.npy and Parquet
     read in chunks by the estimator)."""
-    return read_input(args.data, args.drop)
+    cls = registry.get_estimator_class(args.model)
+    return read_input(args.data, args.drop, tables=takes_tables(cls))
 
 
 def read_image_input(args: argparse.Namespace) -> np.ndarray:

@@ -10,8 +10,8 @@ import pandas as pd
 
 from aekit import persistence, plotting
 from aekit.cli._io import (
-    DATA_HELP,
     OUTPUT_HELP,
+    TABLE_HELP,
     Subcommands,
     add_drop_option,
     read_input,
@@ -23,7 +23,7 @@ from aekit.estimators import AnomalyDetector
 def add_commands(subparsers: Subcommands) -> None:
     """Add ``detect`` to the ``aekit`` subcommands."""
     p = subparsers.add_parser("detect", help="anomaly score and 0/1 label of each row")
-    p.add_argument("data", help=DATA_HELP)
+    p.add_argument("data", help=TABLE_HELP)
     p.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
     p.add_argument(
         "--contamination",
@@ -60,7 +60,7 @@ def _contamination(text: str) -> float | str:
 
 
 def cmd_detect(args: argparse.Namespace) -> None:
-    X = read_input(args.data, args.drop)
+    X = read_input(args.data, args.drop, tables=True)
     detector = AnomalyDetector(
         contamination=_contamination(args.contamination),
         trim=args.trim,

@@ -8,16 +8,17 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from aekit.cli import compare, detect, images, models, recsys
+from aekit.cli import compare, detect, export, images, impute, models, recsys
 from aekit.exceptions import AekitError
 
 # The command modules, in the order their commands are listed in the help.
-COMMAND_MODULES = (models, images, recsys, detect, compare)
+COMMAND_MODULES = (models, images, recsys, detect, impute, compare, export)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for a relaunch
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
@@ -25,7 +26,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*feature names.*")
             args.run(args)
-    except (AekitError, FileNotFoundError, ValueError, TypeError, OSError) as exc:
+    except (
+        AekitError,
+        FileNotFoundError,
+        ImportError,  # a missing optional extra, e.g. aekit[onnx] for export
+        ValueError,
+        TypeError,
+        OSError,
+    ) as exc:
         print(f"aekit: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

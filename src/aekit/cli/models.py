@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,15 @@ from aekit.cli._io import (
     Subcommands,
     add_drop_option,
     model_params,
+    read_data,
     read_input,
     write_chunks,
     write_table,
 )
 from aekit.data.chunks import ChunkedTable
 from aekit.demo import run_demo
+from aekit.exceptions import AekitError
+from aekit.training.distributed import is_main_process
 
 
 def add_commands(subparsers: Subcommands) -> None:
@@ -77,6 +82,14 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verbose", action="store_true", help="show a progress bar")
     p.add_argument("--plot", action="store_true", help="write loss_curve.png too")
     p.add_argument("--size", default=None, help="image models: resize to HxW")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train with N processes on this machine (launches torchrun; one per "
+        "GPU on a GPU machine); see docs/distributed.md for several machines",
+    )
     p.set_defaults(run=cmd_train)
 
 
@@ -85,11 +98,16 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    if args.nproc is not None:
+        launch_torchrun(args.nproc, args.argv)
+        return
     cls = registry.get_estimator_class(args.model)
     estimator = cls(**model_params(args, cls))
     X = INPUT_READERS[registry.input_kind(cls)](args)
     estimator.fit(X)
     persistence.save(estimator, args.output)
+    if not is_main_process():  # distributed: rank 0 reports and plots
+        return
     last = estimator.history_[-1]
     val = f", validation loss {last['val_loss']:.5g}" if "val_loss" in last else ""
     print(
@@ -102,8 +120,38 @@ def cmd_train(args: argparse.Namespace) -> None:
         fig.savefig(Path(args.output) / "loss_curve.png", dpi=100)
 
 
+def launch_torchrun(nproc: int, argv: list[str]) -> None:
+    """Run ``aekit`` with ``argv`` minus ``--nproc`` in ``nproc`` processes under
+    torchrun on this machine (``python -m torch.distributed.run``); raises
+    `AekitError` when a process fails."""
+    if nproc < 1:
+        raise ValueError(f"--nproc must be a positive integer, got {nproc}")
+    rest = _without_nproc(argv)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += [f"--nproc-per-node={nproc}", "-m", "aekit.cli", *rest]
+    status = subprocess.run(command, check=False).returncode
+    if status != 0:
+        raise AekitError(f"distributed training failed (torchrun exit status {status})")
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """``argv`` without ``--nproc N`` / ``--nproc=N``."""
+    rest: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            rest.append(arg)
+    return rest
+
+
 def _load_and_read(args: argparse.Namespace) -> tuple[Any, Any]:
     estimator = persistence.load(args.model)
+    if getattr(estimator, "schema_", None) is not None:  # named columns, any type
+        return estimator, read_data(args.data, args.drop, tables=True)
     X = read_input(args.data, args.drop)
     n_columns = X.shape[1]
     if n_columns != estimator.n_features_in_:

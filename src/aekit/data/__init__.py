@@ -10,7 +10,7 @@ from aekit.data.images import (
 )
 from aekit.data.odds import load_odds
 from aekit.data.ratings import load_movielens, read_item_titles, read_ratings
-from aekit.data.tabular import read_table
+from aekit.data.tabular import read_frame, read_table
 
 __all__ = [
     "ChunkedTable",
@@ -24,6 +24,7 @@ __all__ = [
     "read_images",
     "read_item_titles",
     "read_ratings",
+    "read_frame",
     "read_table",
     "write_images",
 ]

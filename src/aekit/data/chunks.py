@@ -32,6 +32,10 @@ CHUNK_CELLS = 1 << 22  # values per chunk read (32 MB in float64)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
+class NonNumericColumns(ValueError):
+    """A table on disk has columns that are not numbers (they do not stream)."""
+
+
 @dataclass(frozen=True)
 class Piece:
     """Rows ``start`` to ``start + n_rows`` (of the whole table) stored in ``path``:
@@ -346,7 +350,7 @@ def _check_schema(
     bad = [c for c in names if not any(f(schema.field(c).type) for f in numeric)]
     if bad:
         types = ", ".join(f"{c} ({schema.field(c).type})" for c in bad[:5])
-        raise ValueError(
+        raise NonNumericColumns(
             f"{path} has non-numeric columns: {types}; choose numeric ones with "
             "columns= (--columns) or encode them as numbers first"
         )

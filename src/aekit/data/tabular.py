@@ -1,4 +1,6 @@
-"""Reading numeric tables from CSV, Parquet, NPY and NPZ files."""
+"""Reading tables from CSV, Parquet, NPY and NPZ files: numeric ones
+(`read_table`), or tables as they come, with text columns and empty cells
+(`read_frame`)."""
 
 from __future__ import annotations
 
@@ -22,11 +24,24 @@ def read_table(
     Non-numeric columns are refused with an error that names them.
     """
     path = Path(path)
+    frame = read_frame(path, drop=drop)
+    if isinstance(frame, np.ndarray):
+        return _numeric(frame, path), None
+    return frame_to_array(frame, path), [str(c) for c in frame.columns]
+
+
+def read_frame(
+    path: str | os.PathLike, *, drop: list[str] | None = None
+) -> pd.DataFrame | np.ndarray:
+    """Read a table as it is: CSV/TSV (with a header row) and Parquet as a
+    DataFrame whatever its column types (empty cells are missing), NPY/NPZ as a
+    2-D array (NaN allowed). ``drop`` names columns to leave out."""
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"data file not found: {path}")
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
-        return _numeric(_read_numpy(path), path), None
+        return _two_d(_read_numpy(path), path)
     if suffix in (".csv", ".tsv", ".txt"):
         sep = "\t" if suffix == ".tsv" else ","
         try:
@@ -50,7 +65,9 @@ def read_table(
         if missing:
             raise ValueError(f"columns to drop not in {path.name}: {missing}")
         frame = frame.drop(columns=drop)
-    return frame_to_array(frame, path), [str(c) for c in frame.columns]
+    if frame.shape[1] == 0 or len(frame) == 0:
+        raise ValueError(f"{path} has no {'columns' if len(frame) else 'rows'}")
+    return frame
 
 
 def frame_to_array(frame: pd.DataFrame, source: Path | str = "data") -> np.ndarray:
@@ -85,7 +102,8 @@ def _read_numpy(path: Path) -> np.ndarray:
     )
 
 
-def _numeric(X: np.ndarray, source: Path | str) -> np.ndarray:
+def _two_d(X: np.ndarray, source: Path | str) -> np.ndarray:
+    """Numbers as a 2-D array (one column for 1-D, rows flattened beyond 2-D)."""
     if X.dtype.kind not in "biuf":
         raise ValueError(f"{source} holds {X.dtype} data; numbers are needed")
     if X.ndim == 1:
@@ -94,6 +112,11 @@ def _numeric(X: np.ndarray, source: Path | str) -> np.ndarray:
         X = X.reshape(len(X), -1)
     if X.shape[0] == 0:
         raise ValueError(f"{source} has no rows")
+    return X
+
+
+def _numeric(X: np.ndarray, source: Path | str) -> np.ndarray:
+    X = _two_d(X, source)
     if not np.isfinite(X).all():
         rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
         raise ValueError(

@@ -5,12 +5,17 @@ from aekit.estimators._autorec import AutoRec
 from aekit.estimators._conv import ConvAutoencoder
 from aekit.estimators._conv_vae import ConvVAE
 from aekit.estimators._detector import AnomalyDetector, default_detector_model
+from aekit.estimators._imputer import AutoencoderImputer, default_imputer_model
 from aekit.estimators._multvae import MultDAE, MultVAE
+from aekit.estimators._outlier import BaseDetector
 from aekit.estimators._recommender import Recommendations
 from aekit.estimators._vae import VAE
 
 __all__ = [
     "AnomalyDetector",
+    "BaseDetector",
+    "AutoencoderImputer",
+    "default_imputer_model",
     "ConvAutoencoder",
     "ConvVAE",
     "VAE",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -228,6 +229,8 @@ class Autoencoder(BaseAutoencoder):
         self.callbacks = callbacks
         self.warm_start = warm_start
 
+    _accepts_tables = True  # DataFrames with categorical columns, missing cells
+
     def _check_param_rules(self) -> None:
         check_noise_level(self.noise, self.noise_type)
         super()._check_param_rules()
@@ -243,14 +246,36 @@ class Autoencoder(BaseAutoencoder):
     def _resolve_data_params(self, Xs: np.ndarray, n_samples: int) -> None:
         n_train = self._n_train(n_samples)
         self.loss_ = self.loss
-        if self.loss == "auto":
+        if self._schema() is not None:
+            self._resolve_table_params()
+        elif self.loss == "auto":
             self.loss_ = defaults.loss_rule(Xs, n_train)
-        self.output_activation_ = self._resolve_output_activation(Xs)
+        if self._schema() is None:
+            self.output_activation_ = self._resolve_output_activation(Xs)
         self.hidden_dims_ = (
             defaults.hidden_dims_rule(Xs.shape[1], self.latent_dim)
             if isinstance(self.hidden_dims, str)
             else v.check_sizes("hidden_dims", self.hidden_dims)
         )
+
+    def _resolve_table_params(self) -> None:
+        """A mixed-type table: its own loss (masked squared error and
+        cross-entropy), linear numeric outputs, no PCA path (its column weights
+        come with its scaling, see `_table_fit_input`)."""
+        wrong = {"loss": ("auto", "mse"), "output_activation": ("auto", "linear")}
+        for name, allowed in wrong.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} does not apply to a table with "
+                    "categorical columns or missing cells (it gets squared error "
+                    f"on numbers and cross-entropy on categories); use {name}='auto'"
+                )
+        if self.contractive > 0:
+            raise ValueError(
+                "contractive > 0 is not supported on tables with categorical "
+                f"columns or missing cells; got contractive={self.contractive}"
+            )
+        self.loss_, self.output_activation_ = "mixed", "linear"
 
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:
         if self.loss_ == "bce":
@@ -270,7 +295,8 @@ class Autoencoder(BaseAutoencoder):
 
     def _train_config(self) -> TrainConfig:
         """With ``pca_path`` early stopping also weighs the PCA start."""
-        return replace(super()._train_config(), score_initial=bool(self.pca_path))
+        pca = bool(self.pca_path) and self._schema() is None
+        return replace(super()._train_config(), score_initial=pca)
 
     def _build_module(self) -> nn.Module:
         output = "identity" if self.output_activation_ == "linear" else "sigmoid"
@@ -287,16 +313,24 @@ class Autoencoder(BaseAutoencoder):
             noise_type=self.noise_type,
             sparsity=self.sparsity,
             contractive=self.contractive,
-            linear_path=bool(self.pca_path),
+            linear_path=bool(self.pca_path) and self._schema() is None,
         )
+        if self._schema() is not None:
+            return self._table_module(config)
         return DenseAutoencoder(config)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing cells: masked (see fit)
+        return tags
 
     def _initialise_module(self, module: nn.Module, data: ScaledData) -> None:
         """With ``pca_path``: the linear pair at the whitened PCA solution of the
         scaled training rows (up to ``min(latent_dim, n_samples, n_features)``
         components; further code units start at zero), from their covariance
-        (gathered with the scaling statistics, so no copy of the data)."""
-        if not self.pca_path:
+        (gathered with the scaling statistics, so no copy of the data). Tables
+        with categorical columns or missing cells have no PCA path."""
+        if not self.pca_path or self._schema() is not None:
             return
         mean, cov = data.stats.scaled_covariance(data.shift, data.scale)
         k = min(self.latent_dim, len(data), len(mean))

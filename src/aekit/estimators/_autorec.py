@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from aekit import _validation as v
+from aekit import defaults
 from aekit.data.ratings import lookup, to_frame
 from aekit.data.splits import split_ratings
 from aekit.estimators._base import fit_or_nothing
@@ -58,7 +59,11 @@ class AutoRec(BaseRecommender):
 
     Parameters
     ----------
-    hidden_dim : int, default=500
+    hidden_dim : int or "auto", default="auto"
+        Width of the hidden layer. "auto": one unit per 12 entries of a rating
+        vector (users for ``kind="item"``, items for ``kind="user"``), between
+        16 and 500 (`defaults.autorec_hidden_rule`): 51 for MovieLens
+        latest-small's 610 users, the paper's 500 from 6,000 users on.
     kind : {"item", "user"}, default="item"
     activation : str, default="sigmoid"
         Hidden activation (the paper's); see ``aekit.nn.ACTIVATIONS``.
@@ -67,13 +72,16 @@ class AutoRec(BaseRecommender):
     bias_damping : float or None, default=10.0
         Damping of the user and item biases, ``sum / (count + bias_damping)``;
         None centres at the global mean only.
-    l2 : float, default=1e-4
-        Weight decay (the paper's lambda, up to the loss's scale).
+    l2 : float, default=0.0
+        Weight decay (the paper's lambda, up to the loss's scale). Input dropout
+        and early stopping regularise enough: 1e-4 raised the held-out RMSE on
+        the tuning data (BENCHMARKS.md, "Recommender defaults").
     user_col, item_col, rating_col : str or None, default=None
         Columns of a ratings table; None takes the first, second, third column.
     optimizer, learning_rate, lr_schedule, batch_size, max_epochs, early_stopping,
     validation_fraction, patience, gradient_clip, device, random_state, verbose
-        As in `aekit.Autoencoder`.
+        As in `aekit.Autoencoder`, except that ``patience="auto"`` is at least 5
+        epochs (epochs worth 500 optimiser steps).
 
     Attributes
     ----------
@@ -83,6 +91,9 @@ class AutoRec(BaseRecommender):
     user_bias_, item_bias_ : ndarray of float
     rating_min_, rating_max_ : float
         Predictions are clipped to this range.
+    hidden_dim_, batch_size_, max_epochs_, patience_ : int
+        The values used (explicit, or resolved from the data); all in
+        ``resolved_params_``.
 
     Examples
     --------
@@ -97,22 +108,23 @@ class AutoRec(BaseRecommender):
     """
 
     _parameter_constraints: dict[str, v.Constraint] = {
-        "hidden_dim": v.Int(),
+        "hidden_dim": v.Auto(v.Int()),
         "kind": v.Choice(KINDS),
         "activation": v.Choice(ACTIVATIONS),
         "input_dropout": v.Real(high=1.0),
         "bias_damping": v.Optional(v.Real()),
     }
+    _resolved_names = ("hidden_dim", *BaseRecommender._resolved_names)
 
     def __init__(
         self,
-        hidden_dim: int = 500,
+        hidden_dim: int | str = "auto",
         *,
         kind: str = "item",
         activation: str = "sigmoid",
         input_dropout: float = 0.5,
         bias_damping: float | None = 10.0,
-        l2: float = 1e-4,
+        l2: float = 0.0,
         user_col: str | None = None,
         item_col: str | None = None,
         rating_col: str | None = None,
@@ -123,7 +135,7 @@ class AutoRec(BaseRecommender):
         max_epochs: int = 200,
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
-        patience: int = 10,
+        patience: int | str = "auto",
         gradient_clip: float | None = None,
         device: str = "auto",
         random_state: int | None = None,
@@ -167,6 +179,8 @@ class AutoRec(BaseRecommender):
                 self._check_split(M.nnz)
                 train, held_out = split_ratings(M, self.validation_fraction, seed)
             self._fit_statistics(train)
+            self._resolve_shape(M)
+            self._resolve_budget(self._samples(train).shape[0])
             if self.early_stopping:
                 stoppers.append(self._validation(train, held_out))
             self._store_matrix(M)
@@ -179,6 +193,16 @@ class AutoRec(BaseRecommender):
                 self.best_epoch_ = max(1, stoppers[0].best_epoch)
         return self
 
+    def _resolve_shape(self, M: sp.csr_matrix) -> None:
+        """``hidden_dim_``: the explicit width, or `defaults.autorec_hidden_rule`
+        of the length of a rating vector."""
+        n_inputs = M.shape[0] if self.kind == "item" else M.shape[1]
+        self.hidden_dim_ = (
+            defaults.autorec_hidden_rule(n_inputs)
+            if self.hidden_dim == "auto"
+            else int(self.hidden_dim)
+        )
+
     def _validation(self, train: sp.csr_matrix, held_out: Any) -> HeldOutRatings:
         """Early stopping on the RMSE of held-out ratings: the training loop's own
         split would hold out whole rows, whose reconstruction is no test of
@@ -190,7 +214,7 @@ class AutoRec(BaseRecommender):
             self._samples(train), resolve_device(self.device), fill=np.nan
         )
         clip = (self.rating_min_, self.rating_max_)
-        return HeldOutRatings(source, (rows, cols, values), clip, self.patience)
+        return HeldOutRatings(source, (rows, cols, values), clip, self.patience_)
 
     def _train_config(self) -> TrainConfig:
         config = super()._train_config()
@@ -223,7 +247,7 @@ class AutoRec(BaseRecommender):
         bias = self.user_bias_ if self.kind == "item" else self.item_bias_
         config = AutoRecConfig(
             n_inputs=len(bias),
-            hidden_dim=self.hidden_dim,
+            hidden_dim=self.hidden_dim_,
             activation=self.activation,
             damping=self.bias_damping,
             input_dropout=self.input_dropout,

@@ -25,6 +25,7 @@ from torch import nn
 from aekit import _validation as v
 from aekit import defaults
 from aekit.data.chunks import ChunkedTable, is_chunked, open_table
+from aekit.nn import AutoencoderGraph
 from aekit.training import (
     LR_SCHEDULES,
     OPTIMIZERS,
@@ -58,6 +59,21 @@ def chunkwise(method: Method) -> Method:
         return np.concatenate(parts)
 
     return wrapper  # type: ignore[return-value]
+
+
+@torch.inference_mode()
+def run_graph(graph: nn.Module, X: np.ndarray, dtype: torch.dtype) -> list[np.ndarray]:
+    """The outputs of the inference ``graph`` (see `aekit.nn.graph`) on the rows
+    of ``X``, in ``dtype`` on the CPU, a batch of ``INFERENCE_BATCH`` rows at a
+    time (converted batch by batch: no copy of all of ``X``); one NumPy array
+    per output."""
+    X = np.asarray(X)
+    with flush_denormals("cpu"):
+        batches = [  # torch.tensor copies: X may be read-only
+            graph(torch.tensor(X[start : start + INFERENCE_BATCH], dtype=dtype))
+            for start in range(0, len(X), INFERENCE_BATCH)
+        ]
+    return [torch.cat(outputs).numpy() for outputs in zip(*batches, strict=True)]
 
 
 @contextlib.contextmanager
@@ -311,6 +327,81 @@ class AutoencoderTransformer(
 
     def _model_output(self, out: np.ndarray, dtype: Any) -> np.ndarray:
         raise NotImplementedError
+
+    def _layout(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(shape of one input row as ``transform`` takes it, shape of one row as
+        the module takes it)."""
+        raise NotImplementedError
+
+    _onnx_dtype = "float32"  # the default of `to_onnx`
+
+    def inference_graph(self, dtype: torch.dtype = torch.float32) -> nn.Module:
+        """The fitted model as one torch module on the CPU in ``dtype``: rows in
+        the input units and shape ``transform`` takes -> (codes, reconstruction
+        in input units, per-row mean squared error in the scaled space). The
+        input scaling is part of it; what `to_onnx` exports."""
+        check_is_fitted(self)
+        sample_shape, module_shape = self._layout()
+
+        def tensor(value: Any) -> torch.Tensor:
+            return torch.as_tensor(np.asarray(value, np.float64)).to(dtype)
+
+        return AutoencoderGraph(
+            self._cpu_module(dtype),
+            tensor(self.input_shift_),
+            tensor(self.input_scale_),
+            sample_shape,
+            module_shape,
+        ).eval()
+
+    @chunkwise
+    def errors_and_codes(
+        self, X: Any, *, dtype: torch.dtype = torch.float64
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled reconstruction errors and codes of ``X``, computed in ``dtype``.
+
+        The errors are those of ``reconstruction_error(X, scaled=True)``, the
+        codes those of ``transform(X)``, but computed by `inference_graph` (a
+        copy of the module on the CPU, the scaling included) in ``dtype``. In
+        float64 a row's results do not depend on the other rows: float32
+        outputs carry ~1e-7 rounding that changes with the batch, which logs
+        and inverse covariances (as in `aekit.AnomalyDetector`) would amplify.
+
+        Returns
+        -------
+        errors : ndarray of shape (n_samples,)
+        codes : ndarray of shape (n_samples, latent_dim)
+
+        Examples
+        --------
+        >>> import numpy as np, aekit
+        >>> X = np.random.default_rng(0).normal(size=(100, 5))
+        >>> ae = aekit.Autoencoder((8,), 2, max_epochs=2, random_state=0).fit(X)
+        >>> errors, codes = ae.errors_and_codes(X)
+        >>> errors.dtype, codes.shape
+        (dtype('float64'), (100, 2))
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        sample_shape = self._layout()[0]
+        rows = X.reshape(len(X), *sample_shape)
+        codes, _, errors = run_graph(self.inference_graph(dtype), rows, dtype)
+        return errors, codes
+
+    def to_onnx(self, path: str | os.PathLike, *, dtype: str | None = None) -> Any:
+        """Write the fitted model to ``path`` as an ONNX graph (see
+        `aekit.export.to_onnx`): input ``x`` (rows as ``transform`` takes them,
+        any number of rows), outputs ``codes``, ``reconstruction`` (input
+        units) and ``score`` (the scaled reconstruction error per row). ``dtype``
+        is "float32" (the default) or "float64". Needs ``pip install
+        'aekit[onnx]'``. Returns the path written."""
+        from aekit.export import to_onnx
+
+        return to_onnx(self, path, dtype=dtype)
+
+    def _onnx_metadata(self) -> dict[str, str]:
+        """Estimator-specific entries of the ONNX file's metadata."""
+        return {"score": "reconstruction_error(X, scaled=True)"}
 
     @chunkwise
     def transform(self, X: Any) -> np.ndarray:

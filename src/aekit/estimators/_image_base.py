@@ -142,6 +142,9 @@ class BaseImageAutoencoder(AutoencoderTransformer):
         """Module output in input units, shaped like the training samples."""
         return self._from_model(out, (len(out), *self.sample_shape_), dtype)
 
+    def _layout(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        return tuple(self.sample_shape_), tuple(self.image_shape_)
+
     def _out_shape(self, X: Any, n: int) -> tuple:
         return (n, *np.shape(X)[1:]) if image_ndim(X) in (3, 4) else (n, -1)
 

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from aekit import _validation as v
+from aekit import defaults
 from aekit.data.ratings import ratings_columns
 from aekit.data.splits import split_users
 from aekit.estimators._base import fit_or_nothing
@@ -35,14 +36,16 @@ _SHARED_DOC = """
 
     Parameters
     ----------
-    hidden_dims : sequence of int, default=(600,)
+    hidden_dims : sequence of int or "auto", default="auto"
         Hidden layers of the encoder (the decoder mirrors them); () gives linear
-        maps to and from the code. The defaults are Liang et al.'s, for data with
-        many users; on MovieLens latest-small (~400 training users) ``()`` with
-        ``latent_dim=600`` scored better on validation (BENCHMARKS.md).
-    latent_dim : int, default=200
-    dropout : float, default=0.5
-        Input dropout during training.
+        maps to and from the code. "auto" (`defaults.mult_shape_rule`): () below
+        5,000 training users, Liang et al.'s (600,) from then on.
+    latent_dim : int or "auto", default="auto"
+        "auto": min(600, n_items // 2) below 5,000 training users, else
+        Liang et al.'s 200.
+    dropout : float or "auto", default="auto"
+        Input dropout during training. "auto" (`defaults.mult_dropout_rule`):
+        0.3 below 5,000 training users, else Liang et al.'s 0.5.
     min_rating : float or None, default=None
         Ratings below it are not positives (None: every row is one).
     l2 : float
@@ -51,7 +54,11 @@ _SHARED_DOC = """
         Columns of a ratings table; None takes the first, second, third column.
     optimizer, learning_rate, lr_schedule, batch_size, max_epochs, early_stopping,
     validation_fraction, patience, gradient_clip, device, random_state, verbose
-        As in `aekit.Autoencoder`. Early stopping holds out
+        As in `aekit.Autoencoder` (``batch_size="auto"``: 256, or for fewer
+        than 12,800 training users about 50 batches an epoch, at least 32;
+        ``max_epochs="auto"``: 40,000 optimiser steps, at least 10 epochs;
+        ``patience="auto"``: epochs worth 500 optimiser steps, at least 20).
+        Early stopping holds out
         ``validation_fraction`` of the users, folds in 80% of each one's items
         and monitors the NDCG@100 of the other 20% (``val_ndcg`` in
         ``history_``), as Liang et al. select their models.
@@ -60,17 +67,26 @@ _SHARED_DOC = """
     ----------
     user_ids_, item_ids_ : ndarray
         Labels of the training users and items (int64, or str objects).
+    hidden_dims_, latent_dim_, dropout_, batch_size_ : the values used
+        (explicit, or resolved from the data); all in ``resolved_params_``.
 """
 
 
 class _MultBase(BaseRecommender):
     _variational = True
+    _min_patience = defaults.MULT_MIN_PATIENCE
     _parameter_constraints: dict[str, v.Constraint] = {
-        "hidden_dims": v.Sizes(),
-        "latent_dim": v.Int(),
-        "dropout": v.Real(high=1.0),
+        "hidden_dims": v.Auto(v.Sizes()),
+        "latent_dim": v.Auto(v.Int()),
+        "dropout": v.Auto(v.Real(high=1.0)),
         "min_rating": v.Optional(v.Real(low=-float("inf"))),
     }
+    _resolved_names: tuple[str, ...] = (
+        "hidden_dims",
+        "latent_dim",
+        "dropout",
+        *BaseRecommender._resolved_names,
+    )
 
     def fit(self, X: Any, y: Any = None) -> _MultBase:
         """Learn from interactions ``X`` (see the class docstring); ``y`` is
@@ -87,12 +103,31 @@ class _MultBase(BaseRecommender):
             if self.early_stopping:
                 seed = seed_from(self.random_state)
                 train, fold_in, targets = split_users(M, self.validation_fraction, seed)
+            self._resolve_shape(train.shape[0], M.shape[1])
+            self._resolve_budget(train.shape[0])
+            if self.early_stopping:
                 source = SparseRows(fold_in, resolve_device(self.device))
-                stoppers.append(HeldOutUsers(source, targets, self.patience))
+                stoppers.append(HeldOutUsers(source, targets, self.patience_))
             self._train(train, lambda m, dev: SparseRows(m, dev), [*stoppers])
             if stoppers:
                 self.best_epoch_ = max(1, stoppers[0].best_epoch)
         return self
+
+    def _resolve_shape(self, n_users: int, n_items: int) -> None:
+        """``hidden_dims_``, ``latent_dim_`` and ``dropout_``: explicit values, or
+        the rules of `aekit.defaults` for ``n_users`` training users."""
+        hidden, latent = defaults.mult_shape_rule(n_users, n_items)
+        self.hidden_dims_ = (
+            hidden
+            if isinstance(self.hidden_dims, str)
+            else v.check_sizes("hidden_dims", self.hidden_dims)
+        )
+        self.latent_dim_ = latent if self.latent_dim == "auto" else self.latent_dim
+        self.dropout_ = (
+            defaults.mult_dropout_rule(n_users)
+            if self.dropout == "auto"
+            else float(self.dropout)
+        )
 
     def _train_config(self) -> TrainConfig:
         config = super()._train_config()
@@ -120,12 +155,12 @@ class _MultBase(BaseRecommender):
     def _build_module(self) -> nn.Module:
         config = MultVAEConfig(
             n_items=len(self.item_ids_),
-            hidden_dims=v.check_sizes("hidden_dims", self.hidden_dims),
-            latent_dim=self.latent_dim,
-            dropout=self.dropout,
+            hidden_dims=self.hidden_dims_,
+            latent_dim=self.latent_dim_,
+            dropout=self.dropout_,
             variational=self._variational,
             anneal_cap=getattr(self, "anneal_cap", 0.0),
-            anneal_steps=getattr(self, "anneal_steps", 1),
+            anneal_steps=getattr(self, "anneal_steps_", 1),
         )
         return MultVAENet(config)
 
@@ -147,8 +182,10 @@ class MultVAE(_MultBase):
         + _SHARED_DOC
         + """
     anneal_cap : float, default=0.2
-    anneal_steps : int, default=20000
-        Updates over which beta would reach 1 (it stops at anneal_cap).
+    anneal_steps : int or "auto", default="auto"
+        Updates over which beta would reach 1 (it stops at anneal_cap). "auto"
+        (`defaults.anneal_steps_rule`): the updates of 150 epochs, so beta
+        reaches the cap of 0.2 after 30 epochs.
 
     Examples
     --------
@@ -165,17 +202,27 @@ class MultVAE(_MultBase):
 
     _parameter_constraints: dict[str, v.Constraint] = {
         "anneal_cap": v.Real(),
-        "anneal_steps": v.Int(),
+        "anneal_steps": v.Auto(v.Int()),
     }
+    _resolved_names = ("anneal_steps", *_MultBase._resolved_names)
+
+    def _resolve_budget(self, n_samples: int) -> None:
+        """The training budget, then ``anneal_steps_`` (which counts batches)."""
+        super()._resolve_budget(n_samples)
+        self.anneal_steps_ = (
+            defaults.anneal_steps_rule(self._n_train(n_samples), self.batch_size_)
+            if self.anneal_steps == "auto"
+            else int(self.anneal_steps)
+        )
 
     def __init__(
         self,
-        hidden_dims: Sequence[int] = (600,),
-        latent_dim: int = 200,
+        hidden_dims: Sequence[int] | str = "auto",
+        latent_dim: int | str = "auto",
         *,
-        dropout: float = 0.5,
+        dropout: float | str = "auto",
         anneal_cap: float = 0.2,
-        anneal_steps: int = 20000,
+        anneal_steps: int | str = "auto",
         min_rating: float | None = None,
         l2: float = 0.0,
         user_col: str | None = None,
@@ -184,11 +231,11 @@ class MultVAE(_MultBase):
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
         lr_schedule: str | None = None,
-        batch_size: int = 128,
-        max_epochs: int = 200,
+        batch_size: int | str = "auto",
+        max_epochs: int | str = "auto",
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
-        patience: int = 20,
+        patience: int | str = "auto",
         gradient_clip: float | None = None,
         device: str = "auto",
         random_state: int | None = None,
@@ -244,10 +291,10 @@ class MultDAE(_MultBase):
 
     def __init__(
         self,
-        hidden_dims: Sequence[int] = (600,),
-        latent_dim: int = 200,
+        hidden_dims: Sequence[int] | str = "auto",
+        latent_dim: int | str = "auto",
         *,
-        dropout: float = 0.5,
+        dropout: float | str = "auto",
         min_rating: float | None = None,
         l2: float = 1e-5,
         user_col: str | None = None,
@@ -256,11 +303,11 @@ class MultDAE(_MultBase):
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
         lr_schedule: str | None = None,
-        batch_size: int = 128,
-        max_epochs: int = 200,
+        batch_size: int | str = "auto",
+        max_epochs: int | str = "auto",
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
-        patience: int = 20,
+        patience: int | str = "auto",
         gradient_clip: float | None = None,
         device: str = "auto",
         random_state: int | None = None,

@@ -12,6 +12,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
+from aekit import defaults
 from aekit.data.ratings import (
     frame_to_matrix,
     id_array,
@@ -58,6 +59,13 @@ class BaseRecommender(TorchEstimator):
         "item_col": v.Optional(v.ColumnName()),
         "rating_col": v.Optional(v.ColumnName()),
     }
+
+    _min_patience = defaults.RECSYS_MIN_PATIENCE
+
+    def _n_train(self, n_samples: int) -> int:
+        """Rows trained on: all that `_train` gets (a recommender's early stopping
+        holds out ratings or users before that)."""
+        return n_samples
 
     def _read_interactions(self, X: Any) -> sp.csr_matrix:
         """The user-by-item matrix of ``X``; sets ``user_ids_``, ``item_ids_`` and

@@ -101,7 +101,7 @@ class ConvDecoder(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.body(self.head(z).view(len(z), *self.start))
+        return self.body(self.head(z).unflatten(1, self.start))
 
 
 @dataclass(frozen=True)

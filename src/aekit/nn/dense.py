@@ -45,10 +45,13 @@ class DenseConfig:
     sparsity: float = 0.0  # weight of the L1 penalty on the codes
     contractive: float = 0.0  # weight of the encoder-Jacobian penalty
     linear_path: bool = False  # a linear encoder/decoder beside the MLPs (PCA start)
+    n_outputs: int | None = None  # width of the decoder's output, if not n_features
 
     def __post_init__(self) -> None:
         if self.loss == "bce" and self.output_activation != "sigmoid":
             raise ValueError("loss='bce' needs output_activation='sigmoid'")
+        if self.linear_path and self.n_outputs not in (None, self.n_features):
+            raise ValueError("linear_path needs n_outputs == n_features")
 
 
 class DenseAutoencoder(nn.Module):
@@ -66,7 +69,11 @@ class DenseAutoencoder(nn.Module):
             dropout=config.dropout,
         )
         self.decoder = mlp(  # the output activation is applied in `decode`
-            [config.latent_dim, *reversed(hidden), config.n_features],
+            [
+                config.latent_dim,
+                *reversed(hidden),
+                config.n_outputs or config.n_features,
+            ],
             config.activation,
             batch_norm=config.batch_norm,
             dropout=config.dropout,
@@ -121,9 +128,12 @@ class DenseAutoencoder(nn.Module):
         """The training-time corruption of a denoising autoencoder."""
         return losses.corrupt(x, self.config.noise_type, self.config.noise)
 
+    def _corrupting(self) -> bool:
+        """Whether `forward` corrupts its input now (in training, with noise)."""
+        return self.training and self.config.noise > 0
+
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        noisy = self.training and self.config.noise > 0
-        x_in = self.corrupt(x) if noisy else x
+        x_in = self.corrupt(x) if self._corrupting() else x
         penalise = self.config.contractive > 0 and torch.is_grad_enabled()
         if penalise:
             x_in = x_in.detach().requires_grad_(True)
@@ -134,12 +144,17 @@ class DenseAutoencoder(nn.Module):
             out["jacobian"] = losses.jacobian_frobenius(z, x_in)
         return out
 
+    def reconstruction_loss(
+        self, x: torch.Tensor, out: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """The reconstruction term of `loss` (a scalar)."""
+        if self.config.loss == "bce":
+            return F.binary_cross_entropy_with_logits(out["raw"], x)
+        return losses.mse(out["recon"], x)
+
     def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
         cfg = self.config
-        if cfg.loss == "bce":
-            recon = F.binary_cross_entropy_with_logits(out["raw"], x)
-        else:
-            recon = losses.mse(out["recon"], x)
+        recon = self.reconstruction_loss(x, out)
         penalties = []
         if cfg.sparsity > 0:
             penalties.append(cfg.sparsity * losses.l1_activity(out["z"]))
@@ -153,9 +168,9 @@ class DenseAutoencoder(nn.Module):
     def manual_step(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """A function that computes the training loss of a batch and writes every
         parameter's gradient without autograd (see `aekit.nn.manual`), or None when
-        the layers are not a plain Linear/activation stack."""
+        the hand-written pass does not cover the layers."""
         cfg = self.config
-        layers = manual.plain_layers([self.encoder, self.decoder])
+        layers = manual.dense_layers([self.encoder, self.decoder])
         if layers is None or cfg.contractive > 0 or cfg.linear_path:
             return None  # (the Jacobian penalty and the linear path need autograd)
         n_encoder = sum(isinstance(m, nn.Linear) for m in self.encoder)
@@ -163,8 +178,8 @@ class DenseAutoencoder(nn.Module):
         @torch.no_grad()
         def step(x: torch.Tensor) -> torch.Tensor:
             x_in = self.corrupt(x) if cfg.noise > 0 else x
-            outputs = manual.forward(layers, x_in)
-            raw = outputs[-1]
+            saved = manual.forward(layers, x_in)
+            raw = saved[-1].output
             if cfg.loss == "bce":  # d/d(raw) of the mean BCE: sigmoid(raw) - x
                 loss = F.binary_cross_entropy_with_logits(raw, x)
                 grad = torch.sigmoid(raw).sub_(x).mul_(1 / raw.numel())
@@ -177,10 +192,10 @@ class DenseAutoencoder(nn.Module):
                 grad.mul_(2 / raw.numel())
             extra = None
             if cfg.sparsity > 0:
-                z = outputs[n_encoder]
+                z = saved[n_encoder - 1].output
                 loss = loss + cfg.sparsity * z.abs().mean()
                 extra = {n_encoder: z.sign().mul_(cfg.sparsity / z.numel())}
-            manual.backward(layers, outputs, grad, extra)
+            manual.backward(layers, saved, grad, extra)
             return loss
 
         return step

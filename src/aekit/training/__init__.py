@@ -14,6 +14,7 @@ from aekit.training.fast_step import (
     ONE_THREAD_FLOPS,
     FlatParameters,
     flush_denormals,
+    keep_denormals,
 )
 from aekit.training.loop import (
     LR_SCHEDULES,
@@ -44,6 +45,7 @@ __all__ = [
     "EarlyStopping",
     "FlatParameters",
     "flush_denormals",
+    "keep_denormals",
     "HeldOutRatings",
     "HeldOutUsers",
     "KLWarmup",

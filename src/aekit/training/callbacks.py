@@ -3,11 +3,8 @@ estimators use."""
 
 from __future__ import annotations
 
-import csv
 import math
-import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,7 +13,7 @@ import torch
 from torch import nn
 
 from aekit.metrics import ndcg_of_scores, rmse
-from aekit.training.sources import SparseRows, reconstruct_at
+from aekit.training.sources import SCORE_CELLS, SparseRows, reconstruct_at
 
 if TYPE_CHECKING:
     from aekit.training.loop import TrainConfig
@@ -26,9 +23,12 @@ class Callback:
     """Hooks called by `fit_module`; subclass and override what you need.
 
     Set ``self.stop_training = True`` in a hook to end training after this epoch.
+    A callback with ``main_process_only = True`` (the loggers) runs on rank 0
+    only in distributed training.
     """
 
     stop_training = False
+    main_process_only = False
 
     def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
         pass
@@ -68,27 +68,6 @@ class MaxTime(Callback):
         self.stop_training = time.perf_counter() >= self.deadline
 
 
-class HistoryLogger(Callback):
-    """Append each epoch's history entry to a CSV file (a header, then one row per
-    epoch), so a long fit can be followed or plotted while it runs."""
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-
-    def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
-        self.columns: list[str] | None = None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text("")
-
-    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
-        with self.path.open("a", newline="") as fh:
-            writer = csv.writer(fh)
-            if self.columns is None:
-                self.columns = list(record)
-                writer.writerow(self.columns)
-            writer.writerow([record.get(name, "") for name in self.columns])
-
-
 class EarlyStopping(Callback):
     """Early stopping on the history entry ``monitor``: keeps a copy of the weights
     of the best epoch, stops after ``patience`` epochs without an improvement of at
@@ -124,7 +103,17 @@ class EarlyStopping(Callback):
         self.best, self.best_epoch = math.inf, 0  # best is "lower is better"
         self.best_state: dict[str, torch.Tensor] | None = None
 
+    def on_train_begin(self, module: nn.Module, config: TrainConfig) -> None:
+        """Forget an earlier fit's best weights (the callback may be reused)."""
+        self.best, self.best_epoch, self.best_state = math.inf, 0, None
+
     def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        if self.monitor not in record:
+            raise ValueError(
+                f"EarlyStopping monitors {self.monitor!r}, which this fit does not "
+                f"record (it records {', '.join(record)}); validation entries "
+                "need early_stopping=True."
+            )
         value = record[self.monitor]
         epoch = int(record["epoch"])
         self.update(module, -value if self.higher_is_better else value, epoch)
@@ -198,8 +187,23 @@ class HeldOutUsers(EarlyStopping):
     def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
         was_training = module.training
         module.eval()
-        x = self.fold_in.take(np.arange(len(self.fold_in)))
-        scores = module(x)["recon"].float().masked_fill(x > 0, -torch.inf)
+        record["val_ndcg"] = self._ndcg(module)
         module.train(was_training)
-        record["val_ndcg"] = ndcg_of_scores(scores, self.targets, self.k)
         super().on_epoch_end(module, record)
+
+    def _ndcg(self, module: nn.Module) -> float:
+        """Mean NDCG@k over the users with targets, scored a chunk of users at a
+        time (``SCORE_CELLS`` scores each), so the held-out users' scores are never
+        all in memory at once."""
+        step = max(1, SCORE_CELLS // self.targets.shape[1])
+        total, count = 0.0, 0
+        for start in range(0, len(self.fold_in), step):
+            rows = np.arange(start, min(start + step, len(self.fold_in)))
+            x = self.fold_in.take(rows)
+            scores = module(x)["recon"].float().masked_fill(x > 0, -torch.inf)
+            targets = self.targets[rows]
+            n = int(np.count_nonzero(np.diff(targets.indptr)))
+            if n:
+                total += ndcg_of_scores(scores, targets, self.k) * n
+                count += n
+        return total / max(count, 1)

@@ -20,6 +20,12 @@ from torch import nn
 
 from aekit.exceptions import TrainingError
 from aekit.training.callbacks import Callback, EarlyStopping
+from aekit.training.distributed import (
+    DataParallel,
+    check_rows,
+    check_same_rows,
+    data_parallel,
+)
 from aekit.training.fast_step import (
     FlatParameters,
     cpu_threads,
@@ -31,7 +37,9 @@ from aekit.training.progress import Progress
 from aekit.training.sources import (
     Data,
     RowStream,
-    epoch_batches,
+    batch_sizes,
+    batches,
+    is_stream,
     ordered_batches,
     split_data,
 )
@@ -100,10 +108,18 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> Any
 
 
 @torch.no_grad()
-def evaluate(module: Any, data: Data, batch_size: int = 4096) -> dict[str, float]:
-    """Sample-weighted mean of every loss term over ``data``, in eval mode."""
+def evaluate(
+    module: Any,
+    data: Data,
+    batch_size: int = 4096,
+    parallel: DataParallel | None = None,
+) -> dict[str, float]:
+    """Sample-weighted mean of every loss term over ``data``, in eval mode; with
+    ``parallel``, each rank scores its shard and the sums are all-reduced."""
     was_training = module.training
     module.eval()
+    if parallel is not None:
+        data = parallel.shard(data)  # type: ignore[arg-type]
     sums: dict[str, torch.Tensor] = {}
     n = 0
     for xb in ordered_batches(data, batch_size):
@@ -112,7 +128,12 @@ def evaluate(module: Any, data: Data, batch_size: int = 4096) -> dict[str, float
         for key, value in terms.items():
             sums[key] = sums.get(key, 0) + value.detach().float() * len(xb)
     module.train(was_training)
-    return {key: (value / n).item() for key, value in sums.items()}
+    device = next(module.parameters()).device
+    totals = torch.stack([*sums.values(), torch.tensor(float(n), device=device)])
+    if parallel is not None:
+        parallel.sum(totals)
+    means = (totals[:-1] / totals[-1]).tolist()
+    return dict(zip(sums, means, strict=True))
 
 
 def _check_finite(value: float, epoch: int, what: str, config: TrainConfig) -> None:
@@ -144,6 +165,7 @@ class _Run:
     step: Callable[[], Any]  # applies the gradients
     hand_written: bool  # whether gradients is the module's own, not autograd's
     gradients: Callable[[torch.Tensor], torch.Tensor]  # sets them, returns the loss
+    parallel: DataParallel | None  # one of several ranks (torch.distributed)
 
 
 def fit_module(
@@ -165,7 +187,7 @@ def fit_module(
     ----------
     module : nn.Module
         Has ``module(x)`` and ``module.loss(x, out)["loss"]``.
-    data : Tensor or BatchSource
+    data : Tensor, BatchSource or RowStream
     config : TrainConfig
     generator : torch.Generator
         Draws the validation split and each epoch's order.
@@ -179,16 +201,20 @@ def fit_module(
     """
     run = setup(module, data, config, generator, callbacks)
     for cb in run.callbacks:
+        cb.stop_training = False  # a callback may be reused from an earlier fit
         cb.on_train_begin(module, config)
     history: list[dict[str, float]] = []
     if config.score_initial and run.stopper is not None:
-        start = {"epoch": 0.0, **_validate(module, run.val_data, 0, config)}
+        start = {"epoch": 0.0, **_validate(run, 0)}
         run.stopper.on_epoch_end(module, start)
     with _resources(run) as progress:
         for epoch in range(1, config.max_epochs + 1):
             history.append(run_epoch(run, epoch))
             progress.update(history[-1])
-            if any(cb.stop_training for cb in run.callbacks):
+            stop = any(cb.stop_training for cb in run.callbacks)
+            if run.parallel is not None:  # all ranks stop together
+                stop = run.parallel.any(stop)
+            if stop:
                 break
     return restore_best(run, history)
 
@@ -213,6 +239,19 @@ def setup(
     scheduler = make_scheduler(optimizer, config)  # (it wraps optimizer.step)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     gradients, hand_written = gradient_step(module, config, flat, params)
+    parallel = data_parallel(module, params)  # None when training alone
+    if parallel is not None and is_stream(data):
+        raise NotImplementedError(
+            "distributed training reads in-memory data; a streamed source (a "
+            "table on disk) is not sharded across processes yet: load it in "
+            "memory or train in one process"
+        )
+    if parallel is not None:
+        check_same_rows(len(data))
+        n_val = None if val_data is None else len(val_data)
+        check_rows(parallel.group, len(train_idx), n_val)
+    if parallel is not None and not parallel.main:  # loggers write on rank 0
+        callbacks = [cb for cb in callbacks if not cb.main_process_only]
     es = config.early_stopping
     stopper = EarlyStopping(config.patience, config.min_delta) if es else None
     return _Run(
@@ -232,6 +271,7 @@ def setup(
         step=optimizer_step(optimizer, flat),
         hand_written=hand_written,
         gradients=gradients,
+        parallel=parallel,
     )
 
 
@@ -246,7 +286,8 @@ def _resources(run: _Run) -> Iterator[Progress]:
         threads = cpu_threads(run.module, run.config, run.hand_written, run.device)
         stack.enter_context(threads)
         stack.enter_context(flush_denormals(run.device))
-        yield stack.enter_context(Progress(run.config.max_epochs, run.config.verbose))
+        show = run.config.verbose and (run.parallel is None or run.parallel.main)
+        yield stack.enter_context(Progress(run.config.max_epochs, show))
 
 
 def run_epoch(run: _Run, epoch: int) -> dict[str, float]:
@@ -258,9 +299,12 @@ def run_epoch(run: _Run, epoch: int) -> dict[str, float]:
     for cb in run.callbacks:
         cb.on_epoch_begin(module, epoch)
     total = _train_epoch(run)
+    if run.parallel is not None:
+        run.parallel.sum(total)
+        run.parallel.average_buffers()
     record = {"epoch": float(epoch), "loss": total.item() / len(run.train_idx)}
     _check_finite(record["loss"], epoch, "training loss", config)
-    record.update(_validate(module, run.val_data, epoch, config))
+    record.update(_validate(run, epoch))
     record["lr"] = run.optimizer.param_groups[0]["lr"]
     _schedule(run.scheduler, record.get("val_loss", record["loss"]))
     record["seconds"] = time.perf_counter() - start
@@ -277,14 +321,31 @@ def _train_epoch(run: _Run) -> torch.Tensor:
     run.module.train()
     config, params = run.config, run.params
     total = torch.zeros((), device=params[0].device)
-    shuffled = epoch_batches(run.data, run.train_idx, config.batch_size, run.generator)
-    for xb in shuffled:
+    for xb, share in _batches(run):
         loss = run.gradients(xb)
+        if run.parallel is not None:
+            run.parallel.reduce_gradients(share)
         if config.gradient_clip:
             nn.utils.clip_grad_norm_(params, config.gradient_clip, foreach=True)
         run.step()
         total.add_(loss.detach(), alpha=len(xb))  # no host sync in the loop
     return total
+
+
+def _batches(run: _Run) -> Iterator[tuple[torch.Tensor, float]]:
+    """One epoch's shuffled batches of the training rows this process trains
+    on, each with its share of the global batch (1.0 when training alone): the
+    rows ``run.train_idx`` in a new random order, or a `RowStream`'s own
+    shuffled batches."""
+    if not isinstance(run.train_idx, torch.Tensor):
+        stream = run.train_idx.batches(run.config.batch_size, run.generator)
+        return ((xb, 1.0) for xb in stream)
+    order = torch.randperm(len(run.train_idx), generator=run.generator)
+    idx = run.train_idx[order]
+    if run.parallel is not None:
+        return run.parallel.batches(run.data, idx, run.config.batch_size)
+    sizes = batch_sizes(len(idx), run.config.batch_size)
+    return ((xb, 1.0) for xb in batches(run.data, idx, sizes))
 
 
 def restore_best(run: _Run, history: list[dict[str, float]]) -> TrainResult:
@@ -298,18 +359,13 @@ def restore_best(run: _Run, history: list[dict[str, float]]) -> TrainResult:
     return TrainResult(history=history, best_epoch=run.stopper.best_epoch)
 
 
-def _validate(
-    module: Any,
-    val_data: Data | None,
-    epoch: int,
-    config: TrainConfig,
-) -> dict[str, float]:
-    if val_data is None:
+def _validate(run: _Run, epoch: int) -> dict[str, float]:
+    if run.val_data is None:
         return {}
-    val = evaluate(module, val_data)
+    val = evaluate(run.module, run.val_data, parallel=run.parallel)
     record = {"val_loss": val.pop("loss")}
     record.update({f"val_{k}": v for k, v in val.items()})
-    _check_finite(record["val_loss"], epoch, "validation loss", config)
+    _check_finite(record["val_loss"], epoch, "validation loss", run.config)
     return record
 
 

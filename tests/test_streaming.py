@@ -249,3 +249,71 @@ def test_cli_streams_parquet_in_and_out(tmp_path, files):
         ]
     )
     assert (tmp_path / "s.csv").read_text().count("\n") == len(files[0]) + 1
+
+
+def test_scoring_and_export_of_a_streamed_fit_take_data_on_disk(fitted, files):
+    """The base class's inference graph scores data on disk chunk by chunk, with
+    the same numbers as in memory; a streamed fit exports like any other."""
+    model = fitted[0]
+    X, npy, _ = files
+    errors, codes = model.errors_and_codes(npy)
+    errors_m, codes_m = model.errors_and_codes(X)
+    np.testing.assert_allclose(errors, errors_m, rtol=1e-12)
+    np.testing.assert_allclose(codes, codes_m, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        errors, model.reconstruction_error(X, scaled=True), rtol=1e-4
+    )
+    np.testing.assert_allclose(model.column_errors(npy), model.column_errors(X))
+    with torch.no_grad():
+        graph_codes = model.inference_graph(torch.float64)(torch.from_numpy(X))[0]
+    np.testing.assert_allclose(graph_codes.numpy(), codes_m, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("world", [1, 2, 3])
+def test_scaled_rows_shard_into_disjoint_blocks(world):
+    X = low_rank(10, 2)
+    rows = sources.ScaledRows(X, X.mean(0), X.std(0))
+    parts = [rows.shard(r, world) for r in range(world)]
+    whole = torch.cat([p.take(torch.arange(len(p))) for p in parts])
+    np.testing.assert_allclose(whole.numpy(), (X - X.mean(0)) / X.std(0), rtol=1e-6)
+
+
+def test_a_streamed_source_under_distributed_training_is_a_clear_error(
+    files, monkeypatch
+):
+    from aekit.training import loop
+
+    table = open_table(files[1])
+    source = StreamSource(table, np.zeros(10), np.ones(10))
+    model = aekit.Autoencoder(hidden_dims=(8,), latent_dim=2, max_epochs=1)
+    net = model.fit(files[0]).module_
+    monkeypatch.setattr(loop, "data_parallel", lambda module, params: object())
+    config = loop.TrainConfig(max_epochs=1)
+    with pytest.raises(NotImplementedError, match="streamed source"):
+        loop.fit_module(net, source, config, generator=torch.Generator())
+
+
+def test_mixed_tables_stay_in_memory_and_numeric_files_stream(tmp_path, files):
+    """A table with text columns is read whole for the models that take mixed
+    tables (the CLI's fallback); numeric files stream; a model refitted on a
+    file after a mixed table forgets the table's schema."""
+    from aekit.cli._io import read_input
+
+    X = low_rank(300, 4)
+    text = write_parquet(
+        tmp_path / "text", X, n_files=1, extra={"city": np.array(["x", "y"] * 150)}
+    )
+    path = str(text / "p0.parquet")
+    with pytest.raises(ValueError, match="non-numeric columns: city"):
+        read_input(path, [])
+    frame = read_input(path, [], tables=True)
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns)[-1] == "city"
+    assert is_chunked(read_input(str(files[1]), [], tables=True))
+    ae = aekit.Autoencoder(hidden_dims=(8,), latent_dim=2, max_epochs=1)
+    ae.fit(frame)
+    assert ae.schema_ is not None and ae.loss_ == "mixed"
+    with pytest.raises(NotImplementedError, match="no inference graph"):
+        ae.inference_graph()
+    ae.fit(files[1])
+    assert getattr(ae, "schema_", None) is None and ae.loss_ != "mixed"
+    assert ae.errors_and_codes(files[1])[0].shape == (len(files[0]),)

@@ -164,7 +164,7 @@ class BaseAutoencoder(TableMixin, AutoencoderTransformer):
             rows = open_table(X)
             check_table_features(self, rows, reset=reset)
             if reset:
-                vars(self).pop("schema_", None)  # (from an earlier fit on a table)
+                self.__dict__.pop("schema_", None)  # (from an earlier fit on a table)
         else:
             rows = self._validate(X, reset=reset)
             if self._schema() is not None:

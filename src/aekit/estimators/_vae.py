@@ -11,7 +11,7 @@ from torch import nn
 from aekit import _validation as v
 from aekit import defaults
 from aekit.estimators._base import fit_or_nothing
-from aekit.estimators._tabular import SCALINGS, BaseAutoencoder
+from aekit.estimators._tabular import SCALINGS, BaseAutoencoder, ScaledData
 from aekit.estimators._variational import VariationalMixin
 from aekit.nn import ACTIVATIONS, VAEConfig, VariationalAutoencoder
 from aekit.registry import register
@@ -137,7 +137,8 @@ random_state, verbose
         with fit_or_nothing(self):
             v.check_params(self)
             data = self._fit_input(X, reset=True)
-            extremes = data.stats.extremes(data.shift, data.scale)
+            assert isinstance(data, ScaledData)  # (a VAE takes no mixed-type table)
+            extremes = data.extremes()
             binary = data.stats.binary and bool(np.isin(extremes, (0.0, 1.0)).all())
             self._check_unit_range(extremes, self.scaling, binary)
             self.hidden_dims_ = (

@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -35,6 +35,7 @@ from aekit.training.fast_step import (
 )
 from aekit.training.progress import Progress
 from aekit.training.sources import (
+    BatchSource,
     Data,
     RowStream,
     batch_sizes,
@@ -342,10 +343,11 @@ def _batches(run: _Run) -> Iterator[tuple[torch.Tensor, float]]:
         return ((xb, 1.0) for xb in stream)
     order = torch.randperm(len(run.train_idx), generator=run.generator)
     idx = run.train_idx[order]
+    data = cast("torch.Tensor | BatchSource", run.data)  # (not a stream: see above)
     if run.parallel is not None:
-        return run.parallel.batches(run.data, idx, run.config.batch_size)
+        return run.parallel.batches(data, idx, run.config.batch_size)
     sizes = batch_sizes(len(idx), run.config.batch_size)
-    return ((xb, 1.0) for xb in batches(run.data, idx, sizes))
+    return ((xb, 1.0) for xb in batches(data, idx, sizes))
 
 
 def restore_best(run: _Run, history: list[dict[str, float]]) -> TrainResult:

@@ -9,7 +9,7 @@ import contextlib
 import copy
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -62,17 +62,21 @@ def chunkwise(method: Method) -> Method:
 
 
 @torch.inference_mode()
-def run_graph(graph: nn.Module, X: np.ndarray, dtype: torch.dtype) -> list[np.ndarray]:
-    """The outputs of the inference ``graph`` (see `aekit.nn.graph`) on the rows
-    of ``X``, in ``dtype`` on the CPU, a batch of ``INFERENCE_BATCH`` rows at a
-    time (converted batch by batch: no copy of all of ``X``); one NumPy array
-    per output."""
+def run_graph(
+    graph: nn.Module, X: np.ndarray, dtype: torch.dtype, keep: Sequence[int]
+) -> list[np.ndarray]:
+    """The outputs number ``keep`` of the inference ``graph`` (see
+    `aekit.nn.graph`) on the rows of ``X``, in ``dtype`` on the CPU, a batch of
+    ``INFERENCE_BATCH`` rows at a time; one NumPy array per kept output. Only the
+    kept outputs are held (not e.g. a full-width reconstruction), and ``X`` is
+    converted batch by batch (no copy of all of it)."""
     X = np.asarray(X)
     with flush_denormals("cpu"):
-        batches = [  # torch.tensor copies: X may be read-only
-            graph(torch.tensor(X[start : start + INFERENCE_BATCH], dtype=dtype))
-            for start in range(0, len(X), INFERENCE_BATCH)
-        ]
+        batches = []
+        for start in range(0, len(X), INFERENCE_BATCH):
+            # torch.tensor copies: X may be read-only
+            out = graph(torch.tensor(X[start : start + INFERENCE_BATCH], dtype=dtype))
+            batches.append([out[i] for i in keep])
     return [torch.cat(outputs).numpy() for outputs in zip(*batches, strict=True)]
 
 
@@ -385,7 +389,8 @@ class AutoencoderTransformer(
         X = self._validate(X, reset=False)
         sample_shape = self._layout()[0]
         rows = X.reshape(len(X), *sample_shape)
-        codes, _, errors = run_graph(self.inference_graph(dtype), rows, dtype)
+        graph = self.inference_graph(dtype)
+        codes, errors = run_graph(graph, rows, dtype, keep=(0, 2))
         return errors, codes
 
     def to_onnx(self, path: str | os.PathLike, *, dtype: str | None = None) -> Any:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from aekit.data.chunks import row_blocks
 from aekit.data.schema import TableSchema, needs_schema
 from aekit.nn import DenseConfig, MixedAutoencoder, MixedConfig
 
@@ -69,7 +70,8 @@ class TableMixin:
             ensure_all_finite="allow-nan",
             ensure_min_samples=2,
         )
-        if self._tables_always or np.isnan(array).any():
+        holes = any(np.isnan(block).any() for block in row_blocks(array))
+        if self._tables_always or holes:  # (checked by blocks: no n x d mask)
             source = X if isinstance(X, pd.DataFrame) else array
             return self._encode_table(source, reset=True)
         vars(self).pop("schema_", None)

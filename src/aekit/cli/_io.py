@@ -16,7 +16,7 @@ import pandas as pd
 
 from aekit import registry
 from aekit.data import read_frame, read_table
-from aekit.data.chunks import ChunkedTable, NonNumericColumns, is_chunked, open_table
+from aekit.data.chunks import ChunkedTable, NotStreamable, is_chunked, open_table
 from aekit.data.images import IMAGE_SUFFIXES, read_images
 from aekit.data.ratings import read_ratings
 from aekit.training.progress import row_progress
@@ -141,13 +141,13 @@ def read_input(
     """A data file for the model commands: .npy and Parquet files and Parquet
     directories as a `ChunkedTable` read in chunks (``drop`` leaves Parquet
     columns out), other files in memory (`read_data`). With ``tables`` (models
-    that take mixed-type tables), a Parquet file with non-numeric columns is
-    read whole instead (mixed-type tables do not stream)."""
+    that take mixed-type tables), a Parquet file with non-numeric columns or
+    missing cells is read whole instead (mixed-type tables do not stream)."""
     if not is_chunked(path):
         return read_data(path, drop, tables=tables)
     try:
         table = open_table(path)
-    except NonNumericColumns:
+    except NotStreamable:  # text columns or missing cells
         if not tables:
             raise
         return read_data(path, drop, tables=True)

@@ -32,8 +32,17 @@ CHUNK_CELLS = 1 << 22  # values per chunk read (32 MB in float64)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-class NonNumericColumns(ValueError):
+class NotStreamable(ValueError):
+    """A table on disk that cannot be read in chunks as numbers: its mixed-type
+    or missing cells need the in-memory table path (`aekit.data.schema`)."""
+
+
+class NonNumericColumns(NotStreamable):
     """A table on disk has columns that are not numbers (they do not stream)."""
+
+
+class MissingCells(NotStreamable):
+    """A Parquet file's metadata counts missing (null) cells in its columns."""
 
 
 @dataclass(frozen=True)
@@ -313,6 +322,7 @@ def _open_parquet(
             raise ValueError(f"could not read {path} as Parquet: {exc}") from None
         names = _check_schema(pf.schema_arrow, path, names, columns is not None)
         for group in range(pf.metadata.num_row_groups):
+            _check_no_nulls(pf.metadata.row_group(group), path, group, names)
             n = pf.metadata.row_group(group).num_rows
             if n:
                 pieces.append(Piece(path, group, start, n))
@@ -355,6 +365,25 @@ def _check_schema(
             "columns= (--columns) or encode them as numbers first"
         )
     return names
+
+
+def _check_no_nulls(
+    row_group: Any, path: str, group: int, names: tuple[str, ...]
+) -> None:
+    """`MissingCells` when the row group's statistics count null cells in the
+    chosen columns (NaN written by pandas is stored as null): a cheap check on
+    the metadata, before any row is read. Cells the statistics do not count are
+    caught while reading (`_check_finite`)."""
+    for i in range(row_group.num_columns):
+        column = row_group.column(i)
+        stats = column.statistics
+        name = column.path_in_schema
+        if name in names and stats is not None and stats.null_count:
+            raise MissingCells(
+                f"{path} (row group {group}) has {stats.null_count} missing "
+                f"cell(s) in column {name!r}; impute or drop them first, or read "
+                "the file into a DataFrame (in memory, aekit masks missing cells)"
+            )
 
 
 def _check_finite(block: np.ndarray, piece: Piece, offset: int) -> None:

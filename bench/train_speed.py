@@ -17,7 +17,8 @@ mnist       utilisation of the deep MNIST network 784-1000-500-250-30 (plain, BC
 denormals   the same fit with denormal floats flushed to zero (aekit's default) and
             kept (``aekit.training.keep_denormals``), alternating, median of
             --repeats: ConvAutoencoder(noise=0.4) and dense models at their defaults
-            on --denormal-images MNIST images for 2 epochs.
+            on --denormal-images MNIST images for --denormal-epochs epochs (2),
+            every epoch run (no early stopping); --only selects models too.
 
     python bench/train_speed.py [--sections throughput pyod mnist denormals]
         [--repeats 3] [--batch-sizes 32 256] [--threads N] [MNIST_FOLDER]
@@ -289,7 +290,9 @@ def section_mnist(images, args) -> None:
 def section_denormals(images, args) -> None:
     images = images[: args.denormal_images]
     flat = images.reshape(len(images), -1)
-    common = dict(max_epochs=2, random_state=0, device="cpu")
+    epochs = args.denormal_epochs
+    # every epoch runs: the same work with and without flushing
+    common = dict(max_epochs=epochs, early_stopping=False, random_state=0, device="cpu")
     models: dict[str, tuple[Callable[[], object], np.ndarray]] = {
         "ConvAutoencoder(noise=0.4)": (
             lambda: aekit.ConvAutoencoder(noise=0.4, **common),
@@ -306,7 +309,12 @@ def section_denormals(images, args) -> None:
         ),
         "VAE()": (lambda: aekit.VAE(**common), flat),
     }
-    print(f"\n### Denormals flushed vs kept: {len(images)} MNIST images, 2 epochs\n")
+    if args.only:
+        models = {k: v for k, v in models.items() if k.startswith(tuple(args.only))}
+    print(
+        f"\n### Denormals flushed vs kept: {len(images)} MNIST images, "
+        f"{epochs} epochs\n"
+    )
     print("| model | flushed s | kept s | kept / flushed |")
     print("|---|---:|---:|---:|")
     for name, (make, data) in models.items():
@@ -335,6 +343,7 @@ def main() -> None:
     parser.add_argument("--mnist-epochs", type=int, default=3)
     parser.add_argument("--mnist-images", type=int, default=60000)
     parser.add_argument("--denormal-images", type=int, default=3000)
+    parser.add_argument("--denormal-epochs", type=int, default=2)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -446,3 +446,33 @@ class AutoencoderTransformer(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+class WrapsModel:
+    """Proxies for an estimator that trains an inner aekit model ``model_``
+    (`aekit.AnomalyDetector`, `aekit.AutoencoderImputer`), so it reads like
+    every aekit estimator (`aekit train`, `aekit info`) and saves like one."""
+
+    model_: Any
+
+    @property
+    def history_(self) -> list[dict[str, float]]:
+        """Training history of the (final) inner model."""
+        return self.model_.history_
+
+    @property
+    def best_epoch_(self) -> int:
+        return int(self.model_.best_epoch_)
+
+    @property
+    def n_iter_(self) -> int:
+        return int(self.model_.n_iter_)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    def save(self, path: Any) -> None:
+        """Save the fitted estimator to the folder ``path`` (see `aekit.save`)."""
+        from aekit.persistence import save
+
+        save(self, path)

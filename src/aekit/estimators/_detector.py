@@ -67,7 +67,12 @@ from aekit import defaults, thresholds
 from aekit.data.chunks import ChunkedTable, is_chunked, open_table
 from aekit.data.schema import needs_schema
 from aekit.estimators._autoencoder import Autoencoder
-from aekit.estimators._base import check_table_features, chunkwise, fit_or_nothing
+from aekit.estimators._base import (
+    WrapsModel,
+    check_table_features,
+    chunkwise,
+    fit_or_nothing,
+)
 from aekit.estimators._outlier import BaseDetector
 from aekit.metrics import median_mad
 from aekit.nn import LatentDistanceScore, ScoredGraph
@@ -131,7 +136,7 @@ def knn_distance(
 
 
 @register("detector")
-class AnomalyDetector(BaseDetector):
+class AnomalyDetector(WrapsModel, BaseDetector):
     """Anomaly detector scoring samples by an autoencoder's reconstruction error.
 
     Follows PyOD's contract, so it can replace a PyOD detector: ``decision_function``
@@ -506,33 +511,10 @@ class AnomalyDetector(BaseDetector):
             "latent_distance": json.dumps(bool(self.latent_distance)),
         }
 
-    # Proxies so the detector reads like every aekit estimator.
-    @property
-    def history_(self) -> list[dict[str, float]]:
-        """Training history of the (final) autoencoder."""
-        return self.model_.history_
-
-    @property
-    def best_epoch_(self) -> int:
-        return int(self.model_.best_epoch_)
-
-    @property
-    def n_iter_(self) -> int:
-        return int(self.model_.n_iter_)
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "model_")
-
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # missing cells: the model masks them
         return tags
-
-    def save(self, path: Any) -> None:
-        """Save the fitted detector to the folder ``path`` (see `aekit.save`)."""
-        from aekit.persistence import save
-
-        save(self, path)
 
 
 def _tensors(*arrays: np.ndarray) -> list[torch.Tensor]:

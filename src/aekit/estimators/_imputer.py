@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
 from aekit.estimators._autoencoder import Autoencoder
-from aekit.estimators._base import fit_or_nothing
+from aekit.estimators._base import WrapsModel, fit_or_nothing
 from aekit.registry import register
 
 IMPUTER_EPOCHS = 100  # the default model's epoch cap (see default_imputer_model)
@@ -35,7 +35,9 @@ def default_imputer_model(random_state: Any = None) -> Autoencoder:
 
 
 @register("imputer")
-class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class AutoencoderImputer(
+    WrapsModel, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
     """Missing-value imputation by an autoencoder (see the module docstring).
 
     Parameters
@@ -104,30 +106,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return self.model_.impute(X)
 
-    # Proxies so the imputer reads like every aekit estimator (`aekit train`).
-    @property
-    def history_(self) -> list[dict[str, float]]:
-        """Training history of the autoencoder."""
-        return self.model_.history_
-
-    @property
-    def best_epoch_(self) -> int:
-        return int(self.model_.best_epoch_)
-
-    @property
-    def n_iter_(self) -> int:
-        return int(self.model_.n_iter_)
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "model_")
-
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
-
-    def save(self, path: Any) -> None:
-        """Save the fitted imputer to the folder ``path`` (see `aekit.save`)."""
-        from aekit.persistence import save
-
-        save(self, path)

@@ -16,6 +16,7 @@ so a column the model has learnt nothing about costs about 1 whatever its type.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -170,17 +171,15 @@ class TableMixin:
         schema = self._schema()
         assert schema is not None
         p, levels = len(schema.numeric), tuple(schema.n_levels)
-        dense = DenseConfig(
+        # the layers of ``config``; the heads replace its output and loss
+        dense = dataclasses.replace(
+            config,
             n_features=2 * p + sum(levels),
             n_outputs=p + sum(levels),
-            hidden_dims=config.hidden_dims,
-            latent_dim=config.latent_dim,
-            activation=config.activation,
-            batch_norm=config.batch_norm,
-            dropout=config.dropout,
-            noise=config.noise,
-            noise_type=config.noise_type,
-            sparsity=config.sparsity,
+            output_activation="identity",
+            loss="mse",
+            contractive=0.0,
+            linear_path=False,
         )
         weights = tuple(float(w) for w in self.column_weights_)
         return MixedAutoencoder(MixedConfig(dense, p, levels, weights, HIDE_RATE))

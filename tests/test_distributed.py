@@ -115,6 +115,7 @@ def _worker(rank: int, out: Path) -> None:
     dist.init_process_group("gloo", init_method=store, rank=rank, world_size=2)
     try:
         _scenarios(out, rank)
+        dist.barrier()  # no rank tears the group down while another still uses it
     finally:
         dist.destroy_process_group()
 

@@ -123,7 +123,15 @@ def _worker(rank: int, out: Path) -> None:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("ddp")
-    mp.spawn(_worker, args=(out,), nprocs=2)
+    try:
+        mp.spawn(_worker, args=(out,), nprocs=2)
+    except mp.ProcessExitedException:
+        # In two fresh-clone CI runs a rank aborted on its way out ("terminate
+        # called without an active exception", gloo/c10d threads at teardown);
+        # not reproduced in a dozen reruns. What the tests read is written by
+        # both ranks before teardown: accept the run only if it is all there.
+        if not all((out / f"rank{r}.npz").exists() for r in (0, 1)):
+            raise
     _scenarios(out, -1)
     load = {r: dict(np.load(out / f"rank{r}.npz")) for r in (-1, 0, 1)}
     return out, load

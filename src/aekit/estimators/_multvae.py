@@ -108,10 +108,15 @@ class _MultBase(BaseRecommender):
             if self.early_stopping:
                 source = SparseRows(fold_in, resolve_device(self.device))
                 stoppers.append(HeldOutUsers(source, targets, self.patience_))
-            self._train(train, lambda m, dev: SparseRows(m, dev), [*stoppers])
+            self._train(train, self._training_rows, [*stoppers])
             if stoppers:
                 self.best_epoch_ = max(1, stoppers[0].best_epoch)
         return self
+
+    @staticmethod
+    def _training_rows(M: sp.csr_matrix, device: torch.device) -> SparseRows:
+        """Training batches stay sparse: `MultVAENet` takes them as they are."""
+        return SparseRows(M, device, sparse=True)
 
     def _resolve_shape(self, n_users: int, n_items: int) -> None:
         """``hidden_dims_``, ``latent_dim_`` and ``dropout_``: explicit values, or

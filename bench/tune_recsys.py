@@ -204,7 +204,8 @@ def main() -> None:
             resolved = getattr(model, "resolved_params_", {})
             print(
                 f"{name:10s} {config:18s} {np.mean(scores):.4f} +- "
-                f"{np.std(scores):.4f} best epochs {epochs} {seconds:.0f}s/fit "
+                f"{np.std(scores):.4f} [{' '.join(f'{x:.4f}' for x in scores)}] "
+                f"best epochs {epochs} {seconds:.0f}s/fit "
                 f"{resolved}",
                 flush=True,
             )

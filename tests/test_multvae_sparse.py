@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import torch
 
 from aekit.nn import MultVAEConfig, MultVAENet
-from aekit.training import FlatParameters, SparseRows
+from aekit.training import FlatParameters, HeldOutUsers, SparseRows
 
 
 def clicks(n_users=12, n_items=30, density=0.2, seed=0) -> sp.csr_matrix:
@@ -81,3 +81,23 @@ def test_first_layer_is_item_major_and_stays_so_in_the_flat_buffer():
         assert block.data_ptr() == p.grad.data_ptr()
         offset += p.numel()
     assert flat.flat.grad.abs().sum() > 0
+
+
+def test_held_out_users_score_sparse_and_dense_histories_alike():
+    fold_in, targets = clicks(40, 30, 0.2, seed=1), clicks(40, 30, 0.1, seed=2)
+    net = MultVAENet(MultVAEConfig(30, (8,), 4)).eval()
+    cpu = torch.device("cpu")
+    ndcg = [
+        HeldOutUsers(SparseRows(fold_in, cpu, sparse=s), targets, 5)._ndcg(net)
+        for s in (False, True)
+    ]
+    assert 0 < ndcg[0] < 1
+    assert ndcg[1] == pytest.approx(ndcg[0], abs=1e-6)
+
+
+def test_ratings_helpers_are_exported_from_aekit_data():
+    import aekit.data
+    from aekit.data import ratings
+
+    assert aekit.data.frame_to_matrix is ratings.frame_to_matrix
+    assert aekit.data.lookup is ratings.lookup

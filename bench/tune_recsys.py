@@ -82,7 +82,6 @@ MULT = {
     "patience_2x": dict(patience="x2"),
     "val_0.2": dict(validation_fraction=0.2),
     "batch_64": dict(batch_size=64),
-    "foldin_trains": {},  # session 8: what "defaults" became (see BENCHMARKS.md)
 }
 
 

@@ -61,8 +61,7 @@ _SHARED_DOC = """
         Early stopping holds out
         ``validation_fraction`` of the users, folds in 80% of each one's items
         and monitors the NDCG@100 of the other 20% (``val_ndcg`` in
-        ``history_``), as Liang et al. select their models; those 80% train
-        with the other users' items, only the 20% targets are never trained on.
+        ``history_``), as Liang et al. select their models.
 
     Attributes
     ----------
@@ -104,9 +103,6 @@ class _MultBase(BaseRecommender):
             if self.early_stopping:
                 seed = seed_from(self.random_state)
                 train, fold_in, targets = split_users(M, self.validation_fraction, seed)
-                # Only the held-out users' targets are kept from training: their
-                # fold-in items train with the other users (more data for free).
-                train = sp.vstack([train, fold_in], format="csr")
             self._resolve_shape(train.shape[0], M.shape[1])
             self._resolve_budget(train.shape[0])
             if self.early_stopping:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -136,7 +137,7 @@ class MultVAENet(nn.Module):
         hidden, k = list(config.hidden_dims), config.latent_dim
         out = 2 * k if config.variational else k
         self.encoder = mlp([config.n_items, *hidden, out], "tanh")
-        first = self.encoder[0]  # item-major: a sparse batch gathers its rows
+        first = self._first_layer()  # item-major: a sparse batch gathers its rows
         first.weight = nn.Parameter(first.weight.detach().t().contiguous().t())
         self.decoder = mlp([k, *reversed(hidden), config.n_items], "tanh")
         if not config.variational:  # Mult-DAE: tanh on the code as well (Liang)
@@ -156,6 +157,9 @@ class MultVAENet(nn.Module):
             return h, None
         return h[:, : self.latent_dim], h[:, self.latent_dim :]
 
+    def _first_layer(self) -> nn.Linear:
+        return cast(nn.Linear, self.encoder[0])
+
     def _sparse_first_layer(self, x: torch.Tensor) -> torch.Tensor:
         """The first layer of the encoder on the L2-normalised, dropped-out rows
         of the sparse CSR batch ``x``."""
@@ -163,7 +167,7 @@ class MultVAENet(nn.Module):
         norms = torch.zeros(x.shape[0], device=x.device, dtype=values.dtype)
         norms = norms.index_add_(0, rows, values * values).sqrt().clamp_min(1e-12)
         weights = self.input_dropout(values / norms[rows])
-        first = self.encoder[0]
+        first = self._first_layer()
         offsets = x.crow_indices()[:-1].to(cols.dtype)
         h = F.embedding_bag(
             cols, first.weight.t(), offsets, mode="sum", per_sample_weights=weights

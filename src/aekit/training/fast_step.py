@@ -59,7 +59,8 @@ def _memory_order(p: torch.Tensor) -> list[int] | None:
     """The order of ``p``'s dimensions, largest stride first, in which ``p`` is
     contiguous (the identity for a contiguous tensor, (1, 0) for a transposed
     matrix), or None when no order is (then ``p`` is flattened row-major)."""
-    order = sorted(range(p.dim()), key=lambda d: -p.stride(d))
+    strides = p.stride()
+    order = sorted(range(p.dim()), key=lambda d: -strides[d])
     return order if p.permute(order).is_contiguous() else None
 
 

@@ -9,12 +9,17 @@ loss (equal to 1e-5 expected) and seconds per epoch of each.
 Part 3, recommenders at scale: a synthetic implicit-feedback matrix of
 MovieLens-20M's shape (138,493 users x 26,744 items, about 20,000,263
 interactions with power-law item popularity and log-normal user activity, at
-least 20 per user; see ``ml20m_like``), written to ``--workdir``. In a child
-process (see ``multvae_child``): seconds per epoch of MultVAE at its defaults,
-extrapolated from a short epoch of the same width; ``recommend`` for 5,000
-users, extrapolated to all; then the full one-epoch fit, with peak RSS
-(``ru_maxrss``) after each step, the fit cut at ``--fit-seconds``.
-EASE's memory is computed, not run (see ``ease_bytes``).
+least 20 per user; see ``ml20m_like``), written to ``--workdir`` (once; later
+runs reuse it). In a child process (see ``multvae_child``): seconds per epoch
+of MultVAE at the settings its defaults resolve to on the whole matrix,
+extrapolated from a one-epoch fit on ``--sample-batches`` batches of users;
+``recommend`` for 5,000 users, extrapolated to all; then the full one-epoch
+fit at the defaults, with peak RSS (``ru_maxrss``) after each step, cut at
+``--fit-seconds``. EASE's memory is computed, not run (see ``ease_bytes``).
+Training batches are sparse (`aekit.nn.MultVAENet`), so the epoch's cost is
+the decoder's (batch x 600 x 26,744 GEMMs), not users x items.
+
+    nice -n 10 python bench/scale_ddp.py --part 3 --workdir /tmp/aekit-ddp-bench
 
 Part 4 (bf16 autocast on CUDA) needs a GPU; without one it says so.
 

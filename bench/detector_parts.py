@@ -146,6 +146,21 @@ RULES: dict[str, Callable] = {
     "mean_recon_knn_input": mean_of("recon", "knn_input"),
     "knn_input": max_of("knn_input"),
     "lw": max_of("recon", "mahal_lw"),
+    "lw_knn_input": max_of("recon", "mahal_lw", "knn_input"),
+    "mean_lw_knn_input": mean_of("recon", "mahal_lw", "knn_input"),
+    "lw_knn_code": max_of("recon", "mahal_lw", "knn_code"),
+    **{
+        f"d{k}_lw_knn_input": by_width(
+            max_of("recon", "knn_input"), max_of("recon", "mahal_lw"), k
+        )
+        for k in (6, 10)
+    },
+    **{
+        f"d{k}_lw_3parts": by_width(
+            max_of("recon", "mahal_lw", "knn_input"), max_of("recon", "mahal_lw"), k
+        )
+        for k in (6, 10)
+    },
     "oas": max_of("recon", "mahal_oas"),
     "iforest": lambda tr, te, d: te[:, PARTS.index("iforest")],
     **{

@@ -107,7 +107,9 @@ def test_auto_threshold_splits_a_separate_group(rate):
     assert 0.8 * rate <= flagged.mean() <= 1.2 * rate
     assert flagged[:n_out].mean() >= 0.9
     if rate >= 0.35:
-        old = min(thresholds.shorth_threshold(scores), thresholds.sigma_threshold(scores))
+        old = min(
+            thresholds.shorth_threshold(scores), thresholds.sigma_threshold(scores)
+        )
         assert np.mean(scores > old) < 0.6 * rate
 
 

@@ -127,7 +127,8 @@ def evaluate(
         n += len(xb)
         terms = module.loss(xb, module(xb))
         for key, value in terms.items():
-            sums[key] = sums.get(key, 0) + value.detach().float() * len(xb)
+            value = value.detach().to(torch.promote_types(value.dtype, torch.float32))
+            sums[key] = sums.get(key, 0) + value * len(xb)
     module.train(was_training)
     device = next(module.parameters()).device
     totals = torch.stack([*sums.values(), torch.tensor(float(n), device=device)])

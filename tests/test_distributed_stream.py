@@ -1,7 +1,12 @@
 """Streamed tables (.npy, Parquet) under data-parallel training: 2 gloo processes
 (torch.multiprocessing) each read their block of rows, agree on the scaling,
 train one model (identical weights on both ranks) and rank 0 saves it; the
-blocks are disjoint and cover the table; unequal blocks take equal steps."""
+blocks are disjoint and cover the table; unequal blocks take equal steps.
+
+Also where 1 and 2 processes part with Adam: in float64 they agree to 1e-12,
+and in float32 2 processes compute bit for bit what one process computes when
+it takes each batch's gradient as two halves, weighted and summed (so what
+separates them is float32 rounding of a differently ordered sum)."""
 
 from pathlib import Path
 
@@ -13,6 +18,8 @@ import torch.multiprocessing as mp
 
 import aekit
 from aekit.data.chunks import open_table
+from aekit.nn import DenseAutoencoder, DenseConfig
+from aekit.training import TrainConfig, fit_module, loop
 from aekit.training.distributed import stream_plan
 from aekit.training.streaming import StreamSource, held_out
 
@@ -62,12 +69,52 @@ def _scenarios(out: Path, rank: int) -> None:
         results[f"{kind}_val"] = np.array([h["val_loss"] for h in model.history_])
         results[f"{kind}_scaling"] = np.stack([model.input_shift_, model.input_scale_])
         results[f"{kind}_codes"] = model.transform(out / FILES[kind])
+    results["adam64"] = _adam_fit(torch.float64)
+    results["adam32"] = _adam_fit(torch.float32, halves=rank < 0)
     try:
         _estimator(early_stopping=False).fit(out / "tiny.npy")
         results["tiny"] = np.array("no error")
     except ValueError as exc:
         results["tiny"] = np.array(str(exc))
     np.savez(out / f"rank{rank}.npz", **results)
+
+
+def _adam_fit(dtype: torch.dtype, halves: bool = False) -> np.ndarray:
+    """A DenseAutoencoder's parameters after 5 epochs of Adam (101 rows, batch
+    32) in ``dtype``; with ``halves``, each batch's gradient is taken as 2 ranks
+    take it: its two halves' gradients weighted by their shares and summed."""
+    torch.manual_seed(0)
+    module = DenseAutoencoder(DenseConfig(N_FEATURES, (16,), 4)).to(dtype)
+    config = TrainConfig(batch_size=32, max_epochs=5, early_stopping=False)
+    data = torch.from_numpy(_data()[:101]).to(dtype)
+    make_step, threads = loop.gradient_step, torch.get_num_threads()
+    if halves:
+        loop.gradient_step = _in_halves(make_step)
+    try:
+        torch.set_num_threads(1)  # (as the ranks: the same BLAS blocking)
+        fit_module(module, data, config, generator=torch.Generator().manual_seed(0))
+    finally:
+        loop.gradient_step = make_step
+        torch.set_num_threads(threads)
+    return torch.cat([p.detach().reshape(-1) for p in module.parameters()]).numpy()
+
+
+def _in_halves(gradient_step):
+    def make(module, config, flat, params):
+        gradients, hand_written = gradient_step(module, config, flat, params)
+
+        def step(xb):
+            n, half = len(xb), len(xb) // 2
+            first = gradients(xb[:half])
+            saved = [p.grad.clone().mul_(half / n) for p in params]
+            second = gradients(xb[half:])
+            for p, g in zip(params, saved, strict=True):
+                p.grad.mul_((n - half) / n).add_(g)
+            return (first * half + second * (n - half)) / n
+
+        return step, hand_written
+
+    return make
 
 
 def _worker(rank: int, out: Path) -> None:
@@ -180,3 +227,15 @@ def test_unequal_blocks_take_equal_steps_and_use_every_row(counts, batch):
         assert sum(shares[step] for _, shares in plans) == pytest.approx(1.0)
     total = sum(counts)
     assert len(plans[0][0]) == min(-(-total // batch), min(counts) // 2)
+
+
+def test_adam_under_two_processes_in_float64_is_one_process_to_1e_12(runs):
+    _, results = runs
+    alone, r0, r1 = (results[r]["adam64"] for r in (-1, 0, 1))
+    np.testing.assert_array_equal(r0, r1)
+    np.testing.assert_allclose(r0, alone, rtol=0, atol=1e-12)
+
+
+def test_two_processes_in_float32_sum_what_one_does_in_halves(runs):
+    _, results = runs
+    np.testing.assert_array_equal(results[0]["adam32"], results[-1]["adam32"])

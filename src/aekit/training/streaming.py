@@ -13,7 +13,7 @@ treats it like any other source; only these rules differ from in-memory data:
   in the file. Rows far apart in the file meet in a batch less often than in a
   full shuffle.
 - **Memory.** One chunk being read plus the shuffle buffer, whatever the file's
-  size.
+  size; a pass in file order (validation, scoring) holds one chunk and a batch.
 
 The per-epoch loss (the mean over training rows), validation and early stopping
 are the loop's own, as for in-memory data.
@@ -136,7 +136,10 @@ class StreamSource:
         order = None
         if generator is not None:
             order = torch.randperm(len(self.table.pieces), generator=generator).tolist()
-        limit = SHUFFLE_CELLS // max(1, self.table.n_features)
+        # rows gathered before batches are cut: a shuffle buffer, or (in file
+        # order) just one batch
+        width = max(1, self.table.n_features)
+        limit = 0 if generator is None else SHUFFLE_CELLS // width
         wanted = iter(sizes)
         size = next(wanted, 0)  # (0: no more batches wanted)
         buffer: list[np.ndarray] = []

@@ -152,7 +152,8 @@ class StreamSource:
                 used, size = yield from self._cut(rows, size, wanted)
                 if not size:  # (stop reading)
                     return
-                buffer, held = [rows[used:]], len(rows) - used
+                # (a copy of the few rows left: a view would keep all of rows)
+                buffer, held = [rows[used:].copy()], len(rows) - used
         if held and size:
             rows = self._mixed(buffer, generator)
             used, size = yield from self._cut(rows, size, wanted)

@@ -1,17 +1,34 @@
 """Scale benchmark (issue 15). Part 1, out-of-core input: synthetic d=100 float32
 data written as one ``.npy`` and as a directory of Parquet files at each size;
-one epoch of the default ``Autoencoder(latent_dim=8, max_epochs=1)`` on each, in a
-fresh subprocess that reports its own peak resident memory (``VmHWM``), wall
-time and rows/s; and the in-memory fit (``np.load`` then ``fit``) of each size
-up to 1 GB. Files are deleted after each size.
+one epoch of the default ``Autoencoder(latent_dim=8, max_epochs=1)`` (its
+defaults: the (512, 256) network, batch 256, PCA start, early stopping's
+validation split) on each, in a fresh subprocess, and the in-memory fit
+(``np.load`` then ``fit``) of each size up to 1 GB. The parent polls each
+child's peak resident memory (``VmHWM``); a child also reports wall time, rows/s
+and the final losses. With ``--timeout`` a run is stopped after that many
+seconds and reported with its peak so far (``finished: false``). Files are
+deleted after each size. Results: one JSON line per run on stdout, and with
+``--out`` a JSON file and a Markdown table (``.md`` beside it) to paste.
 
 Targets: the largest streamed run's peak RSS within 1.2x of the smallest's and
-under 2 GB; streaming throughput at least 70% of the in-memory fit's on the
-smallest size; the in-memory fit's peak below 2x the data's size.
+under 2 GB; streaming throughput at least 70% of the in-memory fit's on 1 GB;
+the in-memory fit's peak below 2x the data's size.
 
-Parts 2-4 (DDP, recommenders at scale, GPU) add their own function to ``PARTS``.
+Part 2 (DDP, 1 vs 2 gloo processes, time per epoch of each) runs
+``bench/scale_ddp.py``'s part 2; parts 3-4 are in that script.
 
-    nice -n 10 python bench/scale.py --part 1 --sizes 1,4,16 --dir /tmp/aekit-scale
+The big runs (an idle machine; the 16 GB size needs about 33 GB free under
+``--dir``, for its .npy and its Parquet copy; hours):
+
+    nice -n 10 python bench/scale.py --part 1 --sizes 1,4,16 --out scale1.json
+    nice -n 10 python bench/scale.py --part 2 --rows 200000 --epochs 3
+
+Quick checks on a shared machine (one thread a run; the bigger streamed runs
+cut at 300 s, with their peak memory so far):
+
+    nice -n 10 python bench/scale.py --part 1 --sizes 0.1 --threads 1 --out s.json
+    nice -n 10 python bench/scale.py --part 1 --sizes 0.4 --modes npy,parquet \\
+        --threads 1 --timeout 300 --out m.json
 """
 
 from __future__ import annotations
@@ -71,15 +88,16 @@ def write_data(folder: Path, n_rows: int, seed: int = 0) -> tuple[Path, Path]:
     return npy, pdir
 
 
-def child(mode: str, path: str, hidden: str, batch: str) -> None:
-    """Run in the subprocess: fit one epoch, print a JSON line of measurements."""
+def child(mode: str, path: str, threads: str) -> None:
+    """Run in the subprocess: fit one epoch of the default model (on ``threads``
+    CPU threads, or torch's default for "default"), print a JSON line of
+    measurements."""
+    import torch
+
     import aekit
 
-    params: dict = {"latent_dim": 8, "max_epochs": 1, "random_state": 0}
-    if batch != "auto":
-        params["batch_size"] = int(batch)
-    if hidden != "auto":
-        params["hidden_dims"] = tuple(int(h) for h in hidden.split(","))
+    if threads != "default":
+        torch.set_num_threads(int(threads))
 
     start = time.perf_counter()
     if mode == "memory":
@@ -89,25 +107,21 @@ def child(mode: str, path: str, hidden: str, batch: str) -> None:
         data = path
         n = len(aekit.data.open_table(path))
     fit_start = time.perf_counter()
-    ae = aekit.Autoencoder(**params).fit(data)
+    ae = aekit.Autoencoder(latent_dim=8, max_epochs=1, random_state=0).fit(data)
     done = time.perf_counter()
-    peak_kb = _peak_rss_kb()
-    print(
-        json.dumps(
-            {
-                "mode": mode,
-                "hidden_dims": list(ae.hidden_dims_),
-                "batch_size": ae.batch_size_,
-                "rows": n,
-                "seconds": done - start,
-                "fit_seconds": done - fit_start,
-                "rows_per_s": n / (done - fit_start),
-                "peak_rss_gb": peak_kb * 1024 / GB,
-                "loss": ae.history_[-1]["loss"],
-                "val_loss": ae.history_[-1].get("val_loss"),
-            }
-        )
-    )
+    record = {
+        "mode": mode,
+        "hidden_dims": list(ae.hidden_dims_),
+        "batch_size": ae.batch_size_,
+        "rows": n,
+        "seconds": done - start,
+        "fit_seconds": done - fit_start,
+        "rows_per_s": n / (done - fit_start),
+        "peak_rss_gb": _peak_rss_kb() * 1024 / GB,
+        "loss": ae.history_[-1]["loss"],
+        "val_loss": ae.history_[-1].get("val_loss"),
+    }
+    print(json.dumps(record))
 
 
 def _peak_rss_kb() -> int:
@@ -116,19 +130,44 @@ def _peak_rss_kb() -> int:
     including the pages of the file it has just written)."""
     status = Path("/proc/self/status")
     if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
+        return _vm_hwm(status.read_text())
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def measure(mode: str, path: Path, args: argparse.Namespace) -> dict:
-    model = [args.hidden_dims, args.batch_size]
-    cmd = [sys.executable, __file__, "--child", mode, str(path), *model]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"{mode} run failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    """One run in a subprocess; its peak RSS polled from /proc while it runs
+    (so a run stopped at ``args.timeout`` seconds still has one)."""
+    timeout = args.timeout
+    cmd = [sys.executable, __file__, "--child", mode, str(path), args.threads]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    status, peak_kb = Path(f"/proc/{proc.pid}/status"), 0
+    while proc.poll() is None:
+        if status.exists():
+            peak_kb = max(peak_kb, _vm_hwm(status.read_text()))
+        if timeout is not None and time.perf_counter() - start > timeout:
+            proc.kill()
+            proc.wait()
+            return {
+                "mode": mode,
+                "finished": False,
+                "seconds": time.perf_counter() - start,
+                "peak_rss_gb": peak_kb * 1024 / GB,
+            }
+        time.sleep(0.5)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{mode} run failed:\n{err.decode()[-3000:]}")
+    record = json.loads(out.decode().strip().splitlines()[-1])
+    return {**record, "finished": True}
+
+
+def _vm_hwm(status: str) -> int:
+    """``VmHWM`` (kB) of a /proc/<pid>/status text (0 when absent)."""
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def part1_out_of_core(args: argparse.Namespace) -> list[dict]:
@@ -151,8 +190,43 @@ def part1_out_of_core(args: argparse.Namespace) -> list[dict]:
             print(json.dumps(record), flush=True)
             rows.append(record)
         shutil.rmtree(folder)
-    _targets(rows, sizes)
+    _targets([r for r in rows if r["finished"]], sizes)
+    if args.out:
+        _summary(rows, Path(args.out))
     return rows
+
+
+def _summary(rows: list[dict], path: Path) -> None:
+    """``path`` (JSON, every run's record) and ``path`` with ``.md``: a table."""
+    path.write_text(json.dumps(rows, indent=1))
+    lines = [
+        "| data GB | input | peak RSS GB | peak / data | fit s | rows/s | loss |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        done = r["finished"]
+        cells = [
+            f"{r['size_gb']:g}",
+            r["mode"],
+            f"{r['peak_rss_gb']:.2f}",
+            f"{r['peak_rss_gb'] / r['size_gb']:.2f}",
+            f"{r['fit_seconds']:.0f}" if done else f"stopped at {r['seconds']:.0f}",
+            f"{r['rows_per_s']:,.0f}" if done else "",
+            f"{r['loss']:.4f}" if done else "",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    path.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print(f"# summary: {path} and {path.with_suffix('.md')}")
+
+
+def part2_ddp(args: argparse.Namespace) -> list[dict]:
+    """Part 2: `bench/scale_ddp.py`'s 1 vs 2 gloo processes (losses, time per
+    epoch of each)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from scale_ddp import part_ddp
+
+    part_ddp(args.rows, args.epochs, "adam")
+    return []
 
 
 def _targets(rows: list[dict], sizes: list[float]) -> None:
@@ -191,27 +265,30 @@ def _targets(rows: list[dict], sizes: list[float]) -> None:
 # Each part of the benchmark: its number -> the function that runs it.
 PARTS: dict[str, Callable[[argparse.Namespace], list[dict]]] = {
     "1": part1_out_of_core,
+    "2": part2_ddp,
 }
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(*sys.argv[2:6])
+        child(*sys.argv[2:5])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", default="1", choices=sorted(PARTS))
     parser.add_argument("--sizes", default="1,4,16", help="GB of data, e.g. 0.1,1")
     parser.add_argument("--dir", default="/tmp/aekit-scale", help="scratch folder")
     parser.add_argument(
-        "--hidden-dims",
-        default="auto",
-        help="'auto' (the default model) or e.g. 16: a small model when the CPU "
-        "is too slow or shared for an epoch of the default one",
-    )
-    parser.add_argument("--batch-size", default="auto", help="'auto' or an int")
-    parser.add_argument(
         "--modes", default="memory,npy,parquet", help="runs per size (memory <= 1 GB)"
     )
+    parser.add_argument("--timeout", type=float, help="stop a run after s seconds")
+    parser.add_argument(
+        "--threads",
+        default="default",
+        help="CPU threads of each run (torch's default); 1 on a shared machine",
+    )
+    parser.add_argument("--out", help="part 1: write a JSON and a .md summary here")
+    parser.add_argument("--rows", type=int, default=200_000, help="part 2's rows")
+    parser.add_argument("--epochs", type=int, default=3, help="part 2's epochs")
     args = parser.parse_args()
     PARTS[args.part](args)
 

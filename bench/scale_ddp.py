@@ -47,6 +47,7 @@ import torch.multiprocessing as mp
 
 import aekit
 from aekit import defaults
+from aekit.callbacks import Callback
 
 ML20M = (138_493, 26_744, 20_000_263)  # users, items, interactions
 
@@ -60,8 +61,29 @@ def ddp_data(rows: int) -> np.ndarray:
     return latent @ mix + noise
 
 
-def ddp_fit(rows: int, epochs: int, optimizer: str) -> dict:
+# Part 2's runs: name -> (processes, how one process changes its arithmetic).
+DDP_RUNS = {
+    "1 process": (1, None),
+    "2 processes": (2, None),
+    "1 process, each batch as two halves": (1, "halves"),
+    "1 process, each batch's rows reversed": (1, "reversed"),
+}
+
+
+def ddp_fit(rows: int, epochs: int, optimizer: str, variant: str | None) -> dict:
+    """The default Autoencoder, ``epochs`` epochs, global batch 256; returns its
+    per-epoch history and flat parameters. ``variant`` (one process only):
+    "halves" computes each batch's gradient as two halves weighted and summed
+    (the arithmetic of 2 processes in one), "reversed" takes each batch's rows
+    in reverse order (the same numbers summed in another order)."""
+    from aekit.training import loop
+
     torch.set_num_threads(1)
+    if variant == "halves":
+        loop.gradient_step = _in_halves(loop.gradient_step)  # (this process only)
+    elif variant == "reversed":
+        batches = loop.batches
+        loop.batches = lambda *a: (xb.flip(0) for xb in batches(*a))
     ae = aekit.Autoencoder(
         batch_size=256,
         max_epochs=epochs,
@@ -69,37 +91,94 @@ def ddp_fit(rows: int, epochs: int, optimizer: str) -> dict:
         optimizer=optimizer,
         random_state=0,
     )
-    ae.fit(ddp_data(rows))
-    return {
-        key: [h[key] for h in ae.history_] for key in ("loss", "val_loss", "seconds")
-    }
+    last = _LastWeights()
+    ae.set_params(callbacks=[last]).fit(ddp_data(rows))
+    history = {k: [h[k] for h in ae.history_] for k in ("loss", "val_loss", "seconds")}
+    return {**history, "params": last.params}
 
 
-def ddp_worker(
-    rank: int, world: int, rows: int, epochs: int, optimizer: str, out: Path
-) -> None:
+class _LastWeights(Callback):
+    """The flat parameters after the last epoch (early stopping may then put an
+    earlier epoch's, or the PCA start's, weights back)."""
+
+    def on_epoch_end(self, module, record):
+        flat = torch.cat([p.detach().reshape(-1) for p in module.parameters()])
+        self.params = flat.double().tolist()
+
+
+def _in_halves(gradient_step):
+    """``gradient_step`` whose gradients are those of a batch's two halves, each
+    weighted by its share of the batch and summed, as 2 ranks compute them
+    (`aekit.training.distributed.DataParallel.reduce_gradients`)."""
+
+    def make(module, config, flat, params):
+        gradients, hand_written = gradient_step(module, config, flat, params)
+
+        def step(xb):
+            n, half = len(xb), len(xb) // 2
+            first = gradients(xb[:half])
+            saved = [p.grad.clone().mul_(half / n) for p in params]
+            second = gradients(xb[half:])
+            for p, g in zip(params, saved, strict=True):
+                p.grad.mul_((n - half) / n).add_(g)
+            return (first * half + second * (n - half)) / n
+
+        return step, hand_written
+
+    return make
+
+
+def ddp_worker(rank: int, world: int, args: tuple, dtype: str, out: Path) -> None:
+    if dtype == "float64":  # module, data and loss sums in float64
+        _in_float64()
     store = f"file://{out / 'store'}"
     dist.init_process_group("gloo", init_method=store, rank=rank, world_size=world)
     try:
-        result = ddp_fit(rows, epochs, optimizer)
+        result = ddp_fit(*args)
     finally:
         dist.destroy_process_group()
     (out / f"rank{rank}.json").write_text(json.dumps(result))
 
 
-def part_ddp(rows: int, epochs: int, optimizer: str) -> None:
-    print(f"## part 2: DDP on CPU, {rows} x 100 rows, global batch 256, {optimizer}")
+def _in_float64() -> None:
+    """Run this process's fit in float64: torch's default dtype (the module's
+    parameters, the loss sums) and the scaled training rows (aekit hands float32
+    rows to the module; here they stay float64)."""
+    from aekit.estimators import _tabular
+
+    torch.set_default_dtype(torch.float64)
+    _tabular.scale_rows = lambda X, shift, scale: (X - shift) / scale
+
+
+def part_ddp(rows: int, epochs: int, optimizer: str, dtype: str = "float32") -> None:
+    print(
+        f"## part 2: DDP on CPU, {rows} x 100 rows, global batch 256, {optimizer}, "
+        f"{dtype}"
+    )
     results = {}
-    for world in (1, 2):
+    for name, (world, variant) in DDP_RUNS.items():
         out = Path(tempfile.mkdtemp())
-        mp.spawn(ddp_worker, args=(world, rows, epochs, optimizer, out), nprocs=world)
-        results[world] = r = json.loads((out / "rank0.json").read_text())
-        print(f"{world} process(es), per epoch:")
-        for key, fmt in (("loss", ".7f"), ("val_loss", ".7f"), ("seconds", ".2f")):
+        args = ((rows, epochs, optimizer, variant), dtype, out)
+        mp.spawn(ddp_worker, args=(world, *args), nprocs=world)
+        results[name] = r = json.loads((out / "rank0.json").read_text())
+        print(f"{name}, per epoch:")
+        for key, fmt in (("loss", ".9f"), ("val_loss", ".9f"), ("seconds", ".2f")):
             print(f"  {key}: " + ", ".join(f"{x:{fmt}}" for x in r[key]))
-    for key in ("loss", "val_loss"):
-        diff = np.abs(np.subtract(results[1][key], results[2][key]))
-        print(f"|{key} 1 proc - 2 procs| per epoch: {diff.tolist()} (target 1e-5)")
+    base = results["1 process"]
+    for name, r in list(results.items())[1:]:
+        print(f"{name} against 1 process:")
+        for key in ("loss", "val_loss"):
+            diff = np.abs(np.subtract(base[key], r[key]))
+            print(f"  |{key} difference| per epoch: {_e(diff)} (target 1e-5)")
+        gap = np.abs(np.subtract(base["params"], r["params"])).max()
+        print(f"  largest parameter difference: {gap:.2e}")
+    two, halves = results["2 processes"], results[list(DDP_RUNS)[2]]
+    gap = np.abs(np.subtract(two["params"], halves["params"])).max()
+    print(f"2 processes against one process in halves: parameters {gap:.2e} apart")
+
+
+def _e(values: np.ndarray) -> str:
+    return "[" + ", ".join(f"{v:.1e}" for v in values) + "]"
 
 
 # --------------------------------------------------- part 3: ML-20M-shaped data
@@ -248,6 +327,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--optimizer", default="adam", help="part 2's optimizer")
     parser.add_argument(
+        "--dtype", default="float32", choices=["float32", "float64"], help="part 2's"
+    )
+    parser.add_argument(
         "--fit-seconds", type=float, default=3600, help="part 3's full fit, at most"
     )
     parser.add_argument(
@@ -260,7 +342,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     if 2 in args.part:
-        part_ddp(args.rows, args.epochs, args.optimizer)
+        part_ddp(args.rows, args.epochs, args.optimizer, args.dtype)
     if 3 in args.part:
         part_multvae(Path(args.workdir), args.fit_seconds, args.sample_batches)
     if 4 in args.part:

@@ -278,21 +278,6 @@ def test_scaled_rows_shard_into_disjoint_blocks(world):
     np.testing.assert_allclose(whole.numpy(), (X - X.mean(0)) / X.std(0), rtol=1e-6)
 
 
-def test_a_streamed_source_under_distributed_training_is_a_clear_error(
-    files, monkeypatch
-):
-    from aekit.training import loop
-
-    table = open_table(files[1])
-    source = StreamSource(table, np.zeros(10), np.ones(10))
-    model = aekit.Autoencoder(hidden_dims=(8,), latent_dim=2, max_epochs=1)
-    net = model.fit(files[0]).module_
-    monkeypatch.setattr(loop, "data_parallel", lambda module, params: object())
-    config = loop.TrainConfig(max_epochs=1)
-    with pytest.raises(NotImplementedError, match="streamed source"):
-        loop.fit_module(net, source, config, generator=torch.Generator())
-
-
 def test_mixed_tables_stay_in_memory_and_numeric_files_stream(tmp_path, files):
     """A table with text columns is read whole for the models that take mixed
     tables (the CLI's fallback); numeric files stream; a model refitted on a

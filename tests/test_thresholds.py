@@ -92,3 +92,35 @@ def test_known_values():
     # shortest half: [1, 3], centre 2, width 2
     assert thresholds.shorth_threshold(scores) == pytest.approx(2 + 3.5 * 0.7413 * 2)
     assert thresholds.auto_threshold(scores) == thresholds.shorth_threshold(scores)
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.35, 0.45])
+def test_auto_threshold_splits_a_separate_group(rate):
+    # a third of the rows 4 standard deviations up: the robust and two-sigma
+    # cuts flag few of them, the mixture (Ashman's D = 4) splits the two groups
+    rng = np.random.default_rng(0)
+    n_out = round(rate * 1000)
+    scores = np.r_[rng.normal(4.0, 1.0, n_out), rng.normal(size=1000 - n_out)]
+    cut = thresholds.auto_threshold(scores)
+    assert cut == thresholds.mixture_threshold(scores)
+    flagged = scores > cut
+    assert 0.8 * rate <= flagged.mean() <= 1.2 * rate
+    assert flagged[:n_out].mean() >= 0.9
+    if rate >= 0.35:
+        old = min(
+            thresholds.shorth_threshold(scores), thresholds.sigma_threshold(scores)
+        )
+        assert np.mean(scores > old) < 0.6 * rate
+
+
+def test_mixture_threshold_declines_one_group():
+    rng = np.random.default_rng(0)
+    one = rng.normal(size=1000)
+    skewed = rng.gamma(2.0, size=1000)  # a long right tail, no second group
+    majority = np.r_[rng.normal(size=300), rng.normal(6.0, 1.0, size=700)]
+    close = np.r_[rng.normal(size=700), rng.normal(2.0, 1.0, size=300)]  # D = 2
+    for scores in (one, skewed, majority, close, one[:19]):
+        assert thresholds.mixture_threshold(scores) is None
+    assert thresholds.auto_threshold(one) == min(
+        thresholds.shorth_threshold(one), thresholds.sigma_threshold(one)
+    )

@@ -48,12 +48,14 @@ class MissingCells(NotStreamable):
 @dataclass(frozen=True)
 class Piece:
     """Rows ``start`` to ``start + n_rows`` (of the whole table) stored in ``path``:
-    NPY rows ``first`` onwards, or Parquet row group ``first``."""
+    NPY rows from byte ``first`` onwards, or Parquet row group ``first`` after
+    its first ``skip`` rows (a row group cut by `ChunkedTable.shard`)."""
 
     path: str
     first: int
     start: int
     n_rows: int
+    skip: int = 0
 
     def describe(self, lo: int = 0, hi: int | None = None) -> str:
         """'<file>, rows a-b' for rows ``lo..hi`` of this piece (table numbering)."""
@@ -110,11 +112,42 @@ class ChunkedTable:
         return len(self), self.n_features
 
     def shard(self, rank: int, world_size: int) -> ChunkedTable:
-        """The pieces ``rank``, ``rank + world_size``, ... of the table: disjoint
-        for different ranks, together the whole table (for data parallel fits)."""
+        """Rank ``rank``'s block of consecutive rows, for data parallel fits: the
+        table's rows cut into ``world_size`` blocks in rank order whose sizes
+        differ by at most one (as `aekit.training.sources.shard_bounds`), pieces
+        at a block's edge cut in two. Disjoint for different ranks, together the
+        whole table."""
         if not 0 <= rank < world_size:
             raise ValueError(f"rank must be in [0, {world_size}), got {rank}")
-        return replace(self, pieces=self.pieces[rank::world_size])
+        counts = [self._count(p) for p in self.pieces]
+        n = sum(counts)
+        lo, hi = n * rank // world_size, n * (rank + 1) // world_size
+        pieces, seen = [], 0
+        for piece, count in zip(self.pieces, counts, strict=True):
+            a, b = max(lo - seen, 0), min(hi - seen, count)  # its rows in the block
+            seen += count
+            if a >= b:
+                continue
+            if (a, b) == (0, count):
+                pieces.append(piece)
+                continue
+            rows = self.row_indices(piece) - piece.start  # (those of the table)
+            pieces.append(self._cut(piece, int(rows[a]), int(rows[b - 1]) + 1))
+        return replace(self, pieces=tuple(pieces))
+
+    def _count(self, piece: Piece) -> int:
+        if self.keep is None:
+            return piece.n_rows
+        return int(self.keep[piece.start : piece.start + piece.n_rows].sum())
+
+    def _cut(self, piece: Piece, lo: int, hi: int) -> Piece:
+        """Rows ``lo`` to ``hi`` of ``piece`` (counted from its first row)."""
+        if self.kind == "npy":
+            stored = self.dtype if self.stored is None else self.stored
+            first = piece.first + lo * self.n_features * stored.itemsize
+            return Piece(piece.path, first, piece.start + lo, hi - lo)
+        skip = piece.skip + lo  # (Parquet: rows of the row group before it)
+        return Piece(piece.path, piece.first, piece.start + lo, hi - lo, skip)
 
     def chunks(
         self, order: Sequence[int] | None = None
@@ -158,14 +191,22 @@ class ChunkedTable:
             yield block.reshape(piece.n_rows, d).astype(self.dtype, copy=False)
             return
         pf = _parquet_file(piece.path, self.filesystem)
+        skip, left = piece.skip, piece.n_rows
         for batch in pf.iter_batches(
             batch_size=self.chunk_rows,
             row_groups=[piece.first],
             columns=self.columns,
             use_threads=False,  # (per-thread buffers cost memory, not time, here)
         ):
+            if skip >= batch.num_rows:
+                skip -= batch.num_rows
+                continue
+            batch, skip = batch.slice(skip, left), 0
+            left -= batch.num_rows
             cols = [c.to_numpy(zero_copy_only=False) for c in batch.columns]
             yield np.column_stack(cols).astype(self.dtype, copy=False)
+            if not left:
+                return
 
 
 def row_blocks(X: np.ndarray) -> Iterator[np.ndarray]:

@@ -337,7 +337,7 @@ class Autoencoder(BaseAutoencoder):
         components, scales = pca_solution(cov, k)
         assert isinstance(module, DenseAutoencoder)  # built by _build_module
         module.init_linear_path(
-            *(torch.from_numpy(a).float() for a in (mean, components, scales))
+            *(torch.from_numpy(a) for a in (mean, components, scales))
         )
 
 

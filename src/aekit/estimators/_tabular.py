@@ -25,6 +25,7 @@ from aekit.estimators._base import (
 from aekit.estimators._checks import resolve_output_activation
 from aekit.estimators._mixed import TableMixin
 from aekit.metrics import reconstruction_mse
+from aekit.training.distributed import merged_stats, table_shard
 from aekit.training.progress import row_progress
 from aekit.training.sources import GATHER_BYTES, ScaledRows
 from aekit.training.streaming import StreamSource
@@ -170,12 +171,13 @@ class BaseAutoencoder(TableMixin, AutoencoderTransformer):
             if self._schema() is not None:
                 return self._table_fit_input(rows, reset=reset)
         covariance = reset and bool(getattr(self, "pca_path", False))
-        if isinstance(rows, ChunkedTable):
+        if isinstance(rows, ChunkedTable):  # (under DDP, each rank reads its block)
+            mine = table_shard(rows)
             verbose = bool(getattr(self, "verbose", False))
-            blocks = row_progress(rows.blocks(), len(rows), "statistics", verbose)
+            blocks = row_progress(mine.blocks(), len(mine), "statistics", verbose)
+            stats = merged_stats(ColumnStats.of_chunks(blocks, covariance=covariance))
         else:
-            blocks = row_blocks(rows)
-        stats = ColumnStats.of_chunks(blocks, covariance=covariance)
+            stats = ColumnStats.of_chunks(row_blocks(rows), covariance=covariance)
         self._check_split(stats.n)
         if reset:
             self.scaling_ = self._resolve_scaling(stats)

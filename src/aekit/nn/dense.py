@@ -101,6 +101,9 @@ class DenseAutoencoder(nn.Module):
             raise ValueError("init_linear_path needs a module with linear_path=True")
         k = len(components)
         enc, dec = self.linear_encoder, self.linear_decoder
+        mean, components, scales = (
+            t.to(enc.weight.dtype) for t in (mean, components, scales)
+        )
         enc.weight.zero_()
         dec.weight.zero_()
         enc.weight[:k] = components / scales[:, None]

@@ -28,12 +28,25 @@ How a fit is shared (`DataParallel`, called by `aekit.training.loop`):
   running statistics) are averaged at the end of each epoch;
 - random noise (dropout, a VAE's samples) is drawn from a per-rank seed.
 
+A table read from disk in chunks (a `RowStream`) is not held by every rank: each
+rank reads its block of consecutive rows (`aekit.data.chunks.ChunkedTable.shard`),
+gathers its column statistics, and the ranks' statistics are merged in rank
+order (`merged_stats`), so the scaling is the same on every rank. The
+validation rows are the same hash of the row index as alone, each rank
+training on and scoring those in its block. As the blocks' training rows differ
+in number, every rank takes the same number of steps, ``ceil(rows /
+batch_size)``, cutting its own rows into that many nearly equal batches, and
+weights each batch's gradient by its share of that step's rows
+(`stream_plan`): no row is skipped or repeated, no rank waits for another.
+
 Only rank 0 writes: `aekit.save` and the progress bar do nothing on other ranks.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
+import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -43,8 +56,11 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from aekit.data.chunks import ChunkedTable
+from aekit.data.moments import ColumnStats
 from aekit.training.sources import (
     BatchSource,
+    RowStream,
     batch_sizes,
     batches,
     shard,
@@ -181,6 +197,101 @@ def check_rows(group: Ranks, n_train: int, n_val: int | None) -> None:
         )
 
 
+def table_shard(table: ChunkedTable) -> ChunkedTable:
+    """This rank's block of rows of ``table`` (the whole table when training
+    alone), after checking that every rank opened a table of the same length
+    with a row for each rank (a ValueError on every rank otherwise)."""
+    group = ranks()
+    if group is None:
+        return table
+    check_same_rows(len(table))
+    if len(table) < group.world_size:
+        raise ValueError(
+            f"too few rows for {group.world_size} processes: the table has "
+            f"{len(table)}; use fewer processes or more data"
+        )
+    return table.shard(group.rank, group.world_size)
+
+
+def merged_stats(stats: ColumnStats) -> ColumnStats:
+    """The column statistics of every rank's rows, merged in rank order (so
+    every rank gets the same numbers); ``stats`` itself when training alone."""
+    if ranks() is None:
+        return stats
+    flags = np.array([stats.n, stats.whole, stats.binary], np.float64)
+    parts = [flags, stats.mean, stats.m2.ravel(), stats.low, stats.high]
+    mine = torch.from_numpy(np.concatenate(parts).astype(np.float64))
+    gathered = _all_gather(mine.to(_host_device()))
+    return functools.reduce(
+        ColumnStats.merge, [_unpack(g.cpu().numpy(), stats) for g in gathered]
+    )
+
+
+def _unpack(values: np.ndarray, like: ColumnStats) -> ColumnStats:
+    """The `ColumnStats` that `merged_stats` packed into ``values`` (shaped as
+    ``like``)."""
+    d, cells = len(like.mean), like.m2.size
+    return ColumnStats(
+        n=int(values[0]),
+        mean=values[3 : 3 + d],
+        m2=values[3 + d : 3 + d + cells].reshape(like.m2.shape),
+        low=values[3 + d + cells : 3 + 2 * d + cells],
+        high=values[3 + 2 * d + cells :],
+        whole=bool(values[1]),
+        binary=bool(values[2]),
+    )
+
+
+def _all_gather(tensor: torch.Tensor) -> list[torch.Tensor]:
+    """``tensor`` of every rank (same shape and dtype everywhere), in rank order."""
+    out = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+    dist.all_gather(out, tensor)
+    return out
+
+
+def stream_plan(
+    counts: Sequence[int], batch_size: int, rank: int
+) -> tuple[list[int], list[float]]:
+    """Rank ``rank``'s batch sizes for an epoch over shards of ``counts``
+    training rows, and each batch's share of its step's rows. Every rank takes
+    ``ceil(sum(counts) / batch_size)`` steps (fewer when a shard would have
+    under 2 rows a step) and cuts its rows into that many batches whose sizes
+    differ by at most one, so every row is used once."""
+    steps = max(1, min(math.ceil(sum(counts) / batch_size), min(counts) // 2))
+    sizes = [[_size(n, step, steps) for step in range(steps)] for n in counts]
+    totals = [sum(column) for column in zip(*sizes, strict=True)]
+    mine = sizes[rank]
+    return mine, [size / total for size, total in zip(mine, totals, strict=True)]
+
+
+def _size(n: int, part: int, parts: int) -> int:
+    """The size of part ``part`` of ``n`` rows cut into ``parts`` (`shard_bounds`)."""
+    lo, hi = shard_bounds(n, part, parts)
+    return hi - lo
+
+
+@dataclass(frozen=True, eq=False)
+class StreamShard:
+    """This rank's part of a streamed fit's training rows: its shard of the
+    stream and its batch sizes and shares (`stream_plan`). Its length is the
+    training rows of all ranks (the per-epoch loss is their mean)."""
+
+    stream: RowStream
+    sizes: list[int]
+    shares: list[float]
+    n_rows: int
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def batches(
+        self, generator: torch.Generator
+    ) -> Iterator[tuple[torch.Tensor, float]]:
+        """This epoch's batches (shuffled by ``generator``), each with its share."""
+        rows = self.stream.sized_batches(self.sizes, generator)
+        return zip(rows, self.shares, strict=True)
+
+
 class DataParallel:
     """What the training loop does differently when it is one of several ranks.
 
@@ -230,6 +341,28 @@ class DataParallel:
         """Whether ``flag`` is true on some rank."""
         value = torch.tensor([float(flag)], device=_host_device())
         return bool(self.sum(value).item() > 0)
+
+    def shard_stream(
+        self, train: RowStream, validation: RowStream | None, batch_size: int
+    ) -> StreamShard:
+        """This rank's shard of the training stream and its batches (see
+        `stream_plan`); a ValueError on every rank when a rank's block of rows
+        has fewer than 2 training rows or no validation row."""
+        rank, world = self.group.rank, self.group.world_size
+        mine = train.shard(rank, world)
+        n_val = -1 if validation is None else len(validation.shard(rank, world))
+        counts = torch.tensor([len(mine), n_val], device=_host_device())
+        table = torch.stack(_all_gather(counts)).cpu()
+        n_train, n_vals = table[:, 0].tolist(), table[:, 1].tolist()
+        if min(n_train) < 2 or (validation is not None and min(n_vals) < 1):
+            raise ValueError(
+                f"too few rows for {world} processes: their blocks of the table "
+                f"hold {n_train} training and {[max(0, n) for n in n_vals]} "
+                "validation rows, while each needs at least 2 and 1; use fewer "
+                "processes or more data"
+            )
+        sizes, shares = stream_plan(n_train, batch_size, rank)
+        return StreamShard(mine, sizes, shares, sum(n_train))
 
     def shard(self, data: torch.Tensor | BatchSource) -> torch.Tensor | BatchSource:
         """This rank's rows of ``data`` (see `aekit.training.sources.shard`)."""

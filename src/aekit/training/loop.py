@@ -22,6 +22,7 @@ from aekit.exceptions import TrainingError
 from aekit.training.callbacks import Callback, EarlyStopping
 from aekit.training.distributed import (
     DataParallel,
+    StreamShard,
     check_rows,
     check_same_rows,
     data_parallel,
@@ -40,7 +41,6 @@ from aekit.training.sources import (
     RowStream,
     batch_sizes,
     batches,
-    is_stream,
     ordered_batches,
     split_data,
 )
@@ -127,7 +127,8 @@ def evaluate(
         n += len(xb)
         terms = module.loss(xb, module(xb))
         for key, value in terms.items():
-            sums[key] = sums.get(key, 0) + value.detach().float() * len(xb)
+            value = value.detach().to(torch.promote_types(value.dtype, torch.float32))
+            sums[key] = sums.get(key, 0) + value * len(xb)
     module.train(was_training)
     device = next(module.parameters()).device
     totals = torch.stack([*sums.values(), torch.tensor(float(n), device=device)])
@@ -157,7 +158,8 @@ class _Run:
     callbacks: list[Callback]  # the early stopper, when there is one, first
     stopper: EarlyStopping | None
     device: torch.device
-    train_idx: torch.Tensor | RowStream  # row indices, or a stream's training rows
+    # row indices, a stream's training rows, or this rank's share of them
+    train_idx: torch.Tensor | RowStream | StreamShard
     val_data: Data | None
     flat: FlatParameters | None
     optimizer: torch.optim.Optimizer
@@ -232,6 +234,7 @@ def setup(
     callbacks (with ``config.early_stopping``)."""
     device = next(module.parameters()).device
     fraction = config.validation_fraction if config.early_stopping else None
+    train_idx: torch.Tensor | RowStream | StreamShard
     train_idx, val_data = split_data(data, fraction, generator, device)
     flat = FlatParameters(module) if FlatParameters.applicable(module) else None
     optimizer = make_optimizer(
@@ -242,15 +245,14 @@ def setup(
     gradients, hand_written = gradient_step(module, config, flat, params)
     parallel = data_parallel(module, params)  # None when training alone
     if parallel is not None:
-        if is_stream(data):
-            raise NotImplementedError(
-                "distributed training reads in-memory data; a streamed source (a "
-                "table on disk) is not sharded across processes yet: load it in "
-                "memory or train in one process"
-            )
         check_same_rows(len(data))
-        n_val = None if val_data is None else len(val_data)
-        check_rows(parallel.group, len(train_idx), n_val)
+        if isinstance(train_idx, torch.Tensor):
+            n_val = None if val_data is None else len(val_data)
+            check_rows(parallel.group, len(train_idx), n_val)
+        else:  # a stream: each rank reads its block of rows
+            val_stream = cast("RowStream | None", val_data)
+            batch_size = config.batch_size
+            train_idx = parallel.shard_stream(train_idx, val_stream, batch_size)
         if not parallel.main:  # loggers write on rank 0
             callbacks = [cb for cb in callbacks if not cb.main_process_only]
     es = config.early_stopping
@@ -336,8 +338,10 @@ def _train_epoch(run: _Run) -> torch.Tensor:
 def _batches(run: _Run) -> Iterator[tuple[torch.Tensor, float]]:
     """One epoch's shuffled batches of the training rows this process trains
     on, each with its share of the global batch (1.0 when training alone): the
-    rows ``run.train_idx`` in a new random order, or a `RowStream`'s own
-    shuffled batches."""
+    rows ``run.train_idx`` in a new random order, or a `RowStream`'s (or this
+    rank's `StreamShard`'s) own shuffled batches."""
+    if isinstance(run.train_idx, StreamShard):  # a stream under several ranks
+        return run.train_idx.batches(run.generator)
     if not isinstance(run.train_idx, torch.Tensor):
         stream = run.train_idx.batches(run.config.batch_size, run.generator)
         return ((xb, 1.0) for xb in stream)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -45,7 +45,8 @@ class BatchSource(Protocol):
 class RowStream(Protocol):
     """Data read in order rather than by index (e.g. a table on disk,
     `aekit.training.streaming.StreamSource`): it splits itself into training and
-    validation rows and hands out (shuffled) batches."""
+    validation rows, hands out (shuffled) batches of one size or of given sizes,
+    and shards itself for distributed training."""
 
     def __len__(self) -> int: ...
 
@@ -56,6 +57,12 @@ class RowStream(Protocol):
     def batches(
         self, batch_size: int, generator: torch.Generator | None = None
     ) -> Iterator[torch.Tensor]: ...
+
+    def sized_batches(
+        self, sizes: Iterable[int], generator: torch.Generator | None = None
+    ) -> Iterator[torch.Tensor]: ...
+
+    def shard(self, rank: int, world_size: int) -> RowStream: ...
 
 
 Data = torch.Tensor | BatchSource | RowStream

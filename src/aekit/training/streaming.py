@@ -13,7 +13,7 @@ treats it like any other source; only these rules differ from in-memory data:
   in the file. Rows far apart in the file meet in a batch less often than in a
   full shuffle.
 - **Memory.** One chunk being read plus the shuffle buffer, whatever the file's
-  size.
+  size; a pass in file order (validation, scoring) holds one chunk and a batch.
 
 The per-epoch loss (the mean over training rows), validation and early stopping
 are the loop's own, as for in-memory data.
@@ -21,7 +21,8 @@ are the loop's own, as for in-memory data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 
 from aekit.data.chunks import ChunkedTable
+from aekit.training.sources import batch_sizes
 
 SHUFFLE_CELLS = 1 << 24  # values in the shuffle buffer (64 MB in float32)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -94,8 +96,9 @@ class StreamSource:
         return train, validation
 
     def shard(self, rank: int, world_size: int) -> StreamSource:
-        """This source restricted to rank ``rank``'s pieces of the table (see
-        `ChunkedTable.shard`): disjoint across ranks, together all the rows."""
+        """This source restricted to rank ``rank``'s block of the table's rows
+        (see `ChunkedTable.shard`): disjoint across ranks, together all the
+        rows; the validation split stays the same function of the row index."""
         return replace(self, table=self.table.shard(rank, world_size))
 
     def to(self, device: torch.device) -> StreamSource:
@@ -112,28 +115,62 @@ class StreamSource:
     def batches(
         self, batch_size: int, generator: torch.Generator | None = None
     ) -> Iterator[torch.Tensor]:
-        """Batches of the selected rows: in file order without ``generator``,
-        else shuffled (pieces in a random order, rows within the buffer). A
-        last batch of one row is dropped unless it is the only one."""
+        """Batches of ``batch_size`` selected rows: every row in file order without
+        ``generator`` (the last batch may be smaller), else shuffled (pieces in a
+        random order, rows within the buffer) with the sizes of
+        `aekit.training.sources.batch_sizes` (a last batch of one row dropped
+        unless it is the only one)."""
+        if generator is None:
+            return self.sized_batches(itertools.repeat(batch_size), rest=True)
+        return self.sized_batches(batch_sizes(len(self), batch_size), generator)
+
+    def sized_batches(
+        self,
+        sizes: Iterable[int],
+        generator: torch.Generator | None = None,
+        rest: bool = False,
+    ) -> Iterator[torch.Tensor]:
+        """Batches of the selected rows with the given ``sizes`` in turn, in file
+        order or (with ``generator``) shuffled; reading stops once ``sizes`` run
+        out. With ``rest``, rows left when the table ends make a last batch."""
         order = None
         if generator is not None:
             order = torch.randperm(len(self.table.pieces), generator=generator).tolist()
-        limit = max(batch_size, SHUFFLE_CELLS // max(1, self.table.n_features))
+        # rows gathered before batches are cut: a shuffle buffer, or (in file
+        # order) just one batch
+        width = max(1, self.table.n_features)
+        limit = 0 if generator is None else SHUFFLE_CELLS // width
+        wanted = iter(sizes)
+        size = next(wanted, 0)  # (0: no more batches wanted)
         buffer: list[np.ndarray] = []
-        held, first = 0, True
-        for chunk in self.scaled_chunks(order):
+        held = 0
+        for chunk in self.scaled_chunks(order) if size else ():
             buffer.append(chunk)
             held += len(chunk)
-            if held >= limit:
+            if held >= max(limit, size):
                 rows = self._mixed(buffer, generator)
-                cut = len(rows) - len(rows) % batch_size
-                yield from self._slices(rows[:cut], batch_size)
-                buffer, held, first = [rows[cut:]], len(rows) - cut, False
-        if held:
+                used, size = yield from self._cut(rows, size, wanted)
+                if not size:  # (stop reading)
+                    return
+                # (a copy of the few rows left: a view would keep all of rows)
+                buffer, held = [rows[used:].copy()], len(rows) - used
+        if held and size:
             rows = self._mixed(buffer, generator)
-            for xb in self._slices(rows, batch_size):
-                if len(xb) > 1 or (first and len(rows) == 1):
-                    yield xb
+            used, size = yield from self._cut(rows, size, wanted)
+            if rest and used < len(rows):
+                yield torch.from_numpy(rows[used:]).to(self.device, non_blocking=True)
+
+    def _cut(
+        self, rows: np.ndarray, size: int, wanted: Iterator[int]
+    ) -> Generator[torch.Tensor, None, tuple[int, int]]:
+        """Yields batches of ``rows`` of ``size`` and the sizes after it while
+        they fit; returns the rows used and the size still wanted (0 when the
+        sizes ran out)."""
+        data, used = torch.from_numpy(rows), 0
+        while size and used + size <= len(rows):
+            yield data[used : used + size].to(self.device, non_blocking=True)
+            used, size = used + size, next(wanted, 0)
+        return used, size
 
     @staticmethod
     def _mixed(
@@ -143,8 +180,3 @@ class StreamSource:
         if generator is None:
             return rows
         return rows[torch.randperm(len(rows), generator=generator).numpy()]
-
-    def _slices(self, rows: np.ndarray, batch_size: int) -> Iterator[torch.Tensor]:
-        data = torch.from_numpy(rows)
-        for start in range(0, len(rows), batch_size):
-            yield data[start : start + batch_size].to(self.device, non_blocking=True)

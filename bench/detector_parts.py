@@ -1,0 +1,220 @@
+"""Choose how `AnomalyDetector` combines its score parts, on the tuning families
+only (issue 13, part 3): the ADBench tuning sets of `bench/tune_detector.py` and the
+rare-class tuning tasks of `bench/rare_tasks.py` (never ODDS, never `HELD_OUT`).
+
+One default detector is fitted per set and seed (protocol of `tune_detector.py`:
+ADBench 60/40 split, rare tasks fit and scored on all rows); the per-row parts of
+its training and test rows are cached under bench/out/detector_parts/:
+
+- ``recon``: log reconstruction error (the model's scaled space)
+- ``mahal``: log(1 + squared Mahalanobis distance of the code), the default's
+- ``knn_code``: log mean distance to the nearest codes (``code_distance="knn"``)
+- ``knn_input``: log mean distance to the nearest best-reconstructed training rows
+  in the standardised input space
+- ``iforest``: PyOD's IForest score, for comparison
+- ``mahal_lw``, ``mahal_oas``: as ``mahal`` with the codes' covariance shrunk
+  (Ledoit-Wolf, OAS; from at most 4,096 of those codes) instead of the sample
+  covariance (``mahal``, the score before issue 13 round 2; the library's
+  default is now the Ledoit-Wolf one, and the model and codes are the same)
+
+A rule turns the parts (robust z-scored with the training rows' median and MAD)
+into a score; the table is the mean test ROC-AUC per family.
+
+    python bench/detector_parts.py [DATA] --family adbench|rare --seeds 0 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+import aekit
+from aekit.estimators._detector import knn_distance
+from aekit.metrics import median_mad
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / "out" / "detector_parts"
+PARTS = (
+    "recon", "mahal", "knn_code", "knn_input", "iforest", "mahal_lw", "mahal_oas"
+)  # fmt: skip
+
+
+def parts_of(X, y, seed: int, family: str):
+    """(train parts, test parts, test labels) of one set and seed."""
+    if family == "adbench":
+        Xtr, Xte, _, yte = train_test_split(X, y, test_size=0.4, random_state=seed)
+    else:
+        Xtr, Xte, yte = X, X, y
+    scaler = StandardScaler().fit(Xtr)
+    Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
+    det = aekit.AnomalyDetector(random_state=seed).fit(Xtr)
+    err_tr, codes_tr = det._errors_and_codes(Xtr)
+    best = err_tr <= np.quantile(err_tr, 1.0 - det.trim)
+    ref_codes, ref_input = codes_tr[best], Xtr[best]
+    rng = np.random.default_rng(seed)
+    if len(ref_codes) > 4096:
+        keep = np.sort(rng.choice(len(ref_codes), 4096, replace=False))
+        ref_codes, ref_input = ref_codes[keep], ref_input[keep]
+    code_scale = ref_codes.std(axis=0)
+    code_scale = np.where(code_scale > 0, code_scale, 1.0)
+    from pyod.models.iforest import IForest
+
+    forest = IForest(random_state=seed).fit(Xtr)
+    from sklearn.covariance import OAS, LedoitWolf
+
+    shrunk = [est().fit(ref_codes) for est in (LedoitWolf, OAS)]
+    sample_precision = np.linalg.pinv(  # the sample covariance, as before round 2
+        np.atleast_2d(np.cov(codes_tr[best], rowvar=False)), rcond=1e-6, hermitian=True
+    )
+    out = []
+    for rows in (Xtr, Xte):
+        errors, codes = det._errors_and_codes(rows)
+        centred = codes - codes_tr[best].mean(axis=0)
+        base = [
+            np.log(np.maximum(errors, 1e-300)),
+            np.log1p(((centred @ sample_precision) * centred).sum(axis=1)),
+        ]
+        kc = knn_distance(codes / code_scale, ref_codes / code_scale)
+        ki = knn_distance(rows, ref_input)
+        out.append(
+            np.column_stack(
+                [
+                    *base,
+                    np.log(kc + 1e-3),
+                    np.log(ki + 1e-3),
+                    forest.decision_function(rows),
+                    *[np.log1p(est.mahalanobis(codes)) for est in shrunk],
+                ]
+            )
+        )
+    return out[0], out[1], yte
+
+
+def load_parts(data: Path, family: str, seeds, max_rows: int) -> dict:
+    """{(set, seed): (train parts, test parts, y, n_features)}, cached."""
+    from rare_tasks import TUNING, load_task
+    from tune_detector import TUNING_SETS, load
+
+    names = TUNING_SETS if family == "adbench" else TUNING
+    result = {}
+    for name in names:
+        X = None
+        for seed in seeds:
+            path = CACHE / f"{family}_{name}_seed{seed}.npz"
+            if not path.exists():
+                if X is None:
+                    X, y = (
+                        load(data, name, max_rows)
+                        if family == "adbench"
+                        else load_task(name)
+                    )
+                tr, te, yte = parts_of(X, y, seed, family)
+                CACHE.mkdir(parents=True, exist_ok=True)
+                np.savez(path, train=tr, test=te, y=yte, d=X.shape[1])
+                print(f"{name} seed {seed} done", flush=True)
+            with np.load(path) as f:
+                result[name, seed] = (f["train"], f["test"], f["y"], int(f["d"]))
+    return result
+
+
+def _z(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    center, mad = median_mad(train)
+    return (test - center) / np.where(mad > 0, mad, 1.0)
+
+
+def _cols(*names: str) -> list[int]:
+    return [PARTS.index(n) for n in names]
+
+
+def max_of(*names: str) -> Callable:
+    return lambda tr, te, d: _z(tr[:, _cols(*names)], te[:, _cols(*names)]).max(1)
+
+
+def mean_of(*names: str) -> Callable:
+    return lambda tr, te, d: _z(tr[:, _cols(*names)], te[:, _cols(*names)]).mean(1)
+
+
+def by_width(small: Callable, large: Callable, max_d: int) -> Callable:
+    return lambda tr, te, d: (small if d <= max_d else large)(tr, te, d)
+
+
+RULES: dict[str, Callable] = {
+    "default": max_of("recon", "mahal"),
+    "knn_code": max_of("recon", "knn_code"),
+    "recon_knn_input": max_of("recon", "knn_input"),
+    "recon_mahal_knn_input": max_of("recon", "mahal", "knn_input"),
+    "mean_recon_mahal_knn_input": mean_of("recon", "mahal", "knn_input"),
+    "mean_recon_knn_input": mean_of("recon", "knn_input"),
+    "knn_input": max_of("knn_input"),
+    "lw": max_of("recon", "mahal_lw"),
+    "lw_knn_input": max_of("recon", "mahal_lw", "knn_input"),
+    "mean_lw_knn_input": mean_of("recon", "mahal_lw", "knn_input"),
+    "lw_knn_code": max_of("recon", "mahal_lw", "knn_code"),
+    **{
+        f"d{k}_lw_knn_input": by_width(
+            max_of("recon", "knn_input"), max_of("recon", "mahal_lw"), k
+        )
+        for k in (6, 10)
+    },
+    **{
+        f"d{k}_lw_3parts": by_width(
+            max_of("recon", "mahal_lw", "knn_input"), max_of("recon", "mahal_lw"), k
+        )
+        for k in (6, 10)
+    },
+    "oas": max_of("recon", "mahal_oas"),
+    "iforest": lambda tr, te, d: te[:, PARTS.index("iforest")],
+    **{
+        f"d{k}_recon_knn_input": by_width(
+            max_of("recon", "knn_input"), max_of("recon", "mahal"), k
+        )
+        for k in (6, 10, 16)
+    },
+    **{
+        f"d{k}_3parts": by_width(
+            max_of("recon", "mahal", "knn_input"), max_of("recon", "mahal"), k
+        )
+        for k in (6, 10, 16)
+    },
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "data", nargs="?", default=str(HERE.parent / ".." / "shared" / "data")
+    )
+    parser.add_argument("--family", choices=("adbench", "rare"), default="rare")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--max-rows", type=int, default=10_000)
+    parser.add_argument("--rules", nargs="+", default=list(RULES))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")
+    parts = load_parts(Path(args.data), args.family, args.seeds, args.max_rows)
+    aucs: dict[str, dict[str, list[float]]] = {r: {} for r in args.rules}
+    for (name, _), (tr, te, y, d) in parts.items():
+        if len(np.unique(y)) < 2:
+            continue
+        for rule in args.rules:
+            score = np.nan_to_num(RULES[rule](tr, te, d), posinf=1e300)
+            aucs[rule].setdefault(f"{name} (d={d})", []).append(roc_auc_score(y, score))
+    names = list(aucs[args.rules[0]])
+    print("| set | " + " | ".join(args.rules) + " |")
+    for name in names:
+        cells = " | ".join(f"{np.mean(aucs[r][name]):.3f}" for r in args.rules)
+        print(f"| {name} | {cells} |")
+    means = [np.mean([np.mean(v) for v in aucs[r].values()]) for r in args.rules]
+    print("| **mean** | " + " | ".join(f"**{m:.4f}**" for m in means) + " |")
+
+
+if __name__ == "__main__":
+    main()

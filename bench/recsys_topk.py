@@ -23,8 +23,7 @@ import pandas as pd
 import torch
 
 import aekit
-from aekit.data import read_ratings
-from aekit.data.ratings import frame_to_matrix, lookup
+from aekit.data import frame_to_matrix, lookup, read_ratings
 from aekit.metrics import ndcg_at_k, recall_at_k, strong_generalization_split
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -122,18 +121,18 @@ def run_popularity(train, fold, target) -> dict:
 
 
 def fit_aekit(cls, params: dict, train: pd.DataFrame, refit: bool = False):
-    """Fit with early stopping on 10% of the users; with ``refit``, then train a
-    fresh model on all of them for the chosen number of epochs (as EASE's lambda
-    is chosen on a split and the final EASE sees every training user). Refitting
-    measured no better on the validation split (tune_multvae.py --refit), so the
-    benchmark does not."""
+    """``(model, epochs)``: a fit with early stopping on 10% of the users and its
+    best epoch; with ``refit``, then a fresh model trained on all of them for
+    that many epochs (as EASE's lambda is chosen on a split and the final EASE
+    sees every training user), whose own ``best_epoch_`` is left as the refit
+    set it. Refitting measured no better on the validation split
+    (tune_multvae.py --refit), so the benchmark does not."""
     model = cls(**params).fit(train)
+    best = model.best_epoch_
     if refit:
-        best = model.best_epoch_
         model = cls(**params).set_params(max_epochs=best, early_stopping=False)
         model.fit(train)
-        model.best_epoch_ = best  # chosen on the split: the refit has no validation
-    return model
+    return model, best
 
 
 def run_aekit(cls, params, train, fold, target, seeds) -> tuple[dict, str]:
@@ -142,11 +141,11 @@ def run_aekit(cls, params, train, fold, target, seeds) -> tuple[dict, str]:
     runs, seconds, epochs = [], [], []
     for seed in seeds:
         start = time.perf_counter()
-        model = fit_aekit(cls, {**params, "random_state": seed}, train)
+        model, best = fit_aekit(cls, {**params, "random_state": seed}, train)
         seconds.append(time.perf_counter() - start)
         rec = model.recommend(fold, k=100)
         runs.append(evaluate(rec.items, target, rec.users))
-        epochs.append(model.best_epoch_)
+        epochs.append(best)
     mean = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
     ndcg = " ".join(f"{r['NDCG@100']:.4f}" for r in runs)
     note = f"fit {np.mean(seconds):.1f}s, best epochs {epochs}"

@@ -9,12 +9,17 @@ loss (equal to 1e-5 expected) and seconds per epoch of each.
 Part 3, recommenders at scale: a synthetic implicit-feedback matrix of
 MovieLens-20M's shape (138,493 users x 26,744 items, about 20,000,263
 interactions with power-law item popularity and log-normal user activity, at
-least 20 per user; see ``ml20m_like``), written to ``--workdir``. In a child
-process (see ``multvae_child``): seconds per epoch of MultVAE at its defaults,
-extrapolated from a short epoch of the same width; ``recommend`` for 5,000
-users, extrapolated to all; then the full one-epoch fit, with peak RSS
-(``ru_maxrss``) after each step, the fit cut at ``--fit-seconds``.
-EASE's memory is computed, not run (see ``ease_bytes``).
+least 20 per user; see ``ml20m_like``), written to ``--workdir`` (once; later
+runs reuse it). In a child process (see ``multvae_child``): seconds per epoch
+of MultVAE at the settings its defaults resolve to on the whole matrix,
+extrapolated from a one-epoch fit on ``--sample-batches`` batches of users;
+``recommend`` for 5,000 users, extrapolated to all; then the full one-epoch
+fit at the defaults, with peak RSS (``ru_maxrss``) after each step, cut at
+``--fit-seconds``. EASE's memory is computed, not run (see ``ease_bytes``).
+Training batches are sparse (`aekit.nn.MultVAENet`), so the epoch's cost is
+the decoder's (batch x 600 x 26,744 GEMMs), not users x items.
+
+    nice -n 10 python bench/scale_ddp.py --part 3 --workdir /tmp/aekit-ddp-bench
 
 Part 4 (bf16 autocast on CUDA) needs a GPU; without one it says so.
 
@@ -41,6 +46,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 import aekit
+from aekit import defaults
 from aekit.callbacks import Callback
 
 ML20M = (138_493, 26_744, 20_000_263)  # users, items, interactions
@@ -215,20 +221,37 @@ def report(**values: object) -> None:
     print(json.dumps(values), flush=True)
 
 
-def multvae_child(path: str, fit_seconds: float) -> None:
+def multvae_child(path: str, fit_seconds: float, sample_batches: int) -> None:
     """Run in a fresh process, reporting as it goes: (1) seconds per epoch,
-    extrapolated from one epoch on 20 batches of 128 users (all 26,744 items
-    wide); (2) ``recommend`` (top 100, histories folded in, scored in chunks) for
-    the first 5,000 users, its time extrapolated to all users; (3) the full fit
-    (one epoch with the held-out-user pass) in a thread, peak RSS polled until it
-    ends or ``fit_seconds`` pass (then the process exits)."""
+    extrapolated from a one-epoch fit on the first ``sample_batches`` batches of
+    users with the settings the full fit resolves to (Liang et al.'s 600-200
+    network, dropout 0.5, batches of 256: a subset this small would resolve to
+    other "auto" values), all 26,744 items wide; (2) ``recommend`` (top 100,
+    histories folded in, scored in chunks) for the first 5,000 users, its time
+    extrapolated to all users; (3) the full fit at the defaults (one epoch
+    with the held-out-user pass) in a thread, peak RSS polled until it ends or
+    ``fit_seconds`` pass (then the process exits)."""
     M = sp.load_npz(path).tocsr()
     report(nnz=int(M.nnz), rss_loaded_gb=peak_rss_gb())
     n_train = M.shape[0] - int(np.ceil(0.1 * M.shape[0]))
-    sub = M[: 20 * 128]
-    vae = aekit.MultVAE(max_epochs=1, early_stopping=False, random_state=0).fit(sub)
+    hidden, latent = defaults.mult_shape_rule(n_train, M.shape[1])
+    resolved = {
+        "hidden_dims": hidden,
+        "latent_dim": latent,
+        "dropout": defaults.mult_dropout_rule(n_train),
+        "batch_size": defaults.batch_size_rule(n_train),
+    }
+    sub = M[: sample_batches * resolved["batch_size"]]
+    vae = aekit.MultVAE(
+        **resolved, max_epochs=1, early_stopping=False, random_state=0, device="cpu"
+    ).fit(sub)
     seconds = vae.history_[0]["seconds"]
-    report(epoch_seconds_extrapolated=seconds / sub.shape[0] * n_train)
+    report(
+        resolved=resolved,
+        sample_users=sub.shape[0],
+        sample_seconds=seconds,
+        epoch_seconds_extrapolated=seconds / sub.shape[0] * n_train,
+    )
     start = time.perf_counter()
     top = vae.recommend(M[:5000], k=100)
     seconds = time.perf_counter() - start
@@ -241,7 +264,10 @@ def multvae_child(path: str, fit_seconds: float) -> None:
     del vae, top
     fitted: list[aekit.MultVAE] = []
     worker = threading.Thread(
-        target=lambda: fitted.append(aekit.MultVAE(max_epochs=1).fit(M)), daemon=True
+        target=lambda: fitted.append(
+            aekit.MultVAE(max_epochs=1, random_state=0, device="cpu").fit(M)
+        ),
+        daemon=True,
     )
     start = time.perf_counter()
     worker.start()
@@ -263,7 +289,7 @@ def ease_bytes(n_items: int) -> dict:
     return {"one_matrix_gb": one / 2**30, "peak_gb": 4 * one / 2**30}
 
 
-def part_multvae(workdir: Path, fit_seconds: float) -> None:
+def part_multvae(workdir: Path, fit_seconds: float, sample_batches: int) -> None:
     n_users, n_items, n_inter = ML20M
     print(f"## part 3: ML-20M-shaped MultVAE ({n_users} x {n_items}, {n_inter})")
     path = workdir / "ml20m_like.npz"
@@ -273,9 +299,9 @@ def part_multvae(workdir: Path, fit_seconds: float) -> None:
     dense_gb = n_users * n_items * 4 / 2**30
     print(f"(a dense float32 user x item matrix would be {dense_gb:.1f} GiB)")
     del M
-    code = "import sys, bench.scale_ddp as b; b.multvae_child(sys.argv[1], %s)"
+    code = "import sys, bench.scale_ddp as b; b.multvae_child(sys.argv[1], %s, %d)"
     sys.stdout.flush()
-    command = [sys.executable, "-c", code % fit_seconds, str(path)]
+    command = [sys.executable, "-c", code % (fit_seconds, sample_batches), str(path)]
     subprocess.run(command, check=True)
     ease = ease_bytes(n_items)
     print(
@@ -306,13 +332,19 @@ def main() -> None:
     parser.add_argument(
         "--fit-seconds", type=float, default=3600, help="part 3's full fit, at most"
     )
+    parser.add_argument(
+        "--sample-batches",
+        type=int,
+        default=40,
+        help="part 3: batches of users in the short fit that times a step",
+    )
     parser.add_argument("--workdir", default=tempfile.gettempdir())
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     if 2 in args.part:
         part_ddp(args.rows, args.epochs, args.optimizer, args.dtype)
     if 3 in args.part:
-        part_multvae(Path(args.workdir), args.fit_seconds)
+        part_multvae(Path(args.workdir), args.fit_seconds, args.sample_batches)
     if 4 in args.part:
         part_gpu()
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 import aekit
-from aekit.data.ratings import frame_to_matrix
+from aekit.data import frame_to_matrix
 from aekit.metrics import strong_generalization_split
 from recsys_topk import (
     AEKIT,
@@ -98,10 +98,10 @@ def main() -> None:
         start = time.perf_counter()
         for seed in args.seeds:
             params["random_state"] = seed
-            model = fit_aekit(cls, params, tr, refit=args.refit)
+            model, best = fit_aekit(cls, params, tr, refit=args.refit)
             rec = model.recommend(vfold, k=100)
             scores.append(evaluate(rec.items, vtarget, rec.users)["NDCG@100"])
-            epochs.append(model.best_epoch_)
+            epochs.append(best)
         seconds = (time.perf_counter() - start) / len(args.seeds)
         each = " ".join(f"{x:.4f}" for x in scores)
         print(

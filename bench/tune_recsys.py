@@ -5,6 +5,7 @@ test users, and synthetic matrices of other shapes with known low-rank structure
     python bench/tune_recsys.py autorec [DATA_FOLDER] [--data ml 500x300 5000x2000]
         [--configs ...] [--seeds 0]
     python bench/tune_recsys.py multvae [DATA_FOLDER] [--data ...] [--configs ...]
+        [--seeds 0] [--splits 13 14 15]
 
 Tuning sets (never a benchmark's test users):
 
@@ -70,6 +71,17 @@ MULT = {
     "dae_shallow_600": dict(SHALLOW, latent_dim=600, model="dae"),
     "dae_defaults": dict(model="dae"),
     "dae_paper": dict(hidden_dims=(600,), latent_dim=200, dropout=0.5, model="dae"),
+    # Round 2 (session 8): candidates for MultVAE's defaults at the same shape.
+    "cap_0.5": dict(anneal_cap=0.5),
+    "cap_1": dict(anneal_cap=1.0),
+    "cap_0.1": dict(anneal_cap=0.1),
+    "dropout_0.2": dict(dropout=0.2),
+    "dropout_0.5": dict(dropout=0.5),
+    "lr_3e-3": dict(learning_rate=3e-3),
+    "l2_1e-5": dict(l2=1e-5),
+    "patience_2x": dict(patience="x2"),
+    "val_0.2": dict(validation_fraction=0.2),
+    "batch_64": dict(batch_size=64),
 }
 
 
@@ -142,10 +154,15 @@ def run_autorec(frame: pd.DataFrame, params: dict, seed: int) -> tuple[float, in
     return rmse(frame[test].iloc[:, 2].to_numpy(), pred), model
 
 
-def run_mult(frame: pd.DataFrame, params: dict, seed: int) -> tuple[float, int]:
+def run_mult(
+    frame: pd.DataFrame, params: dict, seed: int, split: int = SEED
+) -> tuple[float, int]:
     params = dict(params)
     cls = aekit.MultDAE if params.pop("model", "vae") == "dae" else aekit.MultVAE
-    train, fold, target = strong_generalization_split(frame, random_state=SEED)
+    train, fold, target = strong_generalization_split(frame, random_state=split)
+    if params.get("patience") == "x2":  # twice the rule's patience
+        probe = cls(**{**params, "patience": "auto"}, max_epochs=1, device="cpu")
+        params["patience"] = 2 * probe.fit(train).patience_
     model = cls(**params, random_state=seed, device="cpu").fit(train)
     rec = model.recommend(fold, k=100)
     return evaluate(rec.items, target, rec.users)["NDCG@100"], model
@@ -158,6 +175,14 @@ def main() -> None:
     parser.add_argument("--data", dest="sets", nargs="+", default=["ml", "500x300"])
     parser.add_argument("--configs", nargs="+")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--splits",
+        type=int,
+        nargs="+",
+        default=[SEED],
+        help="multvae: seeds of the user split inside the tuning set (each with "
+        "every --seeds), to average over which users are held out",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     table = AUTOREC if args.model == "autorec" else MULT
@@ -169,15 +194,18 @@ def main() -> None:
         print(f"== {name}: {shape[0]} users, {shape[1]} items, {shape[2]} rows")
         for config in args.configs or list(table):
             scores, epochs, start = [], [], time.perf_counter()
-            for seed in args.seeds:
-                score, model = run(frame, table[config], seed)
+            runs = [(seed, split) for split in args.splits for seed in args.seeds]
+            for seed, split in runs:
+                extra = {"split": split} if args.model == "multvae" else {}
+                score, model = run(frame, table[config], seed, **extra)
                 scores.append(score)
                 epochs.append(model.best_epoch_)
-            seconds = (time.perf_counter() - start) / len(args.seeds)
+            seconds = (time.perf_counter() - start) / len(runs)
             resolved = getattr(model, "resolved_params_", {})
             print(
                 f"{name:10s} {config:18s} {np.mean(scores):.4f} +- "
-                f"{np.std(scores):.4f} best epochs {epochs} {seconds:.0f}s/fit "
+                f"{np.std(scores):.4f} [{' '.join(f'{x:.4f}' for x in scores)}] "
+                f"best epochs {epochs} {seconds:.0f}s/fit "
                 f"{resolved}",
                 flush=True,
             )

@@ -9,15 +9,23 @@ from aekit.data.images import (
     write_images,
 )
 from aekit.data.odds import load_odds
-from aekit.data.ratings import load_movielens, read_item_titles, read_ratings
+from aekit.data.ratings import (
+    frame_to_matrix,
+    load_movielens,
+    lookup,
+    read_item_titles,
+    read_ratings,
+)
 from aekit.data.tabular import read_frame, read_table
 
 __all__ = [
     "ChunkedTable",
+    "frame_to_matrix",
     "open_table",
     "load_mnist",
     "load_movielens",
     "load_odds",
+    "lookup",
     "read_idx",
     "read_image_array",
     "read_image_folder",

@@ -106,12 +106,18 @@ class _MultBase(BaseRecommender):
             self._resolve_shape(train.shape[0], M.shape[1])
             self._resolve_budget(train.shape[0])
             if self.early_stopping:
-                source = SparseRows(fold_in, resolve_device(self.device))
+                source = self._training_rows(fold_in, resolve_device(self.device))
                 stoppers.append(HeldOutUsers(source, targets, self.patience_))
-            self._train(train, lambda m, dev: SparseRows(m, dev), [*stoppers])
+            self._train(train, self._training_rows, [*stoppers])
             if stoppers:
                 self.best_epoch_ = max(1, stoppers[0].best_epoch)
         return self
+
+    @staticmethod
+    def _training_rows(M: sp.csr_matrix, device: torch.device) -> SparseRows:
+        """Batches of users stay sparse (training, validation and scoring):
+        `MultVAENet` takes them as they are."""
+        return SparseRows(M, device, sparse=True)
 
     def _resolve_shape(self, n_users: int, n_items: int) -> None:
         """``hidden_dims_``, ``latent_dim_`` and ``dropout_``: explicit values, or
@@ -168,7 +174,9 @@ class _MultBase(BaseRecommender):
     def _score(self, M: sp.csr_matrix, rows: Any) -> torch.Tensor:
         """Logits over the items, from the binarised history (no dropout)."""
         M = sp.csr_matrix((np.ones_like(M.data), M.indices, M.indptr), M.shape)
-        x = SparseRows(M, torch.device(self.device_)).take(np.arange(M.shape[0]))
+        x = self._training_rows(M, torch.device(self.device_)).take(
+            np.arange(M.shape[0])
+        )
         return self.module_.eval()(x)["recon"]
 
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -106,8 +107,27 @@ class MultVAEConfig:
     anneal_steps: int = 200_000  # updates over which it would reach 1
 
 
+def csr_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(row, column, value) of each stored entry of a sparse CSR batch."""
+    crow = x.crow_indices()
+    rows = torch.repeat_interleave(
+        torch.arange(x.shape[0], device=x.device), crow.diff()
+    )
+    return rows, x.col_indices(), x.values()
+
+
 class MultVAENet(nn.Module):
-    """Mult-VAE (``variational=True``) or Mult-DAE on click vectors."""
+    """Mult-VAE (``variational=True``) or Mult-DAE on click vectors.
+
+    A batch is a dense (users x items) tensor or a sparse CSR one (what
+    `aekit.training.SparseRows` gives with ``sparse=True``). A sparse batch is
+    normalised and dropped out on its stored entries only and meets the first
+    layer as a weighted sum of that layer's item rows (``embedding_bag``), so
+    its cost grows with the interactions, not with users x items; the first
+    layer's weight is stored item-major for that (its shape is nn.Linear's).
+    Both give the same outputs and gradients; dropout draws differ (one
+    uniform per stored entry instead of one per cell, the same distribution).
+    """
 
     steps: torch.Tensor
 
@@ -117,6 +137,8 @@ class MultVAENet(nn.Module):
         hidden, k = list(config.hidden_dims), config.latent_dim
         out = 2 * k if config.variational else k
         self.encoder = mlp([config.n_items, *hidden, out], "tanh")
+        first = self._first_layer()  # item-major: a sparse batch gathers its rows
+        first.weight = nn.Parameter(first.weight.detach().t().contiguous().t())
         self.decoder = mlp([k, *reversed(hidden), config.n_items], "tanh")
         if not config.variational:  # Mult-DAE: tanh on the code as well (Liang)
             self.encoder.append(nn.Tanh())
@@ -127,10 +149,30 @@ class MultVAENet(nn.Module):
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
 
     def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        h = self.encoder(self.input_dropout(F.normalize(x, dim=1)))
+        if x.layout == torch.sparse_csr:
+            h = self.encoder[1:](self._sparse_first_layer(x))
+        else:
+            h = self.encoder(self.input_dropout(F.normalize(x, dim=1)))
         if not self.variational:
             return h, None
         return h[:, : self.latent_dim], h[:, self.latent_dim :]
+
+    def _first_layer(self) -> nn.Linear:
+        return cast(nn.Linear, self.encoder[0])
+
+    def _sparse_first_layer(self, x: torch.Tensor) -> torch.Tensor:
+        """The first layer of the encoder on the L2-normalised, dropped-out rows
+        of the sparse CSR batch ``x``."""
+        rows, cols, values = csr_parts(x)
+        norms = torch.zeros(x.shape[0], device=x.device, dtype=values.dtype)
+        norms = norms.index_add_(0, rows, values * values).sqrt().clamp_min(1e-12)
+        weights = self.input_dropout(values / norms[rows])
+        first = self._first_layer()
+        offsets = x.crow_indices()[:-1].to(cols.dtype)
+        h = F.embedding_bag(
+            cols, first.weight.t(), offsets, mode="sum", per_sample_weights=weights
+        )
+        return h + first.bias
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The code (the posterior mean for the VAE)."""
@@ -161,7 +203,12 @@ class MultVAENet(nn.Module):
 
     def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
         """Multinomial negative log-likelihood (+ beta * KL for the VAE)."""
-        nll = -(F.log_softmax(out["recon"], dim=1) * x).sum(dim=1).mean()
+        log_p = F.log_softmax(out["recon"], dim=1)
+        if x.layout == torch.sparse_csr:
+            rows, cols, values = csr_parts(x)
+            nll = -(log_p[rows, cols] * values).sum() / x.shape[0]
+        else:
+            nll = -(log_p * x).sum(dim=1).mean()
         if not self.variational:
             return {"loss": nll, "recon": nll}
         kl = losses.kl_normal(out["mu"], out["logvar"]).mean()

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from aekit.metrics import ndcg_of_scores, rmse
+from aekit.nn.recsys import csr_parts
 from aekit.training.sources import SCORE_CELLS, SparseRows, reconstruct_at
 
 if TYPE_CHECKING:
@@ -200,10 +201,20 @@ class HeldOutUsers(EarlyStopping):
         for start in range(0, len(self.fold_in), step):
             rows = np.arange(start, min(start + step, len(self.fold_in)))
             x = self.fold_in.take(rows)
-            scores = module(x)["recon"].float().masked_fill(x > 0, -torch.inf)
+            scores = _without_seen(module(x)["recon"].float(), x)
             targets = self.targets[rows]
             n = int(np.count_nonzero(np.diff(targets.indptr)))
             if n:
                 total += ndcg_of_scores(scores, targets, self.k) * n
                 count += n
         return total / max(count, 1)
+
+
+def _without_seen(scores: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``scores`` with -inf where the (dense or sparse CSR) history ``x`` has a
+    positive entry."""
+    if x.layout != torch.sparse_csr:
+        return scores.masked_fill(x > 0, -torch.inf)
+    rows, cols, values = csr_parts(x)
+    seen = values > 0
+    return scores.index_put_((rows[seen], cols[seen]), torch.tensor(-torch.inf))

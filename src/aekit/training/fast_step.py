@@ -25,18 +25,20 @@ class FlatParameters:
 
     Backward accumulates into the gradient views in place. `release` detaches the
     gradient views when training is done; the weights stay views, which is harmless.
+    Each parameter keeps its memory layout (a weight stored transposed, such as
+    Mult-VAE's item-major first layer, stays so), and its gradient has the same.
     """
 
     def __init__(self, module: nn.Module) -> None:
         self.params = [p for p in module.parameters() if p.requires_grad]
-        flat = torch.cat([p.detach().reshape(-1) for p in self.params])
+        flat = torch.cat([_flattened(p.detach()) for p in self.params])
         self.flat = nn.Parameter(flat)
         self.flat.grad = torch.zeros_like(flat)
         offset = 0
         for p in self.params:
             size = p.numel()
-            p.data = self.flat.data[offset : offset + size].view_as(p)
-            p.grad = self.flat.grad[offset : offset + size].view_as(p)
+            p.data = _laid_out_as(self.flat.data[offset : offset + size], p)
+            p.grad = _laid_out_as(self.flat.grad[offset : offset + size], p)
             offset += size
 
     @staticmethod
@@ -51,6 +53,31 @@ class FlatParameters:
     def release(self) -> None:
         for p in self.params:
             p.grad = None
+
+
+def _memory_order(p: torch.Tensor) -> list[int] | None:
+    """The order of ``p``'s dimensions, largest stride first, in which ``p`` is
+    contiguous (the identity for a contiguous tensor, (1, 0) for a transposed
+    matrix), or None when no order is (then ``p`` is flattened row-major)."""
+    strides = p.stride()
+    order = sorted(range(p.dim()), key=lambda d: -strides[d])
+    return order if p.permute(order).is_contiguous() else None
+
+
+def _flattened(p: torch.Tensor) -> torch.Tensor:
+    """``p``'s values in its memory order (see `_memory_order`)."""
+    order = _memory_order(p)
+    return (p if order is None else p.permute(order)).reshape(-1)
+
+
+def _laid_out_as(block: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """The 1-D ``block`` (filled by `_flattened`) as a view with ``p``'s shape and
+    memory layout."""
+    order = _memory_order(p)
+    if order is None:
+        return block.view_as(p)
+    inverse = sorted(range(len(order)), key=order.__getitem__)
+    return block.view([p.shape[d] for d in order]).permute(inverse)
 
 
 def manual_step(module: Any, config: TrainConfig) -> Any:

@@ -11,6 +11,7 @@ sparse rows.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
@@ -192,18 +193,37 @@ class _Subset(_Rows):
 
 class SparseRows(_Rows):
     """A `BatchSource` over a CSR matrix: only the rows of a batch are made dense,
-    with ``fill`` (0 or NaN) where the matrix has no entry."""
+    with ``fill`` (0 or NaN) where the matrix has no entry; with ``sparse=True``
+    a batch is a torch sparse CSR tensor instead (for modules that take one,
+    such as `aekit.nn.MultVAENet`), never dense."""
 
     def __init__(
-        self, matrix: sp.csr_matrix, device: torch.device, fill: float = 0.0
+        self,
+        matrix: sp.csr_matrix,
+        device: torch.device,
+        fill: float = 0.0,
+        sparse: bool = False,
     ) -> None:
         self.matrix, self.device, self.fill = matrix, device, fill
+        self.sparse = sparse
 
     def __len__(self) -> int:
         return int(self.matrix.shape[0])
 
     def take(self, indices: torch.Tensor | np.ndarray) -> torch.Tensor:
         idx = np.asarray(indices.cpu() if torch.is_tensor(indices) else indices)
+        if self.sparse:
+            part = self.matrix[idx]
+            with warnings.catch_warnings():  # (torch calls sparse CSR "beta")
+                warnings.filterwarnings("ignore", "Sparse CSR tensor support")
+                batch = torch.sparse_csr_tensor(
+                    torch.from_numpy(part.indptr.astype(np.int64)),
+                    torch.from_numpy(part.indices.astype(np.int64)),
+                    torch.from_numpy(part.data.astype(np.float32)),
+                    part.shape,
+                    check_invariants=False,  # (scipy's CSR is valid)
+                )
+            return batch.to(self.device)
         rows = self.matrix[idx].tocoo()
         dense = torch.full((len(idx), self.matrix.shape[1]), self.fill)
         r, c = (

@@ -167,25 +167,26 @@ def run_method(name: str, estimator, masked: pd.DataFrame, levels, seed: int):
 
 
 def imputation(tables, seeds, cache_path, methods, settings=SETTINGS):
+    """Every (seed, data set, setting, method) result, seed by seed (so a run cut
+    short holds whole seeds), from the cache or computed and appended to it."""
     cache = {}
     if cache_path.exists():
         for line in cache_path.read_text().splitlines():
             row = json.loads(line)
             cache[(row["data"], row["setting"], row["seed"], row["method"])] = row
-    for data_name, frame in tables.items():
-        numeric = numeric_columns(frame)
-        lo, hi = frame[numeric].min(), frame[numeric].max()
-        hi = hi.where(hi > lo, lo + 1)
-        for setting in settings:
-            for seed in range(seeds):
+    for seed in seeds:
+        for data_name, frame in tables.items():
+            numeric = numeric_columns(frame)
+            for setting in settings:
+                todo = [m for m in methods if (data_name, setting, seed, m) not in cache]
+                if not todo:
+                    continue
                 mask = draw_mask(frame, setting, seed)
                 masked = frame.mask(mask)
                 obs_lo, obs_hi = masked[numeric].min(), masked[numeric].max()
                 levels = (obs_lo, obs_hi.where(obs_hi > obs_lo, obs_lo + 1), numeric)
-                for name in methods:
+                for name in todo:
                     key = (data_name, setting, seed, name)
-                    if key in cache:
-                        continue
                     est = peers(seed).get(name)
                     filled, seconds = run_method(name, est, masked, levels, seed)
                     rmse, acc = score(frame, filled, mask, levels)
@@ -257,6 +258,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--odds", required=True)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds first-seed .. seeds - 1"
+    )
     parser.add_argument("--cache", default="bench_impute.jsonl")
     parser.add_argument("--data", action="append", help="only these data sets")
     parser.add_argument("--methods", default="mean/mode,knn,iterative,missforest,aekit")
@@ -267,7 +271,8 @@ def main() -> None:
     if args.data:
         tables = {k: v for k, v in tables.items() if k in args.data}
     methods, settings = args.methods.split(","), args.settings.split(",")
-    results = imputation(tables, args.seeds, Path(args.cache), methods, settings)
+    seeds = range(args.first_seed, args.seeds)
+    results = imputation(tables, seeds, Path(args.cache), methods, settings)
     report(results)
     if args.detection_seeds:
         print(detection(args.detection_seeds).describe().round(3).to_string())

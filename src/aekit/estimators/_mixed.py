@@ -142,7 +142,9 @@ class TableMixin:
 
     def _table_predict(self, values: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """`_table_parts` of the reconstruction of encoded rows ``values``."""
-        recon = self._apply(lambda x: self.module_(x)["recon"], self._table_input(values))
+        recon = self._apply(
+            lambda x: self.module_(x)["recon"], self._table_input(values)
+        )
         return self._table_parts(recon)
 
     def _table_output(self, out: np.ndarray, dtype: Any) -> np.ndarray:

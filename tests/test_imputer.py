@@ -149,3 +149,13 @@ def test_mixed_module_trains_small_steps_on_one_thread(fitted):
         inside = torch.get_num_threads()
     assert inside == 1 or threads == 1
     assert torch.get_num_threads() == threads
+
+
+def test_rows_with_every_cell_missing_are_filled_not_refused():
+    _, X, _ = noisy_table(120)
+    X[5] = np.nan
+    imputer = aekit.AutoencoderImputer(aekit.Autoencoder(**FAST), n_models=1)
+    filled = imputer.fit_transform(X)
+    assert np.isfinite(filled).all()
+    with pytest.raises(ValueError, match="every cell missing"):
+        aekit.Autoencoder(**FAST).fit(X)  # the autoencoder itself still refuses

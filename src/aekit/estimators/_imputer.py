@@ -21,7 +21,8 @@ fill holes. On top of that the imputer
   The weights come from single models, so they are cautious for the ensemble.
 
 ``transform`` returns the table with every missing cell filled; observed cells
-are untouched.
+are untouched. Rows with every cell missing are left out of training (unlike
+`aekit.Autoencoder`, for which they are an error) and filled like any other.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -178,7 +180,12 @@ class AutoencoderImputer(
                 seed_from(self.random_state if own_seed is None else own_seed)
             )
             probe = self._blank(template, None)
+            probe._allow_empty_rows = True
             values = probe._validate(X, reset=True)  # the table's encoding
+            keep = ~np.isnan(values).all(axis=1)  # rows with something to learn
+            if not keep.all():
+                X = X.iloc[keep] if isinstance(X, pd.DataFrame) else np.asarray(X)[keep]
+                values = values[keep]
             held = check_cells(values, self.n_models, self.check_fraction, rng)
             seeds = rng.integers(2**31 - 1, size=self.n_models)
             self.models_ = []

@@ -41,7 +41,10 @@ class TableMixin:
     # cells (of the encoded table) to treat as missing in `fit`: an imputer's
     # held-out check cells (`aekit.AutoencoderImputer`)
     _hidden_cells: np.ndarray | None = None
+    _allow_empty_rows = False  # fit's encoding keeps rows with every cell missing
     reconstruct: Callable[[Any], Any]
+    _apply: Callable[[Callable[[Any], Any], np.ndarray], np.ndarray]
+    module_: Any
     input_shift_: np.ndarray
     input_scale_: np.ndarray
     column_weights_: tuple[float, ...]
@@ -99,7 +102,7 @@ class TableMixin:
         schema = self._schema()
         assert schema is not None  # (set above or at fit)
         values = schema.encode(X)
-        if reset:
+        if reset and not self._allow_empty_rows:
             _check_rows(values)
         return values
 

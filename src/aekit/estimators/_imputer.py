@@ -130,6 +130,7 @@ class AutoencoderImputer(
     """
 
     _accepts_tables = True
+    _fills_empty_rows = True  # rows with every cell missing: filled, not refused
     _parameter_constraints: dict[str, v.Constraint] = {
         "n_models": v.Int(),
         "check_fraction": v.Real(high=0.5, high_open=False),

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -141,14 +143,32 @@ def peers(seed: int) -> dict:
     }
 
 
+HYPERIMPUTE = ("gain", "miwae")  # run by --hyperimpute-python, if given
+
+
+def hyperimpute(name: str, X: np.ndarray, seed: int, python: str):
+    """hyperimpute's ``name`` plugin on ``X`` in a subprocess (see
+    bench/hyperimpute_peer.py): (filled array, its fit + transform seconds)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "in.npy", Path(tmp) / "out.npy"
+        np.save(source, X)
+        script = Path(__file__).with_name("hyperimpute_peer.py")
+        args = [python, str(script), name, str(source), str(target), str(seed)]
+        done = subprocess.run(args, capture_output=True, text=True, check=True)
+        return np.load(target), float(done.stdout.split()[-1])
+
+
 def run_method(name: str, estimator, masked: pd.DataFrame, levels, seed: int):
     lo, hi, numeric = levels
     start = time.perf_counter()
+    seconds = None
     if name == "aekit":
         filled = aekit.AutoencoderImputer(random_state=seed).fit_transform(masked)
     else:
         X = to_numbers(masked, lo, hi)
-        if name == "mean/mode":
+        if name in HYPERIMPUTE:
+            filled, seconds = hyperimpute(name, X, seed, estimator)
+        elif name == "mean/mode":
             cat = [j for j, c in enumerate(masked.columns) if c not in numeric]
             num = [j for j, c in enumerate(masked.columns) if c in numeric]
             filled = X.copy()
@@ -163,30 +183,35 @@ def run_method(name: str, estimator, masked: pd.DataFrame, levels, seed: int):
         )
         # (numeric columns back in input units; categorical ones stay codes / (K-1),
         # decoded to levels in `score`)
-    return filled, time.perf_counter() - start
+    return filled, seconds or time.perf_counter() - start
 
 
-def imputation(tables, seeds, cache_path, methods, settings=SETTINGS):
+def imputation(
+    tables, seeds, cache_path, methods, settings=SETTINGS, hyperimpute_python=None
+):
+    """Every (seed, data set, setting, method) result, seed by seed (so a run cut
+    short holds whole seeds), from the cache or computed and appended to it."""
     cache = {}
     if cache_path.exists():
         for line in cache_path.read_text().splitlines():
             row = json.loads(line)
             cache[(row["data"], row["setting"], row["seed"], row["method"])] = row
-    for data_name, frame in tables.items():
-        numeric = numeric_columns(frame)
-        lo, hi = frame[numeric].min(), frame[numeric].max()
-        hi = hi.where(hi > lo, lo + 1)
-        for setting in settings:
-            for seed in range(seeds):
+    for seed in seeds:
+        for data_name, frame in tables.items():
+            numeric = numeric_columns(frame)
+            for setting in settings:
+                done = {k[3] for k in cache if k[:3] == (data_name, setting, seed)}
+                todo = [m for m in methods if m not in done]
+                if not todo:
+                    continue
                 mask = draw_mask(frame, setting, seed)
                 masked = frame.mask(mask)
                 obs_lo, obs_hi = masked[numeric].min(), masked[numeric].max()
                 levels = (obs_lo, obs_hi.where(obs_hi > obs_lo, obs_lo + 1), numeric)
-                for name in methods:
+                for name in todo:
                     key = (data_name, setting, seed, name)
-                    if key in cache:
-                        continue
-                    est = peers(seed).get(name)
+                    est = hyperimpute_python if name in HYPERIMPUTE else None
+                    est = peers(seed).get(name, est)
                     filled, seconds = run_method(name, est, masked, levels, seed)
                     rmse, acc = score(frame, filled, mask, levels)
                     row = dict(
@@ -257,17 +282,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--odds", required=True)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds first-seed .. seeds - 1"
+    )
     parser.add_argument("--cache", default="bench_impute.jsonl")
     parser.add_argument("--data", action="append", help="only these data sets")
     parser.add_argument("--methods", default="mean/mode,knn,iterative,missforest,aekit")
     parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--detection-seeds", type=int, default=3)
+    parser.add_argument(
+        "--hyperimpute-python",
+        help="a Python with hyperimpute installed: adds its GAIN and MIWAE as peers",
+    )
     args = parser.parse_args()
     tables = load_tables(args.odds)
     if args.data:
         tables = {k: v for k, v in tables.items() if k in args.data}
     methods, settings = args.methods.split(","), args.settings.split(",")
-    results = imputation(tables, args.seeds, Path(args.cache), methods, settings)
+    if not args.hyperimpute_python:
+        skipped = [m for m in methods if m in HYPERIMPUTE]
+        methods = [m for m in methods if m not in HYPERIMPUTE]
+        if skipped:
+            print(f"skipping {skipped}: no --hyperimpute-python given", flush=True)
+    seeds = range(args.first_seed, args.seeds)
+    results = imputation(
+        tables, seeds, Path(args.cache), methods, settings, args.hyperimpute_python
+    )
     report(results)
     if args.detection_seeds:
         print(detection(args.detection_seeds).describe().round(3).to_string())

@@ -38,7 +38,13 @@ class TableMixin:
 
     _accepts_tables = False
     _tables_always = False  # also encode complete numeric data as a table
+    # cells (of the encoded table) to treat as missing in `fit`: an imputer's
+    # held-out check cells (`aekit.AutoencoderImputer`)
+    _hidden_cells: np.ndarray | None = None
+    _allow_empty_rows = False  # fit's encoding keeps rows with every cell missing
     reconstruct: Callable[[Any], Any]
+    _apply: Callable[[Callable[[Any], Any], np.ndarray], np.ndarray]
+    module_: Any
     input_shift_: np.ndarray
     input_scale_: np.ndarray
     column_weights_: tuple[float, ...]
@@ -96,7 +102,7 @@ class TableMixin:
         schema = self._schema()
         assert schema is not None  # (set above or at fit)
         values = schema.encode(X)
-        if reset:
+        if reset and not self._allow_empty_rows:
             _check_rows(values)
         return values
 
@@ -123,21 +129,37 @@ class TableMixin:
             blocks.append(codes[:, None] == np.arange(k)[None, :])
         return np.hstack(blocks).astype(np.float32)
 
+    def _table_parts(self, out: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Module output -> (numeric columns in input units, each categorical
+        column's level probabilities without `OTHER`)."""
+        schema = self._schema()
+        assert schema is not None
+        num, p = schema.numeric, len(schema.numeric)
+        numbers = out[:, :p] * self.input_scale_[num] + self.input_shift_[num]
+        probs, start = [], p
+        for j, k in zip(schema.categorical, schema.n_levels, strict=True):
+            block = out[:, start : start + k]
+            probs.append(block[:, :-1] if schema.columns[j].capped else block)
+            start += k
+        return numbers, probs
+
+    def _table_predict(self, values: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`_table_parts` of the reconstruction of encoded rows ``values``."""
+        recon = self._apply(
+            lambda x: self.module_(x)["recon"], self._table_input(values)
+        )
+        return self._table_parts(recon)
+
     def _table_output(self, out: np.ndarray, dtype: Any) -> np.ndarray:
         """Module output (numbers, level probabilities) -> encoded rows: numbers
         in input units, the most probable level's code (never `OTHER`)."""
         schema = self._schema()
         assert schema is not None
-        num, p = schema.numeric, len(schema.numeric)
+        numbers, probs = self._table_parts(out)
         values = np.empty((len(out), len(schema.columns)), np.float64)
-        values[:, num] = out[:, :p] * self.input_scale_[num] + self.input_shift_[num]
-        start = p
-        for j, k in zip(schema.categorical, schema.n_levels, strict=True):
-            probs = out[:, start : start + k]
-            if schema.columns[j].capped:
-                probs = probs[:, :-1]
-            values[:, j] = probs.argmax(axis=1)
-            start += k
+        values[:, schema.numeric] = numbers
+        for j, p in zip(schema.categorical, probs, strict=True):
+            values[:, j] = p.argmax(axis=1)
         return values.astype(dtype)
 
     def _as_table(self, values: np.ndarray, like: Any) -> Any:
@@ -206,20 +228,26 @@ class TableMixin:
                 "complete numbers. Use aekit.AutoencoderImputer to fit an imputer "
                 "on complete data."
             )
-        filled = self.reconstruct(X)
-        if isinstance(X, pd.DataFrame):
-            if not isinstance(filled, pd.DataFrame):
-                filled = pd.DataFrame(filled, index=X.index, columns=X.columns)
-            out = X.copy()
-            for name in filled.columns:
-                hole = out[name].isna().to_numpy()
-                if hole.any():
-                    out.loc[hole, name] = filled[name].to_numpy()[hole]
-            return out
-        values = np.array(X, dtype=np.float64)
-        holes = np.isnan(values)
-        values[holes] = np.asarray(filled, np.float64)[holes]
-        return values
+        return fill_holes(X, self.reconstruct(X))
+
+
+def fill_holes(X: Any, filled: Any) -> Any:
+    """``X`` (a DataFrame or array) with its missing cells taken from ``filled``
+    (the same table, as `TableMixin._as_table` returns it); observed cells and
+    the type, columns and index of ``X`` are kept."""
+    if isinstance(X, pd.DataFrame):
+        if not isinstance(filled, pd.DataFrame):
+            filled = pd.DataFrame(filled, index=X.index, columns=X.columns)
+        out = X.copy()
+        for name in filled.columns:
+            hole = out[name].isna().to_numpy()
+            if hole.any():
+                out.loc[hole, name] = filled[name].to_numpy()[hole]
+        return out
+    values = np.array(X, dtype=np.float64)
+    holes = np.isnan(values)
+    values[holes] = np.asarray(filled, np.float64)[holes]
+    return values
 
 
 def _check_rows(values: np.ndarray) -> None:

@@ -190,6 +190,8 @@ class BaseAutoencoder(TableMixin, AutoencoderTransformer):
         """`_fit_input` of a table's encoding ``X``: (with ``reset``) the scaling
         of its numeric columns and ``column_weights_``, then its model input."""
         self._check_split(len(X))
+        if reset and self._hidden_cells is not None:
+            X = np.where(self._hidden_cells, np.nan, X)
         if reset:
             self.scaling_ = "standard" if self.scaling == "auto" else self.scaling
             fit = lambda numbers: fit_scaler(numbers, self.scaling_)  # noqa: E731

@@ -50,6 +50,10 @@ class MixedAutoencoder(DenseAutoencoder):
     """A `DenseAutoencoder` with the mixed-table layout, loss and input hiding
     (see the module docstring)."""
 
+    # a dense stack trained by autograd: a step costs about 6 flops per weight
+    # and sample, so small steps run on one CPU thread (`training.cpu_threads`;
+    # a 150-row table under load: 20 s on one thread, 216 s on two)
+    dense_step_cost = True
     unit_column: torch.Tensor  # the table column of each input unit (a buffer)
     weights: torch.Tensor  # the column weights (a buffer)
 

@@ -138,12 +138,14 @@ ONE_THREAD_FLOPS = 50e6
 def cpu_threads(
     module: nn.Module, config: TrainConfig, hand_written: bool, device: torch.device
 ) -> Iterator[None]:
-    """Run the block on one CPU thread when the hand-written dense step is in use
-    and a step is small (see ONE_THREAD_FLOPS); the caller's setting is restored."""
+    """Run the block on one CPU thread when a dense stack trains (the hand-written
+    step, or a module that says ``dense_step_cost = True``) and a step is small
+    (see ONE_THREAD_FLOPS); the caller's setting is restored."""
     n_weights = sum(p.numel() for p in module.parameters())
     threads = torch.get_num_threads()
     small = 6 * n_weights * config.batch_size < ONE_THREAD_FLOPS
-    if device.type != "cpu" or not hand_written or threads == 1 or not small:
+    dense = hand_written or getattr(module, "dense_step_cost", False)
+    if device.type != "cpu" or not dense or threads == 1 or not small:
         yield
         return
     torch.set_num_threads(1)

@@ -30,6 +30,7 @@ from aekit.training import (
 from aekit.training.distributed import (
     Ranks,
     check_rows,
+    end_launched_process,
     is_main_process,
     rank_batches,
 )
@@ -221,6 +222,12 @@ def test_cli_nproc_launches_torchrun(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("trained autoencoder") == 1  # rank 0 reports
     assert len(aekit.load(tmp_path / "m").transform(frame)) == N_ROWS
+
+
+def test_ending_a_launched_process_leaves_a_process_alone_untouched():
+    # outside a group aekit started, the CLI's end of run returns (no exit)
+    assert not dist.is_initialized()
+    assert end_launched_process() is None
 
 
 def _cuda_worker(rank: int, port: int, out: Path) -> None:

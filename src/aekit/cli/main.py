@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from aekit.cli import compare, detect, export, images, impute, models, recsys
 from aekit.exceptions import AekitError
+from aekit.training.distributed import end_launched_process
 
 # The command modules, in the order their commands are listed in the help.
 COMMAND_MODULES = (models, images, recsys, detect, impute, compare, export)
@@ -26,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*feature names.*")
             args.run(args)
+        end_launched_process()  # under torchrun: leave once every rank is done
     except (
         AekitError,
         FileNotFoundError,

@@ -46,8 +46,10 @@ from __future__ import annotations
 
 import atexit
 import functools
+import logging
 import math
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -114,6 +116,9 @@ def local_cuda_index() -> int | None:
     return int(os.environ["LOCAL_RANK"])
 
 
+_started_here = False  # whether `_initialise` started this process's group
+
+
 def _initialise() -> None:
     missing = [k for k in ("RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
     if missing:
@@ -126,13 +131,32 @@ def _initialise() -> None:
     if torch.cuda.is_available():
         torch.cuda.set_device(local_cuda_index() or 0)
         backend = "cpu:gloo,cuda:nccl"
+    global _started_here
     dist.init_process_group(backend)
+    _started_here = True
     atexit.register(_destroy)
 
 
 def _destroy() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def end_launched_process() -> None:
+    """End a successful run of a process that torchrun launched (the CLI under
+    ``aekit train --nproc N``): wait for every rank, destroy the group, flush, and
+    leave with status 0 without the interpreter's teardown. Gloo's threads can
+    abort a process that is being torn down ("terminate called without an active
+    exception", after the work is done and saved), which torchrun would report
+    as a failed run. Does nothing when aekit did not start a group."""
+    if not (_started_here and dist.is_initialized()):
+        return
+    dist.barrier()
+    dist.destroy_process_group()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _host_device() -> torch.device:

@@ -14,8 +14,9 @@ runs reuse it). In a child process (see ``multvae_child``): seconds per epoch
 of MultVAE at the settings its defaults resolve to on the whole matrix,
 extrapolated from a one-epoch fit on ``--sample-batches`` batches of users;
 ``recommend`` for 5,000 users, extrapolated to all; then the full one-epoch
-fit at the defaults, with peak RSS (``ru_maxrss``) after each step, cut at
-``--fit-seconds``. EASE's memory is computed, not run (see ``ease_bytes``).
+fit at the defaults, cut at ``--fit-seconds``, and when it ends ``recommend``
+for every user; peak RSS (``VmHWM``) after each step. EASE's memory is
+computed, not run (see ``ease_bytes``).
 Training batches are sparse (`aekit.nn.MultVAENet`), so the epoch's cost is
 the decoder's (batch x 600 x 26,744 GEMMs), not users x items.
 
@@ -214,7 +215,15 @@ def ml20m_like(path: Path, seed: int = 0) -> sp.csr_matrix:
 
 
 def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+    """This process's peak resident memory in GiB: ``VmHWM``, which starts afresh
+    at ``exec`` (``ru_maxrss`` keeps the forking parent's peak: 2.1 GiB "at load"
+    in a child whose parent had just built the matrix)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20  # kB -> GiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def report(**values: object) -> None:
@@ -230,7 +239,8 @@ def multvae_child(path: str, fit_seconds: float, sample_batches: int) -> None:
     histories folded in, scored in chunks) for the first 5,000 users, its time
     extrapolated to all users; (3) the full fit at the defaults (one epoch
     with the held-out-user pass) in a thread, peak RSS polled until it ends or
-    ``fit_seconds`` pass (then the process exits)."""
+    ``fit_seconds`` pass (then the process exits); (4) when it ended,
+    ``recommend`` (top 100) for every user with it."""
     M = sp.load_npz(path).tocsr()
     report(nnz=int(M.nnz), rss_loaded_gb=peak_rss_gb())
     n_train = M.shape[0] - int(np.ceil(0.1 * M.shape[0]))
@@ -278,6 +288,14 @@ def multvae_child(path: str, fit_seconds: float, sample_batches: int) -> None:
         rss_during_full_fit_gb=peak_rss_gb(),
         **({"epoch_seconds": fitted[0].history_[0]["seconds"]} if fitted else {}),
     )
+    if fitted:  # (4) recommend for every user with the fitted model
+        start = time.perf_counter()
+        top = fitted[0].recommend(M, k=100)
+        report(
+            recommend_all_seconds=time.perf_counter() - start,
+            recommend_all_shape=list(top.items.shape),
+            rss_after_recommend_all_gb=peak_rss_gb(),
+        )
     os._exit(0)  # a fit still running in the thread is abandoned
 
 

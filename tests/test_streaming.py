@@ -227,6 +227,47 @@ def test_big_in_memory_data_gives_the_same_fit_without_a_scaled_copy(monkeypatch
     np.testing.assert_array_equal(big.transform(X), small.transform(X))
 
 
+def test_big_arrays_are_scored_in_blocks_with_the_same_results(monkeypatch):
+    X = low_rank(300)
+    ae = aekit.Autoencoder(
+        hidden_dims=(16,), latent_dim=3, max_epochs=2, random_state=0
+    )
+    det = aekit.AnomalyDetector(random_state=0)
+    vae = aekit.VAE(hidden_dims=(8,), latent_dim=2, max_epochs=2, random_state=0)
+    calls = {
+        "transform": lambda: ae.transform(X),
+        "reconstruct": lambda: ae.reconstruct(X),
+        "error": lambda: ae.reconstruction_error(X),
+        "errors_and_codes": lambda: ae.errors_and_codes(X),
+        "score": lambda: det.decision_function(X),
+        "explain": lambda: det.explain(X),
+        "elbo": lambda: vae.score_samples(X),
+    }
+    ae.fit(X), det.fit(X), vae.fit(X)
+    whole = {name: call() for name, call in calls.items()}
+    seen = []
+    monkeypatch.setattr("aekit.estimators._base.ARRAY_BLOCK", 64)  # as if X were big
+    monkeypatch.setattr(ae, "_validate", _spy(ae._validate, seen))
+    for name, call in calls.items():
+        blocks = call()
+        pairs = zip(_parts(whole[name]), _parts(blocks), strict=True)
+        for a, b in pairs:
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9, err_msg=name)
+    assert seen and max(seen) == 64  # the estimator saw blocks, never all 300 rows
+
+
+def _parts(result):
+    return result if isinstance(result, tuple) else (result,)
+
+
+def _spy(validate, seen):
+    def wrapped(X, **kwargs):
+        seen.append(len(X))
+        return validate(X, **kwargs)
+
+    return wrapped
+
+
 def test_cli_streams_parquet_in_and_out(tmp_path, files):
     from aekit.cli import main
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -39,6 +40,7 @@ from aekit.training import (
 )
 
 INFERENCE_BATCH = 8192
+ARRAY_BLOCK = 1 << 16  # rows of a big array a `chunkwise` method takes at once
 Method = TypeVar("Method", bound=Callable[..., Any])
 
 
@@ -46,19 +48,38 @@ def chunkwise(method: Method) -> Method:
     """Let ``method(self, X, ...)`` also take data read from disk (see
     `aekit.data.chunks.is_chunked`): it runs on each chunk (a DataFrame with the
     column names, or an array) and the results are concatenated (element by
-    element for a tuple). The output is held in memory; the data are not."""
+    element for a tuple). The output is held in memory; the data are not.
+
+    A NumPy array of more than ``ARRAY_BLOCK`` rows is taken ``ARRAY_BLOCK`` rows
+    at a time too, so the method's temporaries (a float64 copy, the scaled rows,
+    the reconstruction in input units) stay the size of a block, not of the data:
+    scoring 2M x 100 float32 rows (0.8 GB) with `reconstruction_error` peaked
+    5.4 GB above the fitted model before. Every such method treats rows
+    independently of each other, so the result is the same."""
 
     @functools.wraps(method)
     def wrapper(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
-        if not is_chunked(X):
+        if is_chunked(X):
+            check_is_fitted(self)
+            blocks = open_table(X).frames()
+        elif isinstance(X, np.ndarray) and X.ndim > 0 and len(X) > ARRAY_BLOCK:
+            blocks = (X[i : i + ARRAY_BLOCK] for i in range(0, len(X), ARRAY_BLOCK))
+        else:
             return method(self, X, *args, **kwargs)
-        check_is_fitted(self)
-        parts = [method(self, part, *args, **kwargs) for part in open_table(X).frames()]
+        parts = [method(self, block, *args, **kwargs) for block in blocks]
         if isinstance(parts[0], tuple):
-            return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
-        return np.concatenate(parts)
+            return tuple(_concatenate(column) for column in zip(*parts, strict=True))
+        return _concatenate(parts)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _concatenate(parts: Sequence[Any]) -> Any:
+    """The blocks' results one after another: DataFrames by `pandas.concat`
+    (numbered afresh), arrays by `numpy.concatenate`."""
+    if isinstance(parts[0], pd.DataFrame):
+        return pd.concat(parts, ignore_index=True)
+    return np.concatenate(parts)
 
 
 @torch.inference_mode()

@@ -217,12 +217,8 @@ class AutoencoderImputer(
         assert schema is not None
         guesses = np.full(values.shape, np.nan)
         for model, cells in zip(self.models_, held, strict=True):
-            numbers, probs = model._table_predict(np.where(cells, np.nan, values))
-            guess = np.empty_like(values)
-            guess[:, schema.numeric] = numbers
-            for j, p in zip(schema.categorical, probs, strict=True):
-                guess[:, j] = p.argmax(axis=1)
-            guesses[cells] = guess[cells]
+            parts = model._table_predict(np.where(cells, np.nan, values))
+            guesses[cells] = model._encoded(*parts)[cells]
         checked = ~np.isnan(guesses)
         self.fallback_values_ = np.zeros(values.shape[1])
         self.model_weights_ = np.ones(values.shape[1])

@@ -153,14 +153,18 @@ class TableMixin:
     def _table_output(self, out: np.ndarray, dtype: Any) -> np.ndarray:
         """Module output (numbers, level probabilities) -> encoded rows: numbers
         in input units, the most probable level's code (never `OTHER`)."""
+        return self._encoded(*self._table_parts(out)).astype(dtype)
+
+    def _encoded(self, numbers: np.ndarray, probs: list[np.ndarray]) -> np.ndarray:
+        """`_table_parts` -> encoded rows (float64): the numbers, and each
+        categorical column's most probable level's code."""
         schema = self._schema()
         assert schema is not None
-        numbers, probs = self._table_parts(out)
-        values = np.empty((len(out), len(schema.columns)), np.float64)
+        values = np.empty((len(numbers), len(schema.columns)), np.float64)
         values[:, schema.numeric] = numbers
         for j, p in zip(schema.categorical, probs, strict=True):
             values[:, j] = p.argmax(axis=1)
-        return values.astype(dtype)
+        return values
 
     def _as_table(self, values: np.ndarray, like: Any) -> Any:
         """Encoded rows as the user's table (a DataFrame with the training

@@ -95,20 +95,29 @@ def parts_of(X, y, seed: int, family: str):
                 ]
             )
         )
+    if RAW is not None:  # codes and errors for offline kNN variants
+        err_te, codes_te = det._errors_and_codes(Xte)
+        RAW.update(codes_tr=codes_tr, codes_te=codes_te, err_tr=err_tr,
+                   err_te=err_te, best=best, Xtr=Xtr, Xte=Xte)  # fmt: skip
     return out[0], out[1], yte
+
+
+RAW: dict | None = None
 
 
 def load_parts(data: Path, family: str, seeds, max_rows: int) -> dict:
     """{(set, seed): (train parts, test parts, y, n_features)}, cached."""
-    from rare_tasks import TUNING, load_task
+    from rare_tasks import HELD_OUT, TUNING, load_task
     from tune_detector import TUNING_SETS, load
 
-    names = TUNING_SETS if family == "adbench" else TUNING
+    names = {"adbench": TUNING_SETS, "rare": TUNING, "rare_seen": TUNING + HELD_OUT}
+    names = names[family]
     result = {}
     for name in names:
         X = None
         for seed in seeds:
-            path = CACHE / f"{family}_{name}_seed{seed}.npz"
+            kind = "adbench" if family == "adbench" else "rare"
+            path = CACHE / f"{kind}_{name}_seed{seed}.npz"
             if not path.exists():
                 if X is None:
                     X, y = (
@@ -116,7 +125,7 @@ def load_parts(data: Path, family: str, seeds, max_rows: int) -> dict:
                         if family == "adbench"
                         else load_task(name)
                     )
-                tr, te, yte = parts_of(X, y, seed, family)
+                tr, te, yte = parts_of(X, y, seed, kind)
                 CACHE.mkdir(parents=True, exist_ok=True)
                 np.savez(path, train=tr, test=te, y=yte, d=X.shape[1])
                 print(f"{name} seed {seed} done", flush=True)
@@ -192,7 +201,9 @@ def main() -> None:
     parser.add_argument(
         "data", nargs="?", default=str(HERE.parent / ".." / "shared" / "data")
     )
-    parser.add_argument("--family", choices=("adbench", "rare"), default="rare")
+    parser.add_argument(
+        "--family", choices=("adbench", "rare", "rare_seen"), default="rare"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--max-rows", type=int, default=10_000)
     parser.add_argument("--rules", nargs="+", default=list(RULES))

@@ -1,6 +1,7 @@
 """AnomalyDetector: PyOD's contract, thresholds, robustness, explanations."""
 
 import numpy as np
+import torch
 import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
@@ -84,7 +85,8 @@ def test_auto_threshold_recovers_known_rate(data):
     assert flagged[y == 1].mean() >= 0.9
 
 
-def test_latent_distance_finds_far_rows_on_the_plane():
+@pytest.mark.parametrize("code_distance", ["knn", "mahalanobis"])
+def test_latent_distance_finds_far_rows_on_the_plane(code_distance):
     # Anomalies on the inliers' plane but 4x farther out along it: a linear
     # autoencoder reconstructs them as well as the inliers, so only the distance
     # of their codes gives them away.
@@ -96,13 +98,16 @@ def test_latent_distance_finds_far_rows_on_the_plane():
     y = np.r_[np.zeros(N_NORMAL), np.ones(N_OUT)]
     model = quick_model(activation="identity")
     recon = aekit.AnomalyDetector(model, latent_distance=False).fit(X)
-    hybrid = aekit.AnomalyDetector(model).fit(X)  # latent_distance=True
+    hybrid = aekit.AnomalyDetector(model, code_distance=code_distance).fit(X)
     auc_recon = roc_auc_score(y, recon.decision_scores_)
     auc_hybrid = roc_auc_score(y, hybrid.decision_scores_)
     assert auc_hybrid > 0.85 and auc_hybrid > auc_recon + 0.08
     # the score is the larger of two robust z-scores: a typical row is near 0
     assert abs(np.median(hybrid.decision_scores_)) < 1.0
-    assert hybrid.code_precision_.shape == (2, 2)
+    if code_distance == "knn":  # the default
+        assert hybrid.reference_codes_.shape[1] == 2 and hybrid.min_distance_ > 0
+    else:
+        assert hybrid.code_precision_.shape == (2, 2)
 
 
 def test_latent_distance_keeps_the_contract(data, tmp_path):
@@ -278,7 +283,8 @@ def test_knn_code_distance_sees_between_clusters(tmp_path):
     y = np.r_[np.zeros(N_NORMAL), np.ones(N_OUT)]
     model = quick_model(activation="identity")
     knn = aekit.AnomalyDetector(model, code_distance="knn", random_state=0).fit(X)
-    maha = aekit.AnomalyDetector(model, random_state=0).fit(X)
+    maha = aekit.AnomalyDetector(model, code_distance="mahalanobis", random_state=0)
+    maha.fit(X)
     assert roc_auc_score(y, knn.decision_scores_) > 0.9
     assert roc_auc_score(y, maha.decision_scores_) < 0.7
     assert knn.reference_codes_.shape[1] == 2 and not hasattr(knn, "code_precision_")
@@ -286,8 +292,9 @@ def test_knn_code_distance_sees_between_clusters(tmp_path):
     knn.save(tmp_path / "knn")
     loaded = aekit.load(tmp_path / "knn")
     assert loaded.code_distance == "knn"
-    with pytest.raises(NotImplementedError, match="code_distance='knn'"):
-        knn.inference_graph()  # no ONNX export of the k-NN distance
+    with torch.inference_mode():  # the graph ONNX export takes: same scores
+        *_, graph_scores = knn.inference_graph()(torch.from_numpy(X))
+    np.testing.assert_allclose(graph_scores.numpy(), knn.decision_scores_, atol=1e-9)
     np.testing.assert_array_equal(loaded.decision_function(X), knn.decision_function(X))
 
 
@@ -321,3 +328,24 @@ def test_auto_flags_few_rows_of_a_small_table():
     X = StandardScaler().fit_transform(load_iris().data)
     det = aekit.AnomalyDetector(contamination="auto", random_state=0).fit(X)
     assert det.labels_.mean() <= 0.06
+
+
+def test_neighbour_distances_leave_out_only_the_row_itself(monkeypatch):
+    from aekit.nn.graph import neighbour_distances
+
+    reference = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [3.0, 0.0]])
+    own = reference[:1]  # a reference row: its own distance 0 is left out
+    new = torch.tensor([[0.0, 0.5]])  # a new row: its two nearest count
+    assert neighbour_distances(own, reference, 2, 1e-3).item() == pytest.approx(1.5)
+    assert neighbour_distances(new, reference, 2, 1e-3).item() == pytest.approx(
+        (0.5 + np.hypot(1.0, 0.5)) / 2
+    )
+    # fewer reference rows than k: all of them but the row's own
+    assert neighbour_distances(own, reference, 10, 1e-3).item() == pytest.approx(2.0)
+    # the expanded square that torch.export (ONNX) traces: the same to rounding
+    rows = torch.randn(50, 2, dtype=torch.float64)
+    queries = torch.cat([rows[:20], torch.randn(30, 2, dtype=torch.float64)])
+    eager = neighbour_distances(queries, rows, 5, 1e-3)
+    monkeypatch.setattr(torch.compiler, "is_exporting", lambda: True)
+    traced = neighbour_distances(queries, rows, 5, 1e-3)
+    torch.testing.assert_close(traced, eager, rtol=0, atol=1e-12)

@@ -163,4 +163,4 @@ def auto_threshold(scores: np.ndarray) -> float:
     mixture = mixture_threshold(scores)
     if mixture is not None:
         return mixture
-    return min(shorth_threshold(scores), sigma_threshold(scores))
+    return sigma_threshold(scores)

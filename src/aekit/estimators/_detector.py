@@ -86,16 +86,16 @@ from aekit.estimators._base import (
 )
 from aekit.estimators._outlier import BaseDetector
 from aekit.metrics import median_mad
-from aekit.nn import LatentDistanceScore, ScoredGraph
+from aekit.nn import LatentDistanceScore, NeighbourDistanceScore, ScoredGraph
+from aekit.nn.graph import neighbour_distances
 from aekit.registry import register
 from aekit.training.callbacks import Callback
 
 TINY = np.finfo(np.float64).tiny
 N_NEIGHBORS = 10  # codes a "knn" code distance averages over
 MAX_REFERENCE = 4096  # reference codes kept for the "knn" code distance
-KNN_FLOOR = (
-    1e-3  # added to a "knn" distance (in code standard deviations) before the log
-)
+KNN_FLOOR = 1e-3  # least ``min_distance_`` (in code standard deviations)
+KNN_OWN = 1e-3  # a reference code this close to a row's code is the row's own
 CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
 
 
@@ -128,22 +128,14 @@ def default_detector_model(random_state: Any = None) -> Autoencoder:
 def knn_distance(
     queries: np.ndarray, reference: np.ndarray, k: int = N_NEIGHBORS
 ) -> np.ndarray:
-    """Mean Euclidean distance from each query row to its 2nd to (k+1)th nearest
-    rows of ``reference`` (all but the nearest when there are fewer). The nearest
-    is skipped for every query, so that a training row in ``reference`` (its own
-    nearest, at distance 0) scores like any other row. Differences are taken
-    directly (not through the expanded square, whose rounding would make a row's
-    distance depend on the rows scored beside it), in blocks of about a million
-    values."""
-    k = min(k + 1, len(reference))
-    block = max(1, 2**20 // reference.size)
-    out = np.empty(len(queries))
-    for start in range(0, len(queries), block):
-        diff = queries[start : start + block, None, :] - reference[None]
-        dist = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
-        nearest = np.sort(np.partition(dist, k - 1, axis=1)[:, :k], axis=1)
-        out[start : start + block] = nearest[:, 1 if k > 1 else 0 :].mean(axis=1)
-    return out
+    """Mean Euclidean distance from each query row to its ``k`` nearest rows of
+    ``reference`` other than itself (`aekit.nn.graph.neighbour_distances`, in
+    float64): the code distance of ``code_distance="knn"``."""
+    with torch.inference_mode():
+        distances = neighbour_distances(
+            *_tensors(queries, reference), k=k, own=KNN_OWN
+        )
+    return distances.numpy()
 
 
 def shrunk_precision(codes: np.ndarray) -> np.ndarray:
@@ -261,7 +253,7 @@ class AnomalyDetector(WrapsModel, BaseDetector):
         contamination: float | str = 0.1,
         trim: float = 0.3,
         latent_distance: bool = True,
-        code_distance: str = "mahalanobis",
+        code_distance: str = "knn",
         ranking_epochs: float = 0.25,
         random_state: int | None = None,
         callbacks: list[Callback] | None = None,
@@ -359,11 +351,13 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             scale = best.std(axis=0)
             self.code_scale_ = np.where(scale > 0, scale, 1.0)
             self.reference_codes_ = best / self.code_scale_
+            distances = knn_distance(codes / self.code_scale_, self.reference_codes_)
+            self.min_distance_ = max(float(distances.min()), KNN_FLOOR)
         else:
             self.code_mean_ = best.mean(axis=0)
             self.code_precision_ = shrunk_precision(best)
-            # the score head's parts need no centre or scale yet
-            self.score_center_, self.score_scale_ = np.zeros(2), np.ones(2)
+        # the score head's parts need no centre or scale yet
+        self.score_center_, self.score_scale_ = np.zeros(2), np.ones(2)
         parts = self._log_parts(errors, codes)
         self.score_center_, scale = median_mad(parts)
         self.score_scale_ = np.where(scale > 0, scale, 1.0)
@@ -384,10 +378,22 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             return errors, None
         return errors, np.asarray(model.transform(X), np.float64)
 
-    def _score_head(self) -> LatentDistanceScore:
+    def _score_head(self) -> nn.Module:
         """The ``latent_distance`` score as a torch module (float64), from the
         fitted statistics: what `decision_function` computes and what
         `inference_graph` (and so `to_onnx`) puts after the model."""
+        if self.code_distance == "knn":
+            return NeighbourDistanceScore(
+                *_tensors(
+                    self.reference_codes_,
+                    self.code_scale_,
+                    self.score_center_,
+                    self.score_scale_,
+                    self.min_distance_,
+                ),
+                k=N_NEIGHBORS,
+                own=KNN_OWN,
+            )
         return LatentDistanceScore(
             *_tensors(
                 self.code_mean_,
@@ -397,24 +403,15 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             )
         )
 
+    @torch.inference_mode()
     def _log_parts(self, errors: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """Log reconstruction error and log of the code distance, shape (n, 2):
-        the Mahalanobis parts of the score head (`aekit.nn.LatentDistanceScore`),
-        or, with ``code_distance="knn"``, log(mean distance to the nearest
-        reference codes + a floor)."""
-        if self.code_distance == "knn":
-            distance = knn_distance(codes / self.code_scale_, self.reference_codes_)
-            return np.column_stack(
-                [np.log(np.maximum(errors, TINY)), np.log(distance + KNN_FLOOR)]
-            )
-        with torch.inference_mode():
-            return self._score_head().parts(*_tensors(errors, codes)).numpy()
+        """Log reconstruction error and log code distance, shape (n, 2): the
+        parts of the score head (`aekit.nn.NeighbourDistanceScore` or
+        `aekit.nn.LatentDistanceScore`)."""
+        return self._score_head().parts(*_tensors(errors, codes)).numpy()
 
     @torch.inference_mode()
     def _latent_scores(self, errors: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        if self.code_distance == "knn":
-            parts = self._log_parts(errors, codes)
-            return ((parts - self.score_center_) / self.score_scale_).max(axis=1)
         return self._score_head()(*_tensors(errors, codes)).numpy()
 
     def _threshold(self, scores: np.ndarray) -> float:
@@ -505,11 +502,6 @@ class AnomalyDetector(WrapsModel, BaseDetector):
                 f"an AnomalyDetector whose model is {type(self.model_).__name__} "
                 "has no inference graph: only aekit autoencoders (e.g. "
                 "aekit.Autoencoder) can be exported."
-            )
-        if self.latent_distance and self.code_distance == "knn":
-            raise NotImplementedError(
-                "code_distance='knn' has no inference graph (ONNX export); use "
-                "the default code_distance='mahalanobis'."
             )
         graph = self.model_.inference_graph(dtype)
         if not self.latent_distance:

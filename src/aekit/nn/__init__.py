@@ -9,7 +9,12 @@ codes, reconstruction and score (what the estimators score with and
 from aekit.nn.blocks import ACTIVATIONS, mlp
 from aekit.nn.conv import ConvAutoencoder, ConvConfig, ConvDecoder, ConvEncoder
 from aekit.nn.dense import DenseAutoencoder, DenseConfig
-from aekit.nn.graph import AutoencoderGraph, LatentDistanceScore, ScoredGraph
+from aekit.nn.graph import (
+    AutoencoderGraph,
+    LatentDistanceScore,
+    NeighbourDistanceScore,
+    ScoredGraph,
+)
 from aekit.nn.mixed import MixedAutoencoder, MixedConfig
 from aekit.nn.recsys import AutoRecConfig, AutoRecNet, MultVAEConfig, MultVAENet
 from aekit.nn.vae import VAEConfig, VariationalAutoencoder
@@ -30,6 +35,7 @@ __all__ = [
     "DenseAutoencoder",
     "DenseConfig",
     "LatentDistanceScore",
+    "NeighbourDistanceScore",
     "ScoredGraph",
     "MixedAutoencoder",
     "MixedConfig",

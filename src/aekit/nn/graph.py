@@ -4,9 +4,9 @@ outputs, with the input scaling folded in.
 `AutoencoderGraph` takes rows as the estimator's ``transform`` takes them (raw
 features, or images in the training samples' shape) and returns three tensors:
 the codes, the reconstruction in input units, and the per-row mean squared
-reconstruction error in the scaled space. `LatentDistanceScore` turns errors
-and codes into `aekit.AnomalyDetector`'s score, and `ScoredGraph` puts the two
-together. The estimators compute their precise scores with these modules and
+reconstruction error in the scaled space. `NeighbourDistanceScore` (the
+default) and `LatentDistanceScore` turn errors and codes into
+`aekit.AnomalyDetector`'s score, and `ScoredGraph` puts the two together. The estimators compute their precise scores with these modules and
 `aekit.export` hands the same modules to torch's ONNX exporter, so the exported
 arithmetic is the arithmetic the estimators run.
 """
@@ -103,6 +103,102 @@ class LatentDistanceScore(nn.Module):
         distance = ((z @ self.code_precision) * z).sum(dim=1)
         tiny = torch.finfo(errors.dtype).tiny
         return torch.stack([errors.clamp(min=tiny).log(), distance.log1p()], dim=1)
+
+    def forward(self, errors: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        return ((self.parts(errors, codes) - self.center) / self.scale).amax(dim=1)
+
+
+def neighbour_distances(
+    queries: torch.Tensor, reference: torch.Tensor, k: int, own: float
+) -> torch.Tensor:
+    """Mean Euclidean distance from each query row to its ``k`` nearest rows of
+    ``reference`` other than itself: a reference row within ``own`` of the
+    query is the query (a training row among the reference rows) and is left
+    out; otherwise the k nearest count. With at most k reference rows, all of
+    them (but the query's own).
+
+    Eagerly the distances are differences taken directly (``torch.cdist``
+    without the expanded square, whose rounding would make a row's distance
+    depend on the rows scored beside it), a block of rows at a time; under
+    `torch.export` (ONNX has no cdist) the expanded square
+    ``|q|^2 - 2 q.r + |r|^2``, equal to rounding (~1e-15 in float64)."""
+    n_nearest = min(k + 1, reference.shape[0])
+    if torch.compiler.is_exporting():
+        squared = (
+            (queries * queries).sum(dim=1, keepdim=True)
+            - 2.0 * queries @ reference.T
+            + (reference * reference).sum(dim=1)
+        )
+        nearest = torch.topk(squared.clamp(min=0.0), n_nearest, dim=1, largest=False)
+        distances = nearest.values.sqrt()
+    else:
+        block = max(1, 2**20 // reference.shape[0])
+        distances = torch.cat(
+            [
+                torch.topk(
+                    torch.cdist(
+                        rows, reference, compute_mode="donot_use_mm_for_euclid_dist"
+                    ),
+                    n_nearest,
+                    dim=1,
+                    largest=False,
+                ).values
+                for rows in queries.split(block)
+            ]
+        )
+    if n_nearest == 1:
+        return distances[:, 0]
+    left_out = torch.where(distances[:, 0] <= own, distances[:, 0], distances[:, -1])
+    return (distances.sum(dim=1) - left_out) / (n_nearest - 1)
+
+
+class NeighbourDistanceScore(nn.Module):
+    """(errors, codes) -> `aekit.AnomalyDetector`'s score with
+    ``code_distance="knn"``: the larger of the robust z-scores of the log
+    reconstruction error and of ``log(1 + log(d / low))`` (0 below ``low``),
+    where d is the mean distance from the code (divided by ``code_scale``) to
+    its ``k`` nearest ``reference`` codes other than its own
+    (`neighbour_distances`) and ``low`` the smallest such distance of a
+    training row. For normal codes from a Gaussian cluster in m dimensions,
+    ``log(d / low)`` grows like r^2 / 2m (r the Mahalanobis radius: the
+    neighbours thin out as the density falls), so the part behaves like
+    ``log(1 + r^2)`` of the Mahalanobis head: log d alone has the long right
+    tail of r^2 and puts more normal rows above a threshold."""
+
+    reference: torch.Tensor
+    code_scale: torch.Tensor
+    center: torch.Tensor
+    scale: torch.Tensor
+    low: torch.Tensor
+
+    def __init__(
+        self,
+        reference: torch.Tensor,
+        code_scale: torch.Tensor,
+        center: torch.Tensor,
+        scale: torch.Tensor,
+        low: torch.Tensor,
+        k: int,
+        own: float,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("reference", reference)
+        self.register_buffer("code_scale", code_scale)
+        self.register_buffer("center", center)
+        self.register_buffer("scale", scale)
+        self.register_buffer("low", low)  # a tensor: ONNX keeps its dtype
+        self.k, self.own = k, own
+
+    def distances(self, codes: torch.Tensor) -> torch.Tensor:
+        return neighbour_distances(
+            codes / self.code_scale, self.reference, self.k, self.own
+        )
+
+    def parts(self, errors: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """Log reconstruction error and log(1 + log(distance / low)), (n, 2)."""
+        excess = (self.distances(codes) / self.low).log().clamp(min=0.0)
+        tiny = torch.finfo(errors.dtype).tiny
+        return torch.stack([errors.clamp(min=tiny).log(), excess.log1p()], dim=1)
 
     def forward(self, errors: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         return ((self.parts(errors, codes) - self.center) / self.scale).amax(dim=1)

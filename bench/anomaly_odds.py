@@ -19,9 +19,9 @@ Mahalanobis code distance) for comparison.
 
 ``--family rare_heldout`` runs the rare-class tasks kept apart from tuning in
 rounds 1-2 of issue 13 (`bench/rare_tasks.py`), ``rare_fresh`` the family added
-in round 3 and kept apart since, ``rare`` the tuning ones: each detector is fitted on all
-rows of a task and scores them (a task has only 4-20 anomalies; a 40% test part
-would hold a handful).
+in round 3 and kept apart since, ``rare`` the tuning ones: each detector is
+fitted on all rows of a task and scores them (a task has only 4-20 anomalies; a
+40% test part would hold a handful).
 
 DATA defaults to ../shared/data relative to the repository root.
 """

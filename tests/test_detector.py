@@ -1,8 +1,8 @@
 """AnomalyDetector: PyOD's contract, thresholds, robustness, explanations."""
 
 import numpy as np
-import torch
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 

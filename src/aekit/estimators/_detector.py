@@ -132,9 +132,7 @@ def knn_distance(
     ``reference`` other than itself (`aekit.nn.graph.neighbour_distances`, in
     float64): the code distance of ``code_distance="knn"``."""
     with torch.inference_mode():
-        distances = neighbour_distances(
-            *_tensors(queries, reference), k=k, own=KNN_OWN
-        )
+        distances = neighbour_distances(*_tensors(queries, reference), k=k, own=KNN_OWN)
     return distances.numpy()
 
 

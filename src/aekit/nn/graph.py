@@ -4,11 +4,12 @@ outputs, with the input scaling folded in.
 `AutoencoderGraph` takes rows as the estimator's ``transform`` takes them (raw
 features, or images in the training samples' shape) and returns three tensors:
 the codes, the reconstruction in input units, and the per-row mean squared
-reconstruction error in the scaled space. `NeighbourDistanceScore` (the
-default) and `LatentDistanceScore` turn errors and codes into
-`aekit.AnomalyDetector`'s score, and `ScoredGraph` puts the two together. The estimators compute their precise scores with these modules and
-`aekit.export` hands the same modules to torch's ONNX exporter, so the exported
-arithmetic is the arithmetic the estimators run.
+reconstruction error in the scaled space. `NeighbourDistanceScore` (the default)
+and `LatentDistanceScore` turn errors and codes into `aekit.AnomalyDetector`'s
+score, and `ScoredGraph` puts the two together. The estimators compute their
+precise scores with these modules and `aekit.export` hands the same modules to
+torch's ONNX exporter, so the exported arithmetic is the arithmetic the
+estimators run.
 """
 
 from __future__ import annotations

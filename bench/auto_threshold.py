@@ -13,7 +13,8 @@ rule "hits" a set when its label rate is within a factor 2 of the true rate.
 
 Families: ``adbench`` are the ADBench tuning sets of `bench/tune_detector.py`
 (the rule was chosen on these), ``odds`` the 17 benchmark sets of
-`bench/anomaly_odds.py`, ``rare`` the rare-class tasks of `bench/rare_tasks.py`.
+`bench/anomaly_odds.py`, ``rare`` the 34 rare-class tasks of `bench/rare_tasks.py`
+of rounds 1-2, ``fresh`` its `FRESH` family (round 3).
 """
 
 from __future__ import annotations
@@ -32,9 +33,19 @@ from aekit import thresholds
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "out" / "threshold_scores"
+def round2_auto(scores: np.ndarray) -> float:
+    """``"auto"`` of issue 13 round 2: the mixture step, else the lower of the
+    shorth and two-sigma cuts."""
+    mixture = thresholds.mixture_threshold(scores)
+    if mixture is not None:
+        return mixture
+    return min(thresholds.shorth_threshold(scores), thresholds.sigma_threshold(scores))
+
+
 RULES = {
     "aekit_auto": thresholds.auto_threshold,
-    "previous_auto": thresholds.mad_threshold,  # median/MAD, z 3.5
+    "round2_auto": round2_auto,
+    "previous_auto": thresholds.mad_threshold,  # median/MAD, z 3.5 (round 1)
     "shorth": thresholds.shorth_threshold,
     "two_sigma": thresholds.sigma_threshold,
 }
@@ -48,7 +59,7 @@ def family_sets(data: Path, family: str, max_rows: int):
     """(name, loader) pairs of a family; a loader returns (X, y)."""
     from aekit.data import load_odds
     from anomaly_odds import SETS
-    from rare_tasks import TASKS, load_task
+    from rare_tasks import FRESH, TASKS, load_task
     from tune_detector import TUNING_SETS, load
 
     if family == "adbench":
@@ -56,7 +67,8 @@ def family_sets(data: Path, family: str, max_rows: int):
     if family == "odds":
         folder = data / "odds" / "odds_mat"
         return [(n, lambda n=n: load_odds(folder / f"{n}.mat")) for n in SETS]
-    return [(n, lambda n=n: load_task(n)) for n in TASKS]
+    names = FRESH if family == "fresh" else [n for n in TASKS if n not in FRESH]
+    return [(n, lambda n=n: load_task(n)) for n in names]
 
 
 def training_scores(name: str, loader, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +106,7 @@ def main() -> None:
         "data", nargs="?", default=str(HERE.parent / ".." / "shared" / "data")
     )
     parser.add_argument(
-        "--family", choices=("adbench", "odds", "rare"), default="adbench"
+        "--family", choices=("adbench", "odds", "rare", "fresh"), default="adbench"
     )
     parser.add_argument("--rules", nargs="+", default=list(RULES))
     parser.add_argument("--pythresh", nargs="*", default=list(PYTHRESH))

@@ -1,6 +1,8 @@
 """Choose how `AnomalyDetector` combines its score parts, on the tuning families
 only (issue 13, part 3): the ADBench tuning sets of `bench/tune_detector.py` and the
-rare-class tuning tasks of `bench/rare_tasks.py` (never ODDS, never `HELD_OUT`).
+rare-class tuning tasks of `bench/rare_tasks.py` (never ODDS, never `FRESH`;
+``--family rare`` is `TUNING`, ``rare_seen`` adds `HELD_OUT`, which rounds 1-2
+judged on and round 3 tuned on).
 
 One default detector is fitted per set and seed (protocol of `tune_detector.py`:
 ADBench 60/40 split, rare tasks fit and scored on all rows); the per-row parts of
@@ -8,7 +10,11 @@ its training and test rows are cached under bench/out/detector_parts/:
 
 - ``recon``: log reconstruction error (the model's scaled space)
 - ``mahal``: log(1 + squared Mahalanobis distance of the code), the default's
-- ``knn_code``: log mean distance to the nearest codes (``code_distance="knn"``)
+- ``knn_code``: log mean distance to the nearest codes (``code_distance="knn"``
+  before round 3; since round 3 the row's own code is left out instead of the
+  nearest, as in the library)
+- ``knn_code_loglog``: ``log(1 + log(d / least training d))`` of the same
+  distance, the library's ``code_distance="knn"`` part since round 3
 - ``knn_input``: log mean distance to the nearest best-reconstructed training rows
   in the standardised input space
 - ``iforest``: PyOD's IForest score, for comparison
@@ -20,7 +26,7 @@ its training and test rows are cached under bench/out/detector_parts/:
 A rule turns the parts (robust z-scored with the training rows' median and MAD)
 into a score; the table is the mean test ROC-AUC per family.
 
-    python bench/detector_parts.py [DATA] --family adbench|rare --seeds 0 1
+    python bench/detector_parts.py [DATA] --family adbench|rare|rare_seen --seeds 0 1
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ from aekit.metrics import median_mad
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "out" / "detector_parts"
 PARTS = (
-    "recon", "mahal", "knn_code", "knn_input", "iforest", "mahal_lw", "mahal_oas"
+    "recon", "mahal", "knn_code", "knn_input", "iforest", "mahal_lw", "mahal_oas",
+    "knn_code_loglog",
 )  # fmt: skip
 
 
@@ -74,6 +81,7 @@ def parts_of(X, y, seed: int, family: str):
     sample_precision = np.linalg.pinv(  # the sample covariance, as before round 2
         np.atleast_2d(np.cov(codes_tr[best], rowvar=False)), rcond=1e-6, hermitian=True
     )
+    low = max(knn_distance(codes_tr / code_scale, ref_codes / code_scale).min(), 1e-3)
     out = []
     for rows in (Xtr, Xte):
         errors, codes = det._errors_and_codes(rows)
@@ -92,17 +100,11 @@ def parts_of(X, y, seed: int, family: str):
                     np.log(ki + 1e-3),
                     forest.decision_function(rows),
                     *[np.log1p(est.mahalanobis(codes)) for est in shrunk],
+                    np.log1p(np.maximum(np.log(np.maximum(kc, 1e-300) / low), 0.0)),
                 ]
             )
         )
-    if RAW is not None:  # codes and errors for offline kNN variants
-        err_te, codes_te = det._errors_and_codes(Xte)
-        RAW.update(codes_tr=codes_tr, codes_te=codes_te, err_tr=err_tr,
-                   err_te=err_te, best=best, Xtr=Xtr, Xte=Xte)  # fmt: skip
     return out[0], out[1], yte
-
-
-RAW: dict | None = None
 
 
 def load_parts(data: Path, family: str, seeds, max_rows: int) -> dict:
@@ -167,6 +169,7 @@ RULES: dict[str, Callable] = {
     "lw_knn_input": max_of("recon", "mahal_lw", "knn_input"),
     "mean_lw_knn_input": mean_of("recon", "mahal_lw", "knn_input"),
     "lw_knn_code": max_of("recon", "mahal_lw", "knn_code"),
+    "knn_loglog": max_of("recon", "knn_code_loglog"),  # code_distance="knn" now
     **{
         f"d{k}_lw_knn_input": by_width(
             max_of("recon", "knn_input"), max_of("recon", "mahal_lw"), k

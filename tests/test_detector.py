@@ -104,7 +104,7 @@ def test_latent_distance_finds_far_rows_on_the_plane(code_distance):
     assert auc_hybrid > 0.85 and auc_hybrid > auc_recon + 0.08
     # the score is the larger of two robust z-scores: a typical row is near 0
     assert abs(np.median(hybrid.decision_scores_)) < 1.0
-    if code_distance == "knn":  # the default
+    if code_distance == "knn":
         assert hybrid.reference_codes_.shape[1] == 2 and hybrid.min_distance_ > 0
     else:
         assert hybrid.code_precision_.shape == (2, 2)

@@ -43,6 +43,7 @@ CASES = {
     ),
     "vae": (aekit.VAE((8,), 2, **FAST), X, None),
     "detector": (detector(), X, None),
+    "detector-knn": (detector(code_distance="knn"), X, None),
     "autoencoder-minmax": (
         aekit.Autoencoder((8,), 3, scaling="minmax", **FAST),
         X,
@@ -56,7 +57,7 @@ CASES = {
     "convvae": (aekit.ConvVAE((4, 8), 2, **FAST), IMAGES, None),
     "detector-reconstruction-only": (detector(latent_distance=False), X, None),
 }
-QUICK = ("autoencoder", "conv", "vae", "detector")
+QUICK = ("autoencoder", "conv", "vae", "detector", "detector-knn")
 PARAMS = [
     pytest.param(name, marks=() if name in QUICK else pytest.mark.slow)
     for name in CASES

@@ -195,9 +195,17 @@ class NeighbourDistanceScore(nn.Module):
             codes / self.code_scale, self.reference, self.k, self.own
         )
 
-    def parts(self, errors: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """Log reconstruction error and log(1 + log(distance / low)), (n, 2)."""
-        excess = (self.distances(codes) / self.low).log().clamp(min=0.0)
+    def parts(
+        self,
+        errors: torch.Tensor,
+        codes: torch.Tensor,
+        distances: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Log reconstruction error and log(1 + log(distance / low)), (n, 2);
+        ``distances`` when the codes' are known already."""
+        if distances is None:
+            distances = self.distances(codes)
+        excess = (distances / self.low).log().clamp(min=0.0)
         tiny = torch.finfo(errors.dtype).tiny
         return torch.stack([errors.clamp(min=tiny).log(), excess.log1p()], dim=1)
 

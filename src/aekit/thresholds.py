@@ -144,8 +144,8 @@ def mixture_threshold(
 
 def auto_threshold(scores: np.ndarray) -> float:
     """`mixture_threshold` where the scores hold a separate group of high
-    scores, else `sigma_threshold` (see the module docstring). All-equal scores give their common value: no row is
-    flagged.
+    scores, else `sigma_threshold` (see the module docstring). All-equal scores
+    give their common value: no row is flagged.
 
     Examples
     --------

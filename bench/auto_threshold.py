@@ -33,6 +33,8 @@ from aekit import thresholds
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "out" / "threshold_scores"
+
+
 def round2_auto(scores: np.ndarray) -> float:
     """``"auto"`` of issue 13 round 2: the mixture step, else the lower of the
     shorth and two-sigma cuts."""

@@ -137,8 +137,9 @@ def knn_distance(
     """Mean Euclidean distance from each query row to its ``k`` nearest rows of
     ``reference`` other than itself (`aekit.nn.graph.neighbour_distances`, in
     float64): the code distance of ``code_distance="knn"``."""
+    query_rows, reference_rows = _tensors(queries, reference)
     with torch.inference_mode():
-        distances = neighbour_distances(*_tensors(queries, reference), k=k, own=KNN_OWN)
+        distances = neighbour_distances(query_rows, reference_rows, k, KNN_OWN)
     return distances.numpy()
 
 
@@ -370,11 +371,13 @@ class AnomalyDetector(WrapsModel, BaseDetector):
         # the score head's parts need no centre or scale yet
         self.score_center_, self.score_scale_ = np.zeros(2), np.ones(2)
         with torch.inference_mode():
-            head, args = self._score_head(), _tensors(errors, codes)
-            if distances is None:
-                parts = head.parts(*args).numpy()
+            head = self._score_head()
+            errors_t, codes_t = _tensors(errors, codes)
+            if isinstance(head, NeighbourDistanceScore):
+                known = torch.from_numpy(distances)
+                parts = head.parts(errors_t, codes_t, known).numpy()
             else:
-                parts = head.parts(*args, torch.from_numpy(distances)).numpy()
+                parts = head.parts(errors_t, codes_t).numpy()
         self.score_center_, scale = median_mad(parts)
         self.score_scale_ = np.where(scale > 0, scale, 1.0)
         return ((parts - self.score_center_) / self.score_scale_).max(axis=1)
@@ -394,21 +397,20 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             return errors, None
         return errors, np.asarray(model.transform(X), np.float64)
 
-    def _score_head(self) -> nn.Module:
+    def _score_head(self) -> LatentDistanceScore | NeighbourDistanceScore:
         """The ``latent_distance`` score as a torch module (float64), from the
         fitted statistics: what `decision_function` computes and what
         `inference_graph` (and so `to_onnx`) puts after the model."""
         if self.code_distance == "knn":
+            reference, code_scale, center, scale, low = _tensors(
+                self.reference_codes_,
+                self.code_scale_,
+                self.score_center_,
+                self.score_scale_,
+                self.min_distance_,
+            )
             return NeighbourDistanceScore(
-                *_tensors(
-                    self.reference_codes_,
-                    self.code_scale_,
-                    self.score_center_,
-                    self.score_scale_,
-                    self.min_distance_,
-                ),
-                k=N_NEIGHBORS,
-                own=KNN_OWN,
+                reference, code_scale, center, scale, low, N_NEIGHBORS, KNN_OWN
             )
         return LatentDistanceScore(
             *_tensors(
@@ -544,7 +546,7 @@ class AnomalyDetector(WrapsModel, BaseDetector):
         return tags
 
 
-def _tensors(*arrays: np.ndarray) -> list[torch.Tensor]:
+def _tensors(*arrays: Any) -> list[torch.Tensor]:
     """float64 CPU tensors of NumPy arrays."""
     return [torch.from_numpy(np.asarray(a, np.float64)) for a in arrays]
 

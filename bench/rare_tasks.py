@@ -20,6 +20,11 @@ over `MAX_ROWS` rows are subsampled (stratified, seed 0).
 defaults. No default was chosen on it and no detector was run on it while it was
 built (only shapes and class counts were checked); it is neither in `TUNING` nor
 in `HELD_OUT`.
+
+`FRESH2` is a fourth family on tables none of the other tasks use, added in
+issue 13 round 3 after `FRESH` had been used for one decision (accepting or
+rejecting a candidate default). It judges the final defaults once; no detector
+was run on it while it was built (only shapes and class counts were checked).
 """
 
 from __future__ import annotations
@@ -145,6 +150,61 @@ TASKS: dict[str, Task] = {
     "ames_twofamily": Task(
         "modeldata", "ames", "Bldg_Type", "TwoFmCon", ("Mo_Sold", "Year_Sold")
     ),
+    # FRESH2 (issue 13 round 3, after FRESH was used for one decision): one
+    # task per table, none of the tables above; the rare level is the
+    # table's smallest class (liver: the highest dose; Weather: equal cities).
+    "cuckoos_hedgesparrow": Task(
+        "DAAG", "cuckoos", "species", "hedge.sparrow", ("id",)
+    ),
+    "tips_friday": Task("reshape2", "tips", "day", "Fri"),
+    "forbes_aerospace": Task(
+        "HSAUR", "Forbes2000", "category", "Aerospace & defense", ("rank",)
+    ),
+    "infert_loweducation": Task(
+        "datasets", "infert", "education", "0-5yrs", ("stratum", "pooled.stratum")
+    ),
+    "stagec_aneuploid": Task(
+        "rpart", "stagec", "ploidy", "aneuploid", ("pgtime", "pgstat")
+    ),
+    "un98_oceania": Task(
+        "carData",
+        "UN98",
+        "region",
+        "Oceania",
+        (
+            "contraception",
+            "educationMale",
+            "educationFemale",
+            "economicActivityMale",
+            "economicActivityFemale",
+            "illiteracyMale",
+            "illiteracyFemale",
+        ),
+    ),
+    "veteran_adeno": Task(
+        "survival", "veteran", "celltype", "adeno", ("time", "status")
+    ),
+    "bigfive_european": Task("heplots", "Iwasaki_Big_Five", "Group", "Eur", ("ID",)),
+    "fishing_beach": Task("Ecdat", "Fishing", "mode", "beach", ("price", "catch")),
+    "heating_heatpump": Task("Ecdat", "Heating", "depvar", "hp", ("idcase",)),
+    "yogurt_hiland": Task("Ecdat", "Yogurt", "choice", "hiland", ("id",)),
+    "liver_dose_d": Task("texmex", "liver", "dose", "D"),
+    "oslo_gneiss_r": Task("heplots", "Oslo", "litho", "gneis_r", ("site", "XC", "YC")),
+    "beps_libdem": Task("carData", "BEPS", "vote", "Liberal Democrat"),
+    "mlbbat10_dh": Task("openintro", "mlbbat10", "position", "DH"),
+    "weather_auckland": Task(
+        "mosaicData",
+        "Weather",
+        "city",
+        "Auckland",
+        ("year", "month", "day", "low_wind"),
+    ),
+    "hs_grantwhite": Task(
+        "sem", "HS.data", "school", "Grant-White", ("id", "paperrev", "flagssub")
+    ),
+    "leaf_holly": Task("modeldata", "leaf_id_flavia", "species", "big_fruited_holly"),
+    "hepatic_severe": Task("modeldata", "hepatic_injury_qsar", "class", "severe"),
+    "tissue_placenta": Task("dslabs", "tissue_gene_expression", "y", "placenta"),
 }
 HELD_OUT = [
     "iris_versicolor", "penguins_gentoo", "crabs_female", "skulls_4000bc",
@@ -159,7 +219,19 @@ FRESH = [
     "mice_female", "diabetes_overt", "cpu_amd", "ad_impaired", "cells_ws",
     "ames_twofamily",
 ]  # fmt: skip
-TUNING = [name for name in TASKS if name not in HELD_OUT and name not in FRESH]
+FRESH2 = [
+    "cuckoos_hedgesparrow", "tips_friday", "forbes_aerospace",
+    "infert_loweducation", "stagec_aneuploid", "un98_oceania", "veteran_adeno",
+    "bigfive_european", "fishing_beach", "heating_heatpump", "yogurt_hiland",
+    "liver_dose_d", "oslo_gneiss_r", "beps_libdem", "mlbbat10_dh",
+    "weather_auckland", "hs_grantwhite", "leaf_holly", "hepatic_severe",
+    "tissue_placenta",
+]  # fmt: skip
+TUNING = [
+    name
+    for name in TASKS
+    if name not in HELD_OUT and name not in FRESH and name not in FRESH2
+]
 
 
 def _table(task: Task) -> pd.DataFrame:
@@ -207,7 +279,13 @@ if __name__ == "__main__":
     for name in TASKS:
         X, y = load_task(name)
         part = (
-            "held out" if name in HELD_OUT else "fresh" if name in FRESH else "tuning"
+            "held out"
+            if name in HELD_OUT
+            else "fresh"
+            if name in FRESH
+            else "fresh2"
+            if name in FRESH2
+            else "tuning"
         )
         print(f"{name:22s} {part:8s} n={len(X):5d} d={X.shape[1]:3d} "
               f"anomalies={y.sum():4d} ({100 * y.mean():.1f}%)")  # fmt: skip

@@ -8,13 +8,14 @@ seed 0), fit the default detector without labels, and keep its training scores
 the folder after changing the detector). Then every rule labels those scores; a
 rule "hits" a set when its label rate is within a factor 2 of the true rate.
 
-    python bench/auto_threshold.py [DATA] --family adbench|odds|rare
+    python bench/auto_threshold.py [DATA] --family adbench|odds|rare|fresh|fresh2
         [--rules aekit_mad aekit_auto ...] [--pythresh FILTER KARCH ...]
 
 Families: ``adbench`` are the ADBench tuning sets of `bench/tune_detector.py`
 (the rule was chosen on these), ``odds`` the 17 benchmark sets of
 `bench/anomaly_odds.py`, ``rare`` the 34 rare-class tasks of `bench/rare_tasks.py`
-of rounds 1-2, ``fresh`` its `FRESH` family (round 3).
+of rounds 1-2, ``fresh`` and ``fresh2`` its `FRESH` and `FRESH2` families
+(round 3).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def family_sets(data: Path, family: str, max_rows: int):
     """(name, loader) pairs of a family; a loader returns (X, y)."""
     from aekit.data import load_odds
     from anomaly_odds import SETS
-    from rare_tasks import FRESH, TASKS, load_task
+    from rare_tasks import FRESH, FRESH2, TASKS, load_task
     from tune_detector import TUNING_SETS, load
 
     if family == "adbench":
@@ -69,7 +70,10 @@ def family_sets(data: Path, family: str, max_rows: int):
     if family == "odds":
         folder = data / "odds" / "odds_mat"
         return [(n, lambda n=n: load_odds(folder / f"{n}.mat")) for n in SETS]
-    names = FRESH if family == "fresh" else [n for n in TASKS if n not in FRESH]
+    if family in ("fresh", "fresh2"):
+        names = FRESH if family == "fresh" else FRESH2
+    else:
+        names = [n for n in TASKS if n not in FRESH and n not in FRESH2]
     return [(n, lambda n=n: load_task(n)) for n in names]
 
 
@@ -108,7 +112,9 @@ def main() -> None:
         "data", nargs="?", default=str(HERE.parent / ".." / "shared" / "data")
     )
     parser.add_argument(
-        "--family", choices=("adbench", "odds", "rare", "fresh"), default="adbench"
+        "--family",
+        choices=("adbench", "odds", "rare", "fresh", "fresh2"),
+        default="adbench",
     )
     parser.add_argument("--rules", nargs="+", default=list(RULES))
     parser.add_argument("--pythresh", nargs="*", default=list(PYTHRESH))

@@ -353,3 +353,18 @@ def test_grid_search_on_autoencoder_score(tabular):
         cv=2,
     ).fit(tabular)
     assert search.best_params_ == {"latent_dim": 3}  # the data have rank 3
+
+
+def test_a_code_as_wide_as_the_input_warns_unless_regularised():
+    # an 8-column table at the default latent_dim=8 could be copied through the
+    # code: the fit goes on, with a warning that names the fix
+    X = np.random.default_rng(0).normal(size=(120, 8))
+    with pytest.warns(UserWarning, match="latent_dim=8 is not below the 8 input"):
+        aekit.Autoencoder(max_epochs=1, random_state=0).fit(X)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # narrower, or kept from copying
+        aekit.Autoencoder(latent_dim=4, max_epochs=1, random_state=0).fit(X)
+        aekit.Autoencoder(noise=0.1, max_epochs=1, random_state=0).fit(X)
+        aekit.AnomalyDetector(random_state=0).fit(X)  # 32-d code, dropout

@@ -3,6 +3,7 @@ contractive)."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -252,11 +253,29 @@ class Autoencoder(BaseAutoencoder):
             self.loss_ = defaults.loss_rule(Xs, n_train)
         if self._schema() is None:
             self.output_activation_ = self._resolve_output_activation(Xs)
+            self._warn_if_lossless(Xs.shape[1])
         self.hidden_dims_ = (
             defaults.hidden_dims_rule(Xs.shape[1], self.latent_dim)
             if isinstance(self.hidden_dims, str)
             else v.check_sizes("hidden_dims", self.hidden_dims)
         )
+
+    def _warn_if_lossless(self, n_inputs: int) -> None:
+        """A code as wide as the input, with nothing that stops the model from
+        copying it, compresses nothing: warn (the fit goes on; an overcomplete
+        code is a choice with noise, sparsity, a contractive penalty or
+        dropout, as `AnomalyDetector`'s default model makes it)."""
+        regularised = self.noise or self.sparsity or self.contractive or self.dropout
+        if self.latent_dim >= n_inputs and not regularised:
+            warnings.warn(
+                f"latent_dim={self.latent_dim} is not below the {n_inputs} input "
+                "features, and with no noise, sparsity, contractive penalty or "
+                "dropout the code can copy the input: the autoencoder reduces "
+                f"nothing. Set latent_dim below {n_inputs} to reduce dimensions, "
+                "or add noise or sparsity for an overcomplete code.",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def _resolve_table_params(self) -> None:
         """A mixed-type table: its own loss (masked squared error and

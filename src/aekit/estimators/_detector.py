@@ -53,8 +53,9 @@ on the three groups), it was then judged once against the Mahalanobis default
 on data no choice had seen, and did not confirm: 0.674 against 0.676 on the 23
 `FRESH` rare-class tasks, 0.817 against 0.817 on ODDS, and fewer
 ``contamination="auto"`` hits. It stays opt-in (on 20 more tasks, `FRESH2`,
-judged after the decision: 0.623 against 0.619; the two tie); it costs more to score (10
-nearest of up to 4,096 codes per row), and has an ONNX graph like the default.
+judged after the decision: 0.623 against 0.619; the two tie); it costs more to
+score (10 nearest of up to 4,096 codes per row), and has an ONNX graph like the
+default.
 
 ``contamination="auto"`` needs no anomaly rate: the threshold is
 `aekit.thresholds.auto_threshold` of the training scores: where they hold a

@@ -4,8 +4,8 @@ outputs, with the input scaling folded in.
 `AutoencoderGraph` takes rows as the estimator's ``transform`` takes them (raw
 features, or images in the training samples' shape) and returns three tensors:
 the codes, the reconstruction in input units, and the per-row mean squared
-reconstruction error in the scaled space. `NeighbourDistanceScore` (the default)
-and `LatentDistanceScore` turn errors and codes into `aekit.AnomalyDetector`'s
+reconstruction error in the scaled space. `LatentDistanceScore` (the default)
+and `NeighbourDistanceScore` turn errors and codes into `aekit.AnomalyDetector`'s
 score, and `ScoredGraph` puts the two together. The estimators compute their
 precise scores with these modules and `aekit.export` hands the same modules to
 torch's ONNX exporter, so the exported arithmetic is the arithmetic the
@@ -115,8 +115,8 @@ def neighbour_distances(
     """Mean Euclidean distance from each query row to its ``k`` nearest rows of
     ``reference`` other than itself: a reference row within ``own`` of the
     query is the query (a training row among the reference rows) and is left
-    out; otherwise the k nearest count. With at most k reference rows, all of
-    them (but the query's own).
+    out; otherwise the k nearest count. With at most k reference rows, all but
+    one: the query's own, or else the farthest.
 
     Eagerly the distances are differences taken directly (``torch.cdist``
     without the expanded square, whose rounding would make a row's distance

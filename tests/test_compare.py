@@ -76,6 +76,19 @@ def test_cli_detect_reconstruction_only(table_file, tmp_path):
     assert scores.min() >= 0  # mean squared errors, not z-scores
 
 
+def test_cli_detect_code_distance(table_file, tmp_path, capsys):
+    argv = ["detect", str(table_file), "-o", str(tmp_path / "s.csv")]
+    model_dir = str(tmp_path / "m")
+    assert main([*argv, "--code-distance", "knn", "--model-dir", model_dir]) == 0
+    loaded = aekit.load(model_dir)
+    assert loaded.code_distance == "knn" and loaded.min_distance_ > 0
+    scores = pd.read_csv(tmp_path / "s.csv")["score"]
+    assert scores[:10].mean() > scores[10:].mean()  # the planted rows score higher
+    with pytest.raises(SystemExit):  # argparse names the allowed choices
+        main([*argv, "--code-distance", "nearest"])
+    assert "invalid choice: 'nearest'" in capsys.readouterr().err
+
+
 def test_cli_detect_rejects_bad_contamination(table_file, tmp_path, capsys):
     argv = ["detect", str(table_file), "-o", str(tmp_path / "s.csv")]
     assert main([*argv, "--contamination", "often"]) == 1

@@ -28,7 +28,9 @@ def add_commands(subparsers: Subcommands) -> None:
     p.add_argument(
         "--contamination",
         default="0.1",
-        help="expected fraction of anomalies, or 'auto' (median/MAD rule)",
+        help="expected fraction of anomalies, or 'auto' (a cut from the training "
+        "scores: between two groups of scores where a mixture finds them, else "
+        "two standard deviations above the mean; see docs/anomaly.md)",
     )
     p.add_argument(
         "--trim",
@@ -40,6 +42,14 @@ def add_commands(subparsers: Subcommands) -> None:
         "--reconstruction-only",
         action="store_true",
         help="score by reconstruction error alone, without the code's distance",
+    )
+    p.add_argument(
+        "--code-distance",
+        choices=("mahalanobis", "knn"),
+        default="mahalanobis",
+        help="the code's distance from the normal rows' codes: from their mean "
+        "(Mahalanobis), or to the nearest of them (knn: for normal rows in "
+        "several clusters)",
     )
     p.add_argument("--model-dir", help="also save the fitted detector here")
     p.add_argument("--plot", help="write a score histogram with the threshold")
@@ -65,6 +75,7 @@ def cmd_detect(args: argparse.Namespace) -> None:
         contamination=_contamination(args.contamination),
         trim=args.trim,
         latent_distance=not args.reconstruction_only,
+        code_distance=args.code_distance,
         random_state=args.random_state,
     ).fit(X)
     table = pd.DataFrame(

@@ -50,13 +50,13 @@ def test_object_array_of_strings():
 
 def test_too_few_samples_for_validation_split():
     assert_refused(
-        aekit.Autoencoder(max_epochs=1, validation_fraction=0.5),
+        aekit.Autoencoder(latent_dim=2, max_epochs=1, validation_fraction=0.5),
         X[:3],
         ValueError,
         "too few samples for early stopping.*validation_fraction=0.5",
     )
     # the same data trains without the split
-    aekit.Autoencoder(max_epochs=1, early_stopping=False).fit(X[:3])
+    aekit.Autoencoder(latent_dim=2, max_epochs=1, early_stopping=False).fit(X[:3])
 
 
 @pytest.mark.parametrize(

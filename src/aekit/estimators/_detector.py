@@ -363,7 +363,11 @@ class AnomalyDetector(WrapsModel, BaseDetector):
                 rng = np.random.default_rng(self.random_state)
                 best = best[np.sort(rng.choice(len(best), MAX_REFERENCE, False))]
             scale = best.std(axis=0)
-            self.code_scale_ = np.where(scale > 0, scale, 1.0)
+            # a code dimension that is constant over the reference rows has a
+            # std of rounding error (~1e-17), which would blow a row's last-bit
+            # difference up to tens of standard deviations: unscaled instead
+            constant = scale <= 1e-9 * max(1.0, float(np.abs(best).max()))
+            self.code_scale_ = np.where(constant, 1.0, scale)
             self.reference_codes_ = best / self.code_scale_
             distances = knn_distance(codes / self.code_scale_, self.reference_codes_)
             self.min_distance_ = max(float(distances.min()), KNN_FLOOR)

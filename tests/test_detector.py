@@ -351,14 +351,16 @@ def test_neighbour_distances_leave_out_only_the_row_itself(monkeypatch):
     torch.testing.assert_close(traced, eager, rtol=0, atol=1e-12)
 
 
-def test_knn_distance_on_duplicated_rows():
-    # 47 identical rows: their codes are constant over the reference rows, whose
-    # std is rounding error; scaled by it, last-bit differences between the
-    # copies looked tens of standard deviations apart and two copies were flagged
+@pytest.mark.parametrize("code_distance", ["knn", "mahalanobis"])
+def test_duplicated_rows_score_alike(code_distance):
+    # 47 identical rows: their codes are one point, whose spread (a std, a
+    # covariance) is rounding error; scaled by it, last-bit differences between
+    # the copies looked tens of standard deviations apart (k-NN: two copies were
+    # flagged; Mahalanobis: two scored above the rest)
     X = np.ones((50, 4))
     X[:3] += 5.0
     det = aekit.AnomalyDetector(
-        code_distance="knn", contamination="auto", random_state=0
+        code_distance=code_distance, contamination="auto", random_state=0
     ).fit(X)
     np.testing.assert_array_equal(np.flatnonzero(det.labels_), [0, 1, 2])
     assert np.ptp(det.decision_scores_[3:]) < 1e-6

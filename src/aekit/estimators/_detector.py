@@ -153,11 +153,15 @@ def shrunk_precision(codes: np.ndarray) -> np.ndarray:
     per code dimension the sample covariance fits the rows it was computed on:
     rows outside them (the trimmed ones, new rows) then get inflated distances,
     and on tables of ~100-700 rows 10-30% of the training rows scored as
-    anomalies (see the module docstring)."""
+    anomalies (see the module docstring). Codes that are one point (copies of
+    a row) get no distance at all: their covariance is rounding error."""
+    none = np.zeros((codes.shape[1], codes.shape[1]))
     if len(codes) < 2:
-        return np.zeros((codes.shape[1], codes.shape[1]))
-    cov, _ = ledoit_wolf(codes)
-    return np.linalg.pinv(np.atleast_2d(cov), rcond=1e-6, hermitian=True)
+        return none
+    cov = np.atleast_2d(ledoit_wolf(codes)[0])
+    if np.trace(cov) <= 1e-12 * max(1.0, float(np.square(codes).mean())):
+        return none  # the codes are one point (copies of a row): rounding spread
+    return np.linalg.pinv(cov, rcond=1e-6, hermitian=True)
 
 
 @register("detector")
@@ -385,7 +389,9 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             else:
                 parts = head.parts(errors_t, codes_t).numpy()
         self.score_center_, scale = median_mad(parts)
-        self.score_scale_ = np.where(scale > 0, scale, 1.0)
+        # (a MAD of rounding error, from copies of a row, would not be a scale)
+        floor = 1e-9 * np.maximum(1.0, np.abs(self.score_center_))
+        self.score_scale_ = np.where(scale > floor, scale, 1.0)
         return ((parts - self.score_center_) / self.score_scale_).max(axis=1)
 
     def _errors_and_codes(self, X: np.ndarray) -> tuple[np.ndarray, Any]:

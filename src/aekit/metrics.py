@@ -159,6 +159,21 @@ def recall_at_k(
     return out
 
 
+def usable_scale(scale: Any, magnitude: Any, rtol: float) -> np.ndarray:
+    """``scale`` where it exceeds ``rtol * max(1, |magnitude|)``, else 1: the
+    spread of a constant column, or of copies of one row, is rounding error
+    (~1e-17 of the values), and dividing by it would blow last-bit differences
+    up to large numbers.
+
+    Examples
+    --------
+    >>> usable_scale(np.array([2.0, 1e-17]), np.array([5.0, 5.0]), 1e-9).tolist()
+    [2.0, 1.0]
+    """
+    floor = rtol * np.maximum(1.0, np.abs(magnitude))
+    return np.where(scale > floor, scale, 1.0)
+
+
 def median_mad(values: np.ndarray) -> tuple[Any, Any]:
     """Median and median absolute deviation along the first axis."""
     median = np.median(values, axis=0)

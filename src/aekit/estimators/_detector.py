@@ -93,7 +93,7 @@ from aekit.estimators._base import (
     fit_or_nothing,
 )
 from aekit.estimators._outlier import BaseDetector
-from aekit.metrics import median_mad
+from aekit.metrics import median_mad, usable_scale
 from aekit.nn import LatentDistanceScore, NeighbourDistanceScore, ScoredGraph
 from aekit.nn.graph import neighbour_distances
 from aekit.registry import register
@@ -104,6 +104,7 @@ N_NEIGHBORS = 10  # codes a "knn" code distance averages over
 MAX_REFERENCE = 4096  # reference codes kept for the "knn" code distance
 KNN_FLOOR = 1e-3  # least ``min_distance_`` (in code standard deviations)
 KNN_OWN = 1e-3  # a reference code this close to a row's code is the row's own
+SPREAD_RTOL = 1e-9  # a spread below this share of the values' size is rounding
 CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
 
 
@@ -366,12 +367,9 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             if len(best) > MAX_REFERENCE:
                 rng = np.random.default_rng(self.random_state)
                 best = best[np.sort(rng.choice(len(best), MAX_REFERENCE, False))]
-            scale = best.std(axis=0)
-            # a code dimension that is constant over the reference rows has a
-            # std of rounding error (~1e-17), which would blow a row's last-bit
-            # difference up to tens of standard deviations: unscaled instead
-            constant = scale <= 1e-9 * max(1.0, float(np.abs(best).max()))
-            self.code_scale_ = np.where(constant, 1.0, scale)
+            # (a code dimension constant over them is left unscaled)
+            size = np.abs(best).max(initial=0.0)
+            self.code_scale_ = usable_scale(best.std(axis=0), size, SPREAD_RTOL)
             self.reference_codes_ = best / self.code_scale_
             distances = knn_distance(codes / self.code_scale_, self.reference_codes_)
             self.min_distance_ = max(float(distances.min()), KNN_FLOOR)
@@ -385,14 +383,13 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             errors_t, codes_t = _tensors(errors, codes)
             if isinstance(head, NeighbourDistanceScore):
                 known = torch.from_numpy(distances)
-                parts = head.parts(errors_t, codes_t, known).numpy()
+                parts = head.parts(errors_t, codes_t, known)
             else:
-                parts = head.parts(errors_t, codes_t).numpy()
-        self.score_center_, scale = median_mad(parts)
-        # (a MAD of rounding error, from copies of a row, would not be a scale)
-        floor = 1e-9 * np.maximum(1.0, np.abs(self.score_center_))
-        self.score_scale_ = np.where(scale > floor, scale, 1.0)
-        return ((parts - self.score_center_) / self.score_scale_).max(axis=1)
+                parts = head.parts(errors_t, codes_t)
+            self.score_center_, scale = median_mad(parts.numpy())
+            # (copies of one row have a MAD of rounding error: no scale)
+            self.score_scale_ = usable_scale(scale, self.score_center_, SPREAD_RTOL)
+            return self._score_head().combine(parts).numpy()
 
     def _errors_and_codes(self, X: np.ndarray) -> tuple[np.ndarray, Any]:
         """Scaled reconstruction errors and codes of ``X`` (no codes without

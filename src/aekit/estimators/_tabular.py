@@ -24,7 +24,7 @@ from aekit.estimators._base import (
 )
 from aekit.estimators._checks import resolve_output_activation
 from aekit.estimators._mixed import TableMixin
-from aekit.metrics import reconstruction_mse
+from aekit.metrics import reconstruction_mse, usable_scale
 from aekit.training.distributed import merged_stats, table_shard
 from aekit.training.progress import row_progress
 from aekit.training.sources import GATHER_BYTES, ScaledRows
@@ -71,7 +71,7 @@ def _scaler(
     else:
         shift, scale = np.zeros(d), np.ones(d)
     shift = np.nan_to_num(shift)  # (a column with no observed cell)
-    scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(shift)), scale, 1.0)
+    scale = usable_scale(scale, shift, 1e-12)
     return shift.astype(np.float64), scale.astype(np.float64)
 
 

@@ -72,16 +72,51 @@ class AutoencoderGraph(nn.Module):
         return codes, recon, errors
 
 
-class LatentDistanceScore(nn.Module):
+def _nearest(rows: torch.Tensor, reference: torch.Tensor, n: int) -> torch.Tensor:
+    """The ``n`` smallest distances from each row to ``reference``, ascending,
+    the differences taken directly."""
+    distances = torch.cdist(
+        rows, reference, compute_mode="donot_use_mm_for_euclid_dist"
+    )
+    return torch.topk(distances, n, dim=1, largest=False).values
+
+
+class PartsScore(nn.Module):
+    """Base of `aekit.AnomalyDetector`'s score heads: ``parts(errors, codes)``
+    (subclasses: the log reconstruction error and a log code distance, (n, 2))
+    become the score ``max((parts - center) / scale)``, the larger of their
+    robust z-scores (see the detector's module docstring)."""
+
+    center: torch.Tensor
+    scale: torch.Tensor
+
+    def __init__(self, center: torch.Tensor, scale: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("center", center)
+        self.register_buffer("scale", scale)
+
+    def parts(self, errors: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def combine(self, parts: torch.Tensor) -> torch.Tensor:
+        """The score of rows whose parts are known."""
+        return ((parts - self.center) / self.scale).amax(dim=1)
+
+    def forward(self, errors: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        return self.combine(self.parts(errors, codes))
+
+
+def _log_errors(errors: torch.Tensor) -> torch.Tensor:
+    return errors.clamp(min=torch.finfo(errors.dtype).tiny).log()
+
+
+class LatentDistanceScore(PartsScore):
     """(errors, codes) -> `aekit.AnomalyDetector`'s score with
-    ``latent_distance``: the larger of the robust z-scores of the log
-    reconstruction error and of log(1 + the code's squared Mahalanobis distance),
-    ``max((parts - center) / scale)`` (see the detector's module docstring)."""
+    ``latent_distance`` (the default code distance): the parts are the log
+    reconstruction error and log(1 + the code's squared Mahalanobis distance)."""
 
     code_mean: torch.Tensor
     code_precision: torch.Tensor
-    center: torch.Tensor
-    scale: torch.Tensor
 
     def __init__(
         self,
@@ -90,11 +125,9 @@ class LatentDistanceScore(nn.Module):
         center: torch.Tensor,
         scale: torch.Tensor,
     ) -> None:
-        super().__init__()
+        super().__init__(center, scale)
         self.register_buffer("code_mean", code_mean)
         self.register_buffer("code_precision", code_precision)
-        self.register_buffer("center", center)
-        self.register_buffer("scale", scale)
 
     def parts(self, errors: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Log reconstruction error and log(1 + squared code distance), (n, 2).
@@ -102,11 +135,7 @@ class LatentDistanceScore(nn.Module):
         through their rounding."""
         z = codes - self.code_mean
         distance = ((z @ self.code_precision) * z).sum(dim=1)
-        tiny = torch.finfo(errors.dtype).tiny
-        return torch.stack([errors.clamp(min=tiny).log(), distance.log1p()], dim=1)
-
-    def forward(self, errors: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        return ((self.parts(errors, codes) - self.center) / self.scale).amax(dim=1)
+        return torch.stack([_log_errors(errors), distance.log1p()], dim=1)
 
 
 def neighbour_distances(
@@ -135,17 +164,7 @@ def neighbour_distances(
     else:
         block = max(1, 2**20 // reference.shape[0])
         distances = torch.cat(
-            [
-                torch.topk(
-                    torch.cdist(
-                        rows, reference, compute_mode="donot_use_mm_for_euclid_dist"
-                    ),
-                    n_nearest,
-                    dim=1,
-                    largest=False,
-                ).values
-                for rows in queries.split(block)
-            ]
+            [_nearest(rows, reference, n_nearest) for rows in queries.split(block)]
         )
     if n_nearest == 1:
         return distances[:, 0]
@@ -153,23 +172,21 @@ def neighbour_distances(
     return (distances.sum(dim=1) - left_out) / (n_nearest - 1)
 
 
-class NeighbourDistanceScore(nn.Module):
+class NeighbourDistanceScore(PartsScore):
     """(errors, codes) -> `aekit.AnomalyDetector`'s score with
-    ``code_distance="knn"``: the larger of the robust z-scores of the log
-    reconstruction error and of ``log(1 + log(d / low))`` (0 below ``low``),
-    where d is the mean distance from the code (divided by ``code_scale``) to
-    its ``k`` nearest ``reference`` codes other than its own
-    (`neighbour_distances`) and ``low`` the smallest such distance of a
-    training row. For normal codes from a Gaussian cluster in m dimensions,
-    ``log(d / low)`` grows like r^2 / 2m (r the Mahalanobis radius: the
-    neighbours thin out as the density falls), so the part behaves like
-    ``log(1 + r^2)`` of the Mahalanobis head: log d alone has the long right
-    tail of r^2 and puts more normal rows above a threshold."""
+    ``code_distance="knn"``: the parts are the log reconstruction error and
+    ``log(1 + log(d / low))`` (0 below ``low``), where d is the mean distance
+    from the code (divided by ``code_scale``) to its ``k`` nearest
+    ``reference`` codes other than its own (`neighbour_distances`) and ``low``
+    the smallest such distance of a training row. For normal codes from a
+    Gaussian cluster in m dimensions, ``log(d / low)`` grows like r^2 / 2m (r
+    the Mahalanobis radius: the neighbours thin out as the density falls), so
+    the part behaves like ``log(1 + r^2)`` of the Mahalanobis head: log d alone
+    has the long right tail of r^2 and puts more normal rows above a
+    threshold."""
 
     reference: torch.Tensor
     code_scale: torch.Tensor
-    center: torch.Tensor
-    scale: torch.Tensor
     low: torch.Tensor
 
     def __init__(
@@ -182,11 +199,9 @@ class NeighbourDistanceScore(nn.Module):
         k: int,
         own: float,
     ) -> None:
-        super().__init__()
+        super().__init__(center, scale)
         self.register_buffer("reference", reference)
         self.register_buffer("code_scale", code_scale)
-        self.register_buffer("center", center)
-        self.register_buffer("scale", scale)
         self.register_buffer("low", low)  # a tensor: ONNX keeps its dtype
         self.k, self.own = k, own
 
@@ -206,11 +221,7 @@ class NeighbourDistanceScore(nn.Module):
         if distances is None:
             distances = self.distances(codes)
         excess = (distances / self.low).log().clamp(min=0.0)
-        tiny = torch.finfo(errors.dtype).tiny
-        return torch.stack([errors.clamp(min=tiny).log(), excess.log1p()], dim=1)
-
-    def forward(self, errors: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        return ((self.parts(errors, codes) - self.center) / self.scale).amax(dim=1)
+        return torch.stack([_log_errors(errors), excess.log1p()], dim=1)
 
 
 class ScoredGraph(nn.Module):

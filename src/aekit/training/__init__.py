@@ -9,6 +9,7 @@ from aekit.training.callbacks import (
     HeldOutUsers,
     KLWarmup,
 )
+from aekit.training.config import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 from aekit.training.device import resolve_device, seed_from, seeded
 from aekit.training.fast_step import (
     ONE_THREAD_FLOPS,
@@ -17,9 +18,6 @@ from aekit.training.fast_step import (
     keep_denormals,
 )
 from aekit.training.loop import (
-    LR_SCHEDULES,
-    OPTIMIZERS,
-    TrainConfig,
     TrainResult,
     evaluate,
     fit_module,

@@ -17,7 +17,7 @@ from aekit.nn.recsys import csr_parts
 from aekit.training.sources import SCORE_CELLS, SparseRows, reconstruct_at
 
 if TYPE_CHECKING:
-    from aekit.training.loop import TrainConfig
+    from aekit.training.config import TrainConfig
 
 
 class Callback:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 if TYPE_CHECKING:
-    from aekit.training.loop import TrainConfig
+    from aekit.training.config import TrainConfig
 
 
 class FlatParameters:

@@ -22,7 +22,7 @@ from aekit import _validation as v
 from aekit.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    from aekit.training.loop import TrainConfig
+    from aekit.training.config import TrainConfig
 
 LOG_FORMATS = ("csv", "json", "jsonl")
 

@@ -45,9 +45,32 @@ def test_size_rules():
     assert defaults.patience_rule(300, 32) == 50
     assert defaults.max_epochs_rule(54_000, 256) == 190
     assert defaults.patience_rule(54_000, 256) == 10
-    assert defaults.loss_rule(unit_data(), 1_000) == "mse"
-    assert defaults.loss_rule(unit_data(), 10_000) == "bce"
-    assert defaults.loss_rule(unit_data() * 2, 10_000) == "mse"
+
+
+def spread(X):
+    return float(np.mean(X * (1 - X)))
+
+
+def test_loss_rule_cross_entropy_only_for_near_binary_data():
+    rng = np.random.default_rng(0)
+    ink = (rng.random((400, 16)) < 0.2) * rng.uniform(0.9, 1.0, (400, 16))
+    grey = rng.beta(2, 2, (400, 16))  # grey levels, like photograph patches
+    assert spread(ink) < defaults.BCE_MAX_SPREAD < spread(grey)
+    assert defaults.loss_rule(ink, 10_000, spread(ink)) == "bce"
+    assert defaults.loss_rule(ink, 1_000, spread(ink)) == "mse"  # few rows
+    assert defaults.loss_rule(grey, 10_000, spread(grey)) == "mse"
+    assert defaults.loss_rule(ink * 2, 10_000, 0.0) == "mse"  # not in [0, 1]
+
+
+@pytest.mark.parametrize("kind", ["ink", "grey"])
+def test_fit_measures_the_spread_of_unit_data(kind):
+    rng = np.random.default_rng(1)
+    X = rng.beta(2, 2, (5_600, 6))
+    if kind == "ink":
+        X = (X > 0.85).astype(float)
+    ae = aekit.Autoencoder(latent_dim=2, max_epochs=1, random_state=0).fit(X)
+    assert ae.loss_ == ("bce" if kind == "ink" else "mse")
+    assert ae.output_activation_ == ("sigmoid" if kind == "ink" else "linear")
 
 
 @pytest.fixture(scope="module")

@@ -102,6 +102,14 @@ class ColumnStats:
         read of the scaled data, exactly."""
         return ((np.stack([self.low, self.high]) - shift) / scale).astype(np.float32)
 
+    def unit_spread(self, shift: np.ndarray, scale: np.ndarray) -> float:
+        """The mean of ``x (1 - x)`` over every cell of ``(x - shift) / scale``,
+        from the columns' means and variances: 0 for 0/1 data, 1/6 for values
+        uniform on [0, 1], at most 1/4 for data in [0, 1] (see
+        `aekit.defaults.loss_rule`)."""
+        mean = (self.mean - shift) / scale
+        return float(np.mean(mean * (1 - mean) - self.var / scale**2))
+
     def scaled_covariance(
         self, shift: np.ndarray, scale: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -62,8 +62,9 @@ class Autoencoder(BaseAutoencoder):
         Training loss: mean squared error, or binary cross-entropy for data in
         [0, 1] such as pixel intensities (needs a sigmoid output). The
         cross-entropy does not flatten where the sigmoid saturates. "auto":
-        cross-entropy for scaled data in [0, 1] with at least 5,000 training
-        rows, else squared error (`defaults.loss_rule`).
+        cross-entropy for near-binary scaled data in [0, 1] (mostly ink or
+        paper, like MNIST; not grey levels) with at least 5,000 training rows,
+        else squared error (`defaults.loss_rule`).
     pca_path : bool, default=True
         A linear encoder and decoder beside the nonlinear layers, set to the
         (whitened) PCA solution of the scaled training data; the nonlinear
@@ -244,13 +245,15 @@ class Autoencoder(BaseAutoencoder):
         *BaseAutoencoder._resolved_names,
     )
 
-    def _resolve_data_params(self, Xs: np.ndarray, n_samples: int) -> None:
+    def _resolve_data_params(
+        self, Xs: np.ndarray, n_samples: int, unit_spread: float
+    ) -> None:
         n_train = self._n_train(n_samples)
         self.loss_ = self.loss
         if self._schema() is not None:
             self._resolve_table_params()
         elif self.loss == "auto":
-            self.loss_ = defaults.loss_rule(Xs, n_train)
+            self.loss_ = defaults.loss_rule(Xs, n_train, unit_spread)
         if self._schema() is None:
             self.output_activation_ = self._resolve_output_activation(Xs)
             self._warn_if_lossless(Xs.shape[1])

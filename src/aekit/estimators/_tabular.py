@@ -106,6 +106,10 @@ class ScaledData:
         """The scaled columns' minima and maxima, (2, n_features)."""
         return self.stats.extremes(self.shift, self.scale)
 
+    def unit_spread(self) -> float:
+        """The mean of ``x (1 - x)`` over the scaled cells (`ColumnStats`)."""
+        return self.stats.unit_spread(self.shift, self.scale)
+
     def source(self, device: torch.device) -> Any:
         if isinstance(self.rows, ChunkedTable):
             return StreamSource(self.rows, self.shift, self.scale, device)
@@ -131,6 +135,10 @@ class TableData:
         bounds = [np.nanmin(self.values, axis=0), np.nanmax(self.values, axis=0)]
         return np.stack(bounds).astype(np.float32)
 
+    def unit_spread(self) -> float:
+        """The mean of ``x (1 - x)`` over the observed cells."""
+        return float(np.nanmean(self.values * (1 - self.values)))
+
     def source(self, device: torch.device) -> torch.Tensor:
         return torch.from_numpy(self.values).to(device)
 
@@ -152,7 +160,9 @@ class BaseAutoencoder(TableMixin, AutoencoderTransformer):
             warm = self._warm()
             data = self._fit_input(X, reset=not warm)
             if not warm:
-                self._resolve_data_params(data.extremes(), len(data))
+                self._resolve_data_params(
+                    data.extremes(), len(data), data.unit_spread()
+                )
             self._train(data, lambda data, dev: data.source(dev))
         return self
 
@@ -213,9 +223,12 @@ class BaseAutoencoder(TableMixin, AutoencoderTransformer):
             return defaults.scaling_rule(raw, whole=stats.whole)
         return self.scaling
 
-    def _resolve_data_params(self, Xs: np.ndarray, n_samples: int) -> None:
+    def _resolve_data_params(
+        self, Xs: np.ndarray, n_samples: int, unit_spread: float
+    ) -> None:
         """Fitted settings that depend on the ``n_samples`` scaled training rows,
-        given as their columns' minima and maxima ``Xs`` (2, n_features)."""
+        given as their columns' minima and maxima ``Xs`` (2, n_features) and the
+        mean of ``x (1 - x)`` over their cells (``unit_spread``)."""
         self.output_activation_ = self._resolve_output_activation(Xs)
 
     def _resolve_output_activation(self, Xs: np.ndarray) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -171,34 +172,57 @@ class DenseAutoencoder(nn.Module):
     def manual_step(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """A function that computes the training loss of a batch and writes every
         parameter's gradient without autograd (see `aekit.nn.manual`), or None when
-        the hand-written pass does not cover the layers."""
+        the hand-written pass does not cover the layers. The linear path is two
+        more matrix products each way: ``z = f(x) + L_e(x)``, ``raw = g(z) +
+        L_d(z)``, so the code's gradient is the decoder MLP's plus ``L_d``'s."""
         cfg = self.config
         layers = manual.dense_layers([self.encoder, self.decoder])
-        if layers is None or cfg.contractive > 0 or cfg.linear_path:
-            return None  # (the Jacobian penalty and the linear path need autograd)
+        if layers is None or cfg.contractive > 0:
+            return None  # (the Jacobian penalty needs autograd)
         n_encoder = sum(isinstance(m, nn.Linear) for m in self.encoder)
+        encoder, decoder = layers[:n_encoder], layers[n_encoder:]
+        lin_enc, lin_dec = self.linear_encoder, self.linear_decoder
 
         @torch.no_grad()
         def step(x: torch.Tensor) -> torch.Tensor:
             x_in = self.corrupt(x) if cfg.noise > 0 else x
-            saved = manual.forward(layers, x_in)
-            raw = saved[-1].output
-            if cfg.loss == "bce":  # d/d(raw) of the mean BCE: sigmoid(raw) - x
-                loss = F.binary_cross_entropy_with_logits(raw, x)
-                grad = torch.sigmoid(raw).sub_(x).mul_(1 / raw.numel())
-            else:
-                recon = self._output(raw)
-                grad = recon - x
-                loss = grad.pow(2).mean()
-                if self.sigmoid_output:
-                    grad.mul_(recon * (1 - recon))
-                grad.mul_(2 / raw.numel())
-            extra = None
+            saved_enc = manual.forward(encoder, x_in)
+            z = saved_enc[-1].output
+            if lin_enc is not None:
+                z = torch.addmm(lin_enc.bias, x_in, lin_enc.weight.t()).add_(z)
+            saved_dec = manual.forward(decoder, z)
+            raw = saved_dec[-1].output
+            if lin_dec is not None:
+                raw = torch.addmm(lin_dec.bias, z, lin_dec.weight.t()).add_(raw)
+            loss, grad = self._output_gradient(raw, x)
+            grad_z_lin = None
+            if lin_dec is not None:
+                grad_z_lin = manual.linear_backward(lin_dec, z, grad)
+            grad_z = manual.backward(decoder, saved_dec, grad, input_grad=True)
+            grad_z = cast(torch.Tensor, grad_z)  # (returned with input_grad)
+            if grad_z_lin is not None:
+                grad_z.add_(grad_z_lin)
             if cfg.sparsity > 0:
-                z = saved[n_encoder - 1].output
                 loss = loss + cfg.sparsity * z.abs().mean()
-                extra = {n_encoder: z.sign().mul_(cfg.sparsity / z.numel())}
-            manual.backward(layers, saved, grad, extra)
+                grad_z.add_(z.sign().mul_(cfg.sparsity / z.numel()))
+            if lin_enc is not None:
+                manual.linear_backward(lin_enc, x_in, grad_z)
+            manual.backward(encoder, saved_enc, grad_z)
             return loss
 
         return step
+
+    def _output_gradient(
+        self, raw: torch.Tensor, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The reconstruction loss of the decoder's output ``raw`` and its
+        gradient with respect to ``raw``."""
+        if self.config.loss == "bce":  # d/d(raw) of the mean BCE: sigmoid(raw) - x
+            loss = F.binary_cross_entropy_with_logits(raw, x)
+            return loss, torch.sigmoid(raw).sub_(x).mul_(1 / raw.numel())
+        recon = self._output(raw)
+        grad = recon - x
+        loss = grad.pow(2).mean()
+        if self.sigmoid_output:
+            grad.mul_(recon * (1 - recon))
+        return loss, grad.mul_(2 / raw.numel())

@@ -146,10 +146,14 @@ def backward(
     saved: Sequence[Saved],
     grad: torch.Tensor,
     extra: dict[int, torch.Tensor] | None = None,
-) -> None:
+    *,
+    input_grad: bool = False,
+) -> torch.Tensor | None:
     """Write d(loss)/d(parameter) into every ``.grad`` given ``grad`` =
     d(loss)/d(last output). ``extra[i]`` is added to the gradient of layer i's
-    output, counted from 1 (e.g. a penalty on the codes). ``grad`` is overwritten."""
+    output, counted from 1 (e.g. a penalty on the codes). ``grad`` is overwritten.
+    With ``input_grad``, returns d(loss)/d(first input) (to chain stacks), else
+    None."""
     extra = extra or {}
     for i in range(len(layers), 0, -1):
         layer, record = layers[i - 1], saved[i - 1]
@@ -171,5 +175,17 @@ def backward(
         linear = layer.linear
         torch.mm(grad.t(), record.input, out=_grad(linear.weight))
         torch.sum(grad, dim=0, out=_grad(linear.bias))
-        if i > 1:
+        if i > 1 or input_grad:
             grad = grad.mm(linear.weight)
+    return grad if input_grad else None
+
+
+@torch.no_grad()
+def linear_backward(
+    linear: nn.Linear, x: torch.Tensor, grad: torch.Tensor
+) -> torch.Tensor:
+    """Write the gradients of ``y = linear(x)`` given ``grad`` = d(loss)/d(y) into
+    the layer's ``.grad``; returns d(loss)/d(x)."""
+    torch.mm(grad.t(), x, out=_grad(linear.weight))
+    torch.sum(grad, dim=0, out=_grad(linear.bias))
+    return grad.mm(linear.weight)

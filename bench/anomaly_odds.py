@@ -8,7 +8,7 @@ and the fit time. Every detector runs with ``torch.set_num_threads(--threads)``.
 
     python bench/anomaly_odds.py [DATA] [--seeds 0 1 2 3 4] [--threads 1]
         [--detectors aekit aekit_tuned IForest ...] [--json results.json]
-        [--family odds|rare_heldout|rare_fresh|rare_fresh2|rare]
+        [--family odds|rare_heldout|rare_fresh|rare_fresh2|rare_fresh3|rare]
 
 ``aekit`` is the library's defaults, ``aekit_tuned`` the tuned setting (the mean
 of the robust z-scored scores of five default detectors with different seeds: the
@@ -19,7 +19,8 @@ Mahalanobis code distance) for comparison.
 
 ``--family rare_heldout`` runs the rare-class tasks kept apart from tuning in
 rounds 1-2 of issue 13 (`bench/rare_tasks.py`), ``rare_fresh`` and
-``rare_fresh2`` the families added in round 3, ``rare`` the tuning ones: each
+``rare_fresh2`` the families added in round 3, ``rare_fresh3`` the one added
+for issue 22, ``rare`` the tuning ones: each
 detector is fitted on all rows of a task and scores them (a task has only 4-20
 anomalies; a 40% test part would hold a handful).
 
@@ -146,12 +147,13 @@ def load_family(data: Path, family: str, sets: list[str] | None) -> dict:
     if family == "odds":
         folder = data / "odds" / "odds_mat"
         return {ds: load_odds(folder / f"{ds}.mat") for ds in sets or SETS}
-    from rare_tasks import FRESH, FRESH2, HELD_OUT, TUNING, load_task
+    from rare_tasks import FRESH, FRESH2, FRESH3, HELD_OUT, TUNING, load_task
 
     named = {
         "rare_heldout": HELD_OUT,
         "rare_fresh": FRESH,
         "rare_fresh2": FRESH2,
+        "rare_fresh3": FRESH3,
         "rare": TUNING,
     }
     names = sets or named[family]
@@ -167,7 +169,14 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=None)
     parser.add_argument(
         "--family",
-        choices=("odds", "rare_heldout", "rare_fresh", "rare_fresh2", "rare"),
+        choices=(
+            "odds",
+            "rare_heldout",
+            "rare_fresh",
+            "rare_fresh2",
+            "rare_fresh3",
+            "rare",
+        ),
         default="odds",
     )
     parser.add_argument("--json", help="also write all results to this file")

@@ -25,6 +25,14 @@ in `HELD_OUT`.
 issue 13 round 3 after `FRESH` had been used for one decision (accepting or
 rejecting a candidate default). It judges the final defaults once; no detector
 was run on it while it was built (only shapes and class counts were checked).
+
+`FRESH3` is a fifth family on tables none of the other tasks use, added for
+issue 22 (a detector that contains its classical baselines) before any detector
+ran on it, to judge that round's defaults once. It favours narrow tables (13 of
+22 tasks have 2-10 numeric columns, 6 have 11-20, 3 have 24-83), where the
+issue found the detector behind ECOD. Tables and class columns were chosen from
+their shapes, class counts and meaning only; the rare level is the class
+column's smallest level.
 """
 
 from __future__ import annotations
@@ -205,6 +213,36 @@ TASKS: dict[str, Task] = {
     "leaf_holly": Task("modeldata", "leaf_id_flavia", "species", "big_fruited_holly"),
     "hepatic_severe": Task("modeldata", "hepatic_injury_qsar", "class", "severe"),
     "tissue_placenta": Task("dslabs", "tissue_gene_expression", "y", "placenta"),
+    # FRESH3 (issue 22): one task per table, none of the tables above; the
+    # rare level is the class column's smallest level.
+    "cats_female": Task("MASS", "cats", "Sex", "F"),
+    "aids2_female": Task("MASS", "Aids2", "sex", "F"),
+    "gapminder_oceania": Task(
+        "gapminder", "gapminder", "continent", "Oceania", ("year",)
+    ),
+    "tenmile_male": Task("mosaicData", "TenMileRace", "sex", "M"),
+    "kids198_sex0": Task("Stat2Data", "Kids198", "Sex", 0),
+    "chile_region_m": Task("carData", "Chile", "region", "M"),
+    "acs12_asian": Task("openintro", "acs12", "race", "asian"),
+    "un_oecd": Task("carData", "UN", "group", "oecd"),
+    "galton_female": Task("HistData", "GaltonFamilies", "gender", "female"),
+    "cricketer_left": Task("DAAG", "cricketer", "left", "left"),
+    "credit_student": Task("ISLR", "Credit", "Student", "Yes", ("ID",)),
+    "tipi_female": Task("heplots", "TIPI", "gender", "F"),
+    "epa2021_guzzler": Task(
+        "openintro", "epa2021", "guzzler", "Y", ("model_yr", "model_type_index")
+    ),
+    "caterpillars_instar2": Task("Stat2Data", "Caterpillars", "Instar", 2),
+    "ricefarms_wargabinangun": Task(
+        "plm", "RiceFarms", "region", "wargabinangun", ("id",)
+    ),
+    "hitters_national": Task("ISLR", "Hitters", "League", "N"),
+    "lendingclub_bad": Task("modeldata", "lending_club", "Class", "bad"),
+    "hotel_group": Task("modeldata", "hotel_rates", "customer_type", "group"),
+    "stackoverflow_canada": Task("modeldata", "stackoverflow", "Country", "Canada"),
+    "midwest_wisconsin": Task("ggplot2", "midwest", "state", "WI", ("PID",)),
+    "bfi_male": Task("psych", "bfi", "gender", 1),
+    "quarrels_international": Task("HistData", "Quarrels", "international", 1),
 }
 HELD_OUT = [
     "iris_versicolor", "penguins_gentoo", "crabs_female", "skulls_4000bc",
@@ -227,11 +265,15 @@ FRESH2 = [
     "weather_auckland", "hs_grantwhite", "leaf_holly", "hepatic_severe",
     "tissue_placenta",
 ]  # fmt: skip
-TUNING = [
-    name
-    for name in TASKS
-    if name not in HELD_OUT and name not in FRESH and name not in FRESH2
-]
+FRESH3 = [
+    "cats_female", "aids2_female", "gapminder_oceania", "tenmile_male",
+    "kids198_sex0", "chile_region_m", "acs12_asian", "un_oecd", "galton_female",
+    "cricketer_left", "credit_student", "tipi_female", "epa2021_guzzler",
+    "caterpillars_instar2", "ricefarms_wargabinangun", "hitters_national",
+    "lendingclub_bad", "hotel_group", "stackoverflow_canada",
+    "midwest_wisconsin", "bfi_male", "quarrels_international",
+]  # fmt: skip
+TUNING = [name for name in TASKS if name not in HELD_OUT + FRESH + FRESH2 + FRESH3]
 
 
 def _table(task: Task) -> pd.DataFrame:
@@ -285,6 +327,8 @@ if __name__ == "__main__":
             if name in FRESH
             else "fresh2"
             if name in FRESH2
+            else "fresh3"
+            if name in FRESH3
             else "tuning"
         )
         print(f"{name:22s} {part:8s} n={len(X):5d} d={X.shape[1]:3d} "

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.estimators._imputer import MIN_CHECKS, check_cells, trust_in_model
+from aekit.estimators._column_check import MIN_CHECKS, check_cells, trust_in_model
 from aekit.training import TrainConfig
 from aekit.training.fast_step import cpu_threads
 

@@ -13,12 +13,16 @@ fill holes. On top of that the imputer
   ensemble, whose spread on tiny tables is much smaller than one fit's;
 - checks every column on cells it kept back: each model trains without its own
   ``check_fraction`` of the observed cells (disjoint between the models) and
-  predicts them. Per numeric column the least-squares weight ``w`` in [0, 1] of
-  the fill ``mean + w * (prediction - mean)`` on those cells says how far to
-  trust the model (``w = 1``: the model; ``w = 0``: the column mean, where the
-  model did not beat it); a categorical column keeps the model's level when it
-  was right at least as often as the most frequent level, else that level.
-  The weights come from single models, so they are cautious for the ensemble.
+  predicts them, and so do the ``n_neighbors`` nearest rows (scikit-learn's
+  KNN imputation on the table with those cells hidden, see
+  `aekit.estimators._knn_fill`). Per numeric column the fill is the convex
+  blend ``mean + a * (model - mean) + b * (neighbours - mean)`` (``a, b >= 0``,
+  ``a + b <= 1``) with the least squared error on those cells; a categorical
+  column takes the model's level, the neighbours' most frequent level or the
+  column's most frequent level, whichever was right most often. The imputer so
+  contains its classical baselines: it is never much worse than mean/mode or
+  KNN imputation on a column, and better where the models are. The weights
+  come from single models, so they are cautious for the ensemble.
 
 ``transform`` returns the table with every missing cell filled; observed cells
 are untouched. Rows with every cell missing are left out of training (unlike
@@ -37,12 +41,13 @@ from sklearn.utils.validation import check_is_fitted
 from aekit import _validation as v
 from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import WrapsModel, fit_or_nothing
+from aekit.estimators._column_check import best_level, blend_weights, check_cells
+from aekit.estimators._knn_fill import knn_check_guesses, knn_fill, reference_sample
 from aekit.estimators._mixed import fill_holes
 from aekit.registry import register
 from aekit.training import seed_from
 
 IMPUTER_EPOCHS = 100  # the default model's epoch cap (see default_imputer_model)
-MIN_CHECKS = 10  # fewer checked cells in a column: the model is trusted as it is
 
 
 def default_imputer_model(random_state: Any = None) -> Autoencoder:
@@ -51,32 +56,6 @@ def default_imputer_model(random_state: Any = None) -> Autoencoder:
     at most `IMPUTER_EPOCHS` epochs: on small tables the step-based "auto"
     budget runs thousands of epochs, and imputation benchmarks fit many."""
     return Autoencoder(max_epochs=IMPUTER_EPOCHS, random_state=random_state)
-
-
-def check_cells(
-    values: np.ndarray, n_sets: int, fraction: float, rng: np.random.Generator
-) -> list[np.ndarray]:
-    """``n_sets`` disjoint random sets (boolean masks) of the observed cells of
-    the encoded table ``values``, each about ``fraction`` of them; a row whose
-    every observed cell fell into one set keeps them all (fit needs a cell)."""
-    observed = ~np.isnan(values)
-    draw = rng.random(values.shape)
-    sets = []
-    for k in range(n_sets):
-        cells = observed & (draw >= k * fraction) & (draw < (k + 1) * fraction)
-        cells[(cells == observed).all(axis=1)] = False
-        sets.append(cells)
-    return sets
-
-
-def trust_in_model(truth: np.ndarray, guess: np.ndarray, centre: float) -> float:
-    """Least-squares weight ``w`` in [0, 1] of ``centre + w * (guess - centre)``
-    as a predictor of ``truth`` (1 with fewer than `MIN_CHECKS` cells)."""
-    away = guess - centre
-    spread = float(away @ away)
-    if len(truth) < MIN_CHECKS or spread == 0.0:
-        return 1.0
-    return float(np.clip((truth - centre) @ away / spread, 0.0, 1.0))
 
 
 @register("imputer")
@@ -96,10 +75,13 @@ class AutoencoderImputer(
     check_fraction : float, default=0.1
         Fraction of the observed cells each model trains without and is checked
         on (disjoint between the models, so ``n_models * check_fraction`` must
-        not exceed 1); 0 turns the per-column check off (every weight 1).
+        not exceed 1); 0 turns the per-column check off (the models alone).
+    n_neighbors : int, default=5
+        Neighbours of the KNN fill checked beside the models (as scikit-learn's
+        ``KNNImputer``); 0 leaves it out (the models and mean/mode only).
     random_state : int or None, default=None
-        Seed of the check cells and of the models (of a given ``model`` whose
-        own ``random_state`` is None).
+        Seed of the check cells, the models (of a given ``model`` whose own
+        ``random_state`` is None) and the neighbours' reference sample.
 
     Attributes
     ----------
@@ -111,9 +93,15 @@ class AutoencoderImputer(
         Per column the mean of its observed cells (numeric) or its most
         frequent level's code (categorical).
     model_weights_ : ndarray of shape (n_features,)
-        Per column how far the models' fill is trusted over the fallback: a
-        fill is ``fallback + w * (prediction - fallback)`` (numeric) or the
-        models' level where ``w`` is 1, else the fallback (categorical).
+        Per column the weight ``a`` of the models' fill.
+    knn_weights_ : ndarray of shape (n_features,)
+        Per column the weight ``b`` of the neighbours' fill. A numeric cell is
+        filled by ``fallback + a * (models - fallback) + b * (knn - fallback)``;
+        a categorical one by the models' level where ``a`` is 1, the
+        neighbours' where ``b`` is 1, else the fallback.
+    knn_reference_ : ndarray of shape (n_reference, n_features)
+        The encoded training rows (at most 5000, sampled) the neighbours come
+        from; no rows when no column uses them.
     n_features_in_ : int
     feature_names_in_ : ndarray of str (only for DataFrame input)
 
@@ -134,6 +122,7 @@ class AutoencoderImputer(
     _parameter_constraints: dict[str, v.Constraint] = {
         "n_models": v.Int(),
         "check_fraction": v.Real(high=0.5, high_open=False),
+        "n_neighbors": v.Int(low=0),
     }
 
     def __init__(
@@ -142,11 +131,13 @@ class AutoencoderImputer(
         *,
         n_models: int = 3,
         check_fraction: float = 0.1,
+        n_neighbors: int = 5,
         random_state: int | None = None,
     ) -> None:
         self.model = model
         self.n_models = n_models
         self.check_fraction = check_fraction
+        self.n_neighbors = n_neighbors
         self.random_state = random_state
 
     @property
@@ -198,7 +189,12 @@ class AutoencoderImputer(
                 finally:
                     del model._hidden_cells
                 self.models_.append(model)
-            self._check_columns(values, held)
+            knn = self._knn_guesses(values, held, rng) if self.n_neighbors else None
+            self._choose_fills(values, self._model_guesses(values, held), knn)
+            reference = values[reference_sample(len(values), rng)]
+            if not (self.knn_weights_ > 0).any():
+                reference = reference[:0]  # (nothing to keep)
+            self.knn_reference_ = reference
             self.n_features_in_ = probe.n_features_in_
             if hasattr(probe, "feature_names_in_"):
                 self.feature_names_in_ = probe.feature_names_in_
@@ -210,37 +206,61 @@ class AutoencoderImputer(
         model._tables_always = True  # missing cells may come at transform
         return model
 
-    def _check_columns(self, values: np.ndarray, held: list[np.ndarray]) -> None:
-        """``fallback_values_`` and ``model_weights_`` from each model's
-        predictions of its own held-out cells (see the module docstring)."""
-        schema = self.model_._schema()
-        assert schema is not None
+    def _scaling(self) -> tuple[np.ndarray, np.ndarray]:
+        """The first model's input scaling: the neighbours' distance units."""
+        return self.model_.input_shift_, self.model_.input_scale_
+
+    def _model_guesses(self, values: np.ndarray, held: list[np.ndarray]) -> np.ndarray:
+        """Each model's prediction of its own held-out cells (NaN elsewhere)."""
         guesses = np.full(values.shape, np.nan)
         for model, cells in zip(self.models_, held, strict=True):
             parts = model._table_predict(np.where(cells, np.nan, values))
             guesses[cells] = model._encoded(*parts)[cells]
-        checked = ~np.isnan(guesses)
-        self.fallback_values_ = np.zeros(values.shape[1])
-        self.model_weights_ = np.ones(values.shape[1])
-        for j in range(values.shape[1]):
+        return guesses
+
+    def _knn_guesses(
+        self, values: np.ndarray, held: list[np.ndarray], rng: np.random.Generator
+    ) -> np.ndarray:
+        """The neighbours' prediction of the held-out cells (NaN elsewhere)."""
+        schema = self.model_._schema()
+        assert schema is not None
+        return knn_check_guesses(
+            values, held, schema, self._scaling(), self.n_neighbors, rng
+        )
+
+    def _choose_fills(
+        self, values: np.ndarray, model: np.ndarray, knn: np.ndarray | None
+    ) -> None:
+        """``fallback_values_``, ``model_weights_`` and ``knn_weights_`` from
+        the guesses of the held-out cells (see the module docstring)."""
+        schema = self.model_._schema()
+        assert schema is not None
+        checked = ~np.isnan(model)
+        if knn is not None:
+            checked &= ~np.isnan(knn)
+        d = values.shape[1]
+        self.fallback_values_ = np.zeros(d)
+        self.model_weights_, self.knn_weights_ = np.ones(d), np.zeros(d)
+        for j in range(d):
             column, rows = values[:, j], checked[:, j]
             seen = column[~np.isnan(column)]
+            neighbours = None if knn is None else knn[rows, j]
             if j in schema.numeric:
                 centre = float(seen.mean()) if len(seen) else 0.0
-                weight = trust_in_model(column[rows], guesses[rows, j], centre)
+                pick = blend_weights
             else:
                 codes, counts = np.unique(seen, return_counts=True)
                 centre = float(codes[counts.argmax()]) if len(seen) else 0.0
-                truth, weight = column[rows], 1.0
-                if len(truth) >= MIN_CHECKS:
-                    hits = np.mean(truth == guesses[rows, j])
-                    weight = float(hits >= np.mean(truth == centre))
-            self.fallback_values_[j], self.model_weights_[j] = centre, weight
+                pick = best_level
+            weights = pick(column[rows], centre, model[rows, j], neighbours)
+            self.fallback_values_[j] = centre
+            self.model_weights_[j], self.knn_weights_[j] = weights
 
     def transform(self, X: Any) -> Any:
         """``X`` with every missing cell filled (same type, columns and index):
-        the models' average, moved towards ``fallback_values_`` by
-        ``model_weights_``. Observed cells are untouched."""
+        the models' average and the neighbours' fill, blended with
+        ``fallback_values_`` by ``model_weights_`` and ``knn_weights_``.
+        Observed cells are untouched."""
         check_is_fitted(self)
         first = self.model_
         schema = first._schema()
@@ -255,8 +275,24 @@ class AutoencoderImputer(
             if weight[j] == 1.0:
                 probs = np.mean([probs[i] for _, probs in parts], axis=0)
                 fill[:, j] = probs.argmax(axis=1)
+        self._add_knn(values, fill, schema)
         filled = np.where(np.isnan(values), fill, values)
         return fill_holes(X, first._as_table(filled, X))
+
+    def _add_knn(self, values: np.ndarray, fill: np.ndarray, schema: Any) -> None:
+        """The neighbours' part of ``fill``, in place, in the rows with holes."""
+        weight = self.knn_weights_
+        rows = np.flatnonzero(np.isnan(values).any(axis=1))
+        if not (weight > 0).any() or not len(rows):
+            return
+        guess = knn_fill(
+            self.knn_reference_, values[rows], schema, self._scaling(), self.n_neighbors
+        )
+        num = [j for j in schema.numeric if weight[j] > 0]
+        base = self.fallback_values_[num]
+        fill[np.ix_(rows, num)] += weight[num] * (guess[:, num] - base)
+        cat = [j for j in schema.categorical if weight[j] == 1.0]
+        fill[np.ix_(rows, cat)] = guess[:, cat]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -124,6 +124,22 @@ MODEL_CASES["imputer"] = (
     lambda est, X: est.transform(X),
 )
 
+
+def small_series(n: int = 160, seed: int = 0) -> np.ndarray:
+    """Two channels of a period-16 wave with a little noise, (n, 2)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    waves = np.column_stack([np.sin(2 * np.pi * t / 16), np.cos(2 * np.pi * t / 16)])
+    return waves + 0.05 * rng.normal(size=(n, 2))
+
+
+# The series detector scores points: its scores are compared across save/load.
+MODEL_CASES["series"] = (
+    aekit.SeriesDetector(window=8, max_epochs=3, random_state=0, device="cpu"),
+    small_series(),
+    lambda est, X: est.decision_function(X),
+)
+
 # scikit-learn's check_estimator feeds 2-D feature matrices and expects fit/
 # transform/predict on them; recommenders take (user, item, rating) tables, so
 # its checks do not apply to them (the shared suite in test_registry does).
@@ -157,7 +173,24 @@ def expected_failures(estimator) -> dict[str, str]:
         )
         failures["check_outliers_fit_predict"] = reason
         failures["check_outliers_train"] = reason
+    if isinstance(estimator, aekit.SeriesDetector):
+        failures.update(SERIES_FAILURES)
     return failures
+
+
+# A series detector's rows are time points in order: a point's score depends on
+# the points before it, and a series needs more points than its window.
+_order = "rows are time points: a point's score depends on the points before it"
+_short = "a series needs more points than its window (window=8 here)"
+SERIES_FAILURES = {
+    "check_outliers_fit_predict": "PyOD's 0/1 labels (see AnomalyDetector)",
+    "check_outliers_train": _short + "; PyOD's 0/1 labels",
+    "check_methods_sample_order_invariance": _order,
+    "check_methods_subset_invariance": _order + "; " + _short,
+    "check_fit1d": "a 1-D array is a univariate series, not an error",
+    "check_fit2d_predict1d": "a 1-D array is a univariate series; its channel "
+    "count is checked against the fit (the message names both)",
+}
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from aekit.estimators import (
     MultDAE,
     MultVAE,
     Recommendations,
+    SeriesDetector,
 )
 from aekit.exceptions import AekitError, ModelFileError, TrainingError
 from aekit.persistence import load, save
@@ -30,6 +31,7 @@ __all__ = [
     "MultDAE",
     "MultVAE",
     "Recommendations",
+    "SeriesDetector",
     "TrainingError",
     "VAE",
     "__version__",

@@ -9,6 +9,7 @@ from aekit.estimators._imputer import AutoencoderImputer, default_imputer_model
 from aekit.estimators._multvae import MultDAE, MultVAE
 from aekit.estimators._outlier import BaseDetector
 from aekit.estimators._recommender import Recommendations
+from aekit.estimators._series import SeriesDetector
 from aekit.estimators._vae import VAE
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "MultDAE",
     "MultVAE",
     "Recommendations",
+    "SeriesDetector",
 ]

@@ -1,0 +1,506 @@
+"""`SeriesDetector`: anomaly scores for every point of a time series from a
+dense autoencoder on sliding windows (see docs/series.md)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from aekit import _validation as v
+from aekit import thresholds
+from aekit.data import series as ts
+from aekit.estimators._autoencoder import Autoencoder
+from aekit.estimators._base import WrapsModel, fit_or_nothing, run_graph
+from aekit.estimators._detector import AnomalyDetector
+from aekit.estimators._outlier import BaseDetector
+from aekit.estimators._series_stream import StreamMixin
+from aekit.metrics import median_mad, usable_scale
+from aekit.registry import register
+from aekit.training import resolve_device
+
+TINY = np.finfo(np.float64).tiny
+MAX_TRAIN_WINDOWS = 20_000  # stride="auto" keeps at most this many windows
+PCA_WINDOWS = 2_000  # windows the latent_dim="auto" rule looks at
+EXPLAINED = 0.9  # latent_dim="auto": components for this share of the variance
+MAX_LATENT = 32
+CONTROL_QUANTILE = 0.99  # contamination="control": this quantile of the scores
+CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
+
+
+@register("series")
+class SeriesDetector(StreamMixin, WrapsModel, BaseDetector):
+    """Anomaly detector for time series: one score per time point.
+
+    Each channel is scaled on the training period; windows of ``window_``
+    consecutive points are flattened and reconstructed by a dense
+    `aekit.Autoencoder` with its PCA path (so it starts from subsequence PCA),
+    trained through `aekit.AnomalyDetector` (which trims the worst-reconstructed
+    windows and refits, for training series with anomalies). A window's score
+    is the robust z-score (median, MAD over the training windows) of its log
+    reconstruction error; ``point_score`` maps window scores to points. Points
+    above ``threshold_`` are merged into segments (events). Read more in
+    docs/series.md.
+
+    Parameters
+    ----------
+    window : int >= 2 or "auto", default="auto"
+        Points per window. "auto": the training series' period (the highest
+        autocorrelation peak), clipped to [8, 256]; 32 when there is none.
+    stride : int >= 1 or "auto", default="auto"
+        Step between training windows ("auto": 1, or larger so that at most
+        20,000 windows are trained on). Scoring uses every window.
+    latent_dim : int or "auto", default="auto"
+        Code size. "auto": principal components explaining 90% of the training
+        windows' variance, in [1, 32].
+    point_score : {"end", "mean"}, default="end"
+        "end": a point's score is the score of the window ending at it (the
+        first ``window_ - 1`` points take the first window's), which streaming
+        gives as each point arrives; "mean": the mean over the windows covering
+        it (batch scoring only).
+    scaling : {"robust", "standard"}, default="robust"
+        Per-channel scaling fitted on the training series: median and IQR, or
+        mean and standard deviation. Constant channels get scale 1.
+    contamination : float in (0, 0.5], "auto" or "control", default="control"
+        How ``threshold_`` is set from the training points' scores: the ``1 -
+        contamination`` quantile, `aekit.thresholds.auto_threshold`, or the
+        control limit ``median + control_margin * (q99 - median)``.
+    control_margin : float > 0, default=1.5
+    min_length : int >= 1, default=1
+        Segments (after merging) shorter than this are not flagged.
+    merge_gap : int >= 0 or "auto", default="auto"
+        Flagged runs separated by at most this many points merge into one
+        segment ("auto": ``window_ // 4``).
+    trim : float in [0, 0.5), default=0.1
+        Share of training windows left out of the final fit (see
+        `aekit.AnomalyDetector`).
+    latent_distance : bool, default=False
+        Also score the window's code distance (`aekit.AnomalyDetector`'s
+        score, the larger of the two robust z-scores).
+    max_epochs : int, default=30
+    time_column : str or None, default=None
+        DataFrame column holding the timestamps (else its index orders it).
+    device : str, default="auto"
+    random_state : int or None, default=None
+
+    Attributes
+    ----------
+    window_, stride_, latent_dim_, merge_gap_ : int
+    period_ : int or None
+        The period found in the training series (None: none, or window given).
+    resolved_params_ : dict
+    model_ : AnomalyDetector
+        Fitted on the flattened training windows.
+    shift_, scale_ : ndarray of shape (n_channels,)
+    score_center_, score_scale_ : float
+        Median and MAD of the training windows' log errors.
+    channel_error_ : ndarray of shape (n_channels,)
+        Median per-channel window error over the training windows.
+    decision_scores_, labels_ : ndarray (per training point; concatenated
+        over a list of series)
+    threshold_ : float
+    segments_ : list of dict
+        Segments of the training series (see `segments`).
+    n_filled_ : int
+        NaN cells of the training series filled by interpolation.
+
+    Examples
+    --------
+    >>> import numpy as np, aekit
+    >>> t = np.arange(1200)
+    >>> x = np.sin(2 * np.pi * t / 50)
+    >>> x[900:905] += 3.0  # a spike
+    >>> det = aekit.SeriesDetector(max_epochs=5, random_state=0).fit(x[:800])
+    >>> det.window_
+    50
+    >>> scores = det.decision_function(x)
+    >>> scores.shape, bool(scores[900:960].max() > scores[:800].max())
+    ((1200,), True)
+    """
+
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "window": v.Auto(v.Int(low=2)),
+        "stride": v.Auto(v.Int()),
+        "latent_dim": v.Auto(v.Int()),
+        "point_score": v.Choice(ts.POINT_RULES),
+        "scaling": v.Choice(ts.SCALINGS),
+        "control_margin": v.Real(low_open=True),
+        "min_length": v.Int(),
+        "merge_gap": v.Auto(v.Int(low=0)),
+        "trim": v.Real(high=0.5),
+        "latent_distance": v.Bool(),
+        "max_epochs": v.Int(),
+        "time_column": v.Optional(v.ColumnName()),
+    }
+
+    def __init__(
+        self,
+        window: int | str = "auto",
+        *,
+        stride: int | str = "auto",
+        latent_dim: int | str = "auto",
+        point_score: str = "end",
+        scaling: str = "robust",
+        contamination: float | str = "control",
+        control_margin: float = 1.5,
+        min_length: int = 1,
+        merge_gap: int | str = "auto",
+        trim: float = 0.1,
+        latent_distance: bool = False,
+        max_epochs: int = 30,
+        time_column: str | None = None,
+        device: str = "auto",
+        random_state: int | None = None,
+    ) -> None:
+        self.window = window
+        self.stride = stride
+        self.latent_dim = latent_dim
+        self.point_score = point_score
+        self.scaling = scaling
+        self.contamination = contamination
+        self.control_margin = control_margin
+        self.min_length = min_length
+        self.merge_gap = merge_gap
+        self.trim = trim
+        self.latent_distance = latent_distance
+        self.max_epochs = max_epochs
+        self.time_column = time_column
+        self.device = device
+        self.random_state = random_state
+
+    def _check_param_rules(self) -> None:
+        if isinstance(self.contamination, str):
+            if self.contamination not in ("auto", "control"):
+                raise ValueError(
+                    "contamination must be a float in (0, 0.5], 'auto' or "
+                    f"'control', got {self.contamination!r}."
+                )
+        else:
+            CONTAMINATION.check("contamination", self.contamination)
+        try:
+            resolve_device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', "
+                f"got {self.device!r} ({exc})."
+            ) from None
+
+    # -- fit ---------------------------------------------------------------------
+
+    def fit(self, series: Any, y: Any = None) -> SeriesDetector:
+        """Fit on a normal period (or an unlabelled series: the worst windows are
+        trimmed); ``y`` is ignored. Sets the resolved window, the scaling, the
+        window model, ``threshold_``, ``labels_`` and ``segments_``."""
+        with fit_or_nothing(self):
+            v.check_params(self)
+            parts, _ = self._read(series, reset=True)
+            self.n_filled_ = sum(p.n_filled for p in parts)
+            values = np.concatenate([p.values for p in parts])
+            self._resolve_window(parts)
+            self.shift_, self.scale_ = ts.fit_channel_scaler(values, self.scaling)
+            scaled = [self._scaled(p.values) for p in parts]
+            self._resolve_stride(scaled)
+            train = np.concatenate(
+                [ts.sliding_windows(s, self.window_, self.stride_) for s in scaled]
+            )
+            self.latent_dim_ = self._resolve_latent_dim(train)
+            self.model_ = AnomalyDetector(
+                self._window_model(),
+                trim=self.trim,
+                latent_distance=self.latent_distance,
+                random_state=self.random_state,
+            ).fit(train)
+            self._drop_stream()
+            self._fit_scores(scaled)
+        return self
+
+    def _read(self, series: Any, *, reset: bool) -> tuple[list[ts.Series], bool]:
+        """The series as a list, checked against the fit (channels, names) and
+        with NaN cells filled; and whether ``series`` was a list."""
+        parts, is_list, _ = ts.as_series_list(series, self.time_column)
+        frames = series if is_list else [series]
+        for item, part in zip(frames, parts, strict=True):
+            first = reset and part is parts[0]
+            table = _as_table(item, self.time_column, part.values)
+            validate_data(self, table, skip_check_array=True, reset=first)
+            if first and isinstance(table, pd.DataFrame):
+                self.channel_names_ = [str(c) for c in table.columns]
+            part.values, part.n_filled = ts.fill_missing(part.values)
+        return parts, is_list
+
+    def _resolve_window(self, parts: list[ts.Series]) -> None:
+        shortest = min(len(p.values) for p in parts)
+        if self.window == "auto":
+            longest = max(parts, key=lambda p: len(p.values)).values
+            window, self.period_ = ts.auto_window(longest)
+            window = min(window, max(2, shortest // 4))
+        else:
+            window, self.period_ = int(self.window), None
+        self.window_ = window
+        self._check_length(shortest, "training series")
+        self.merge_gap_ = (
+            window // 4 if self.merge_gap == "auto" else int(self.merge_gap)
+        )
+
+    def _check_length(self, n_time: int, what: str) -> None:
+        need = self.window_ + 1
+        if n_time < need:
+            raise ValueError(
+                f"the {what} has n_samples={n_time} points, fewer than window_ + 1 "
+                f"= {need}: give a longer series or a smaller window"
+            )
+
+    def _resolve_stride(self, scaled: list[np.ndarray]) -> None:
+        n_windows = sum(len(s) - self.window_ + 1 for s in scaled)
+        if self.stride == "auto":
+            self.stride_ = max(1, -(-n_windows // MAX_TRAIN_WINDOWS))
+        else:
+            self.stride_ = int(self.stride)
+
+    def _resolve_latent_dim(self, windows: np.ndarray) -> int:
+        """``latent_dim="auto"``: components explaining 90% of the variance of
+        (at most 2,000 evenly spread) training windows, in [1, 32] and below
+        the window's width."""
+        width = windows.shape[1]
+        if self.latent_dim != "auto":
+            return int(self.latent_dim)
+        pick = np.linspace(0, len(windows) - 1, min(len(windows), PCA_WINDOWS))
+        sample = windows[pick.astype(int)]
+        sample = sample - sample.mean(axis=0)
+        spectrum = np.linalg.svd(sample, compute_uv=False) ** 2
+        total = spectrum.sum()
+        if total <= 0:
+            return 1
+        k = int(np.searchsorted(np.cumsum(spectrum) / total, EXPLAINED)) + 1
+        return int(np.clip(k, 1, min(MAX_LATENT, max(1, width - 1))))
+
+    def _window_model(self) -> Autoencoder:
+        """The dense window autoencoder: one hidden layer of 64, the PCA path,
+        no scaling of its own (the channels are scaled already)."""
+        return Autoencoder(
+            hidden_dims=(64,),
+            latent_dim=self.latent_dim_,
+            pca_path=True,
+            scaling=None,
+            loss="mse",
+            batch_size=256,
+            max_epochs=self.max_epochs,
+            patience=5,
+            device=self.device,
+            random_state=self.random_state,
+        )
+
+    @property
+    def resolved_params_(self) -> dict[str, Any]:
+        """The value used for each parameter that may be "auto"."""
+        check_is_fitted(self)
+        names = ("window", "stride", "latent_dim", "merge_gap")
+        return {name: getattr(self, f"{name}_") for name in names}
+
+    def _fit_scores(self, scaled: list[np.ndarray]) -> None:
+        """Score centre and scale, per-channel error scale, training scores,
+        threshold, labels and segments."""
+        self.score_center_, self.score_scale_ = 0.0, 1.0
+        self.channel_error_ = np.ones(self.n_features_in_)
+        raw = [self._window_outputs(s) for s in scaled]
+        if not self.latent_distance:
+            logs = np.log(np.maximum(np.concatenate([r[0] for r in raw]), TINY))
+            center, scale = median_mad(logs)
+            self.score_center_ = float(center)
+            self.score_scale_ = float(usable_scale(scale, center, 1e-9))
+        channel = np.concatenate([r[1] for r in raw])
+        self.channel_error_ = usable_scale(np.median(channel, axis=0), 1.0, 1e-12)
+        points = [self._points(self._standardise(r[0])) for r in raw]
+        self.decision_scores_ = np.concatenate(points)
+        self.threshold_ = self._threshold(self.decision_scores_)
+        self.segments_: list[dict] = []
+        labels: list[np.ndarray] = []
+        offset = 0
+        for part in points:
+            found, flags = self._segments_of(part)
+            self.segments_ += [_shifted(s, offset) for s in found]
+            labels.append(flags)
+            offset += len(part)
+        self.labels_ = np.concatenate(labels)
+
+    def _threshold(self, scores: np.ndarray) -> float:
+        if self.contamination == "auto":
+            return thresholds.auto_threshold(scores)
+        if self.contamination == "control":
+            median = float(np.median(scores))
+            limit = float(np.quantile(scores, CONTROL_QUANTILE))
+            return median + self.control_margin * (limit - median)
+        return float(np.quantile(scores, 1.0 - float(self.contamination)))
+
+    # -- scoring -------------------------------------------------------------------
+
+    def _scaled(self, values: np.ndarray) -> np.ndarray:
+        return (values - self.shift_) / self.scale_
+
+    def _graph(self) -> Any:
+        """The window model's float64 inference graph (cached): windows ->
+        (codes, reconstruction, raw score)."""
+        graph = getattr(self, "_graph_cache", None)
+        if graph is None:
+            graph = self.model_.inference_graph(torch.float64)
+            self._graph_cache = graph
+        return graph
+
+    def _window_outputs(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw scores and per-channel errors (relative to the training median)
+        of every window (stride 1) of one scaled series."""
+        windows = ts.sliding_windows(scaled, self.window_)
+        recon, raw = run_graph(self._graph(), windows, torch.float64, keep=(1, 2))
+        shape = (len(windows), self.window_, self.n_features_in_)
+        errors = ((recon - windows) ** 2).reshape(shape).mean(axis=1)
+        return raw, errors / self.channel_error_
+
+    def _standardise(self, raw: np.ndarray) -> np.ndarray:
+        """Window scores: the robust z of the log error (or the inner
+        detector's score with ``latent_distance``)."""
+        if self.latent_distance:
+            return raw
+        logs = np.log(np.maximum(raw, TINY))
+        return (logs - self.score_center_) / self.score_scale_
+
+    def _points(self, window_values: np.ndarray) -> np.ndarray:
+        return ts.point_scores(window_values, self.window_, self.point_score)
+
+    def _each(self, series: Any, what: str) -> tuple[list[Any], bool]:
+        """Per series of ``series``: ((window raw scores, per-channel errors),
+        index); and whether ``series`` was a list."""
+        check_is_fitted(self)
+        parts, is_list = self._read(series, reset=False)
+        out = []
+        for i, part in enumerate(parts):
+            self._check_length(len(part.values), f"series{f'[{i}]' if i else ''}")
+            if part.n_filled:
+                warnings.warn(
+                    f"{part.n_filled} NaN cells of the series were filled by linear "
+                    f"interpolation before {what}",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            out.append((self._window_outputs(self._scaled(part.values)), part.index))
+        return out, is_list
+
+    def decision_function(self, series: Any) -> Any:
+        """One anomaly score per time point, aligned with the input (a list of
+        arrays for a list of series); higher is more anomalous, about 0 for a
+        typical training window."""
+        each, is_list = self._each(series, "scoring")
+        scores = [self._points(self._standardise(raw)) for (raw, _), _ in each]
+        return scores if is_list else scores[0]
+
+    def predict(self, series: Any, return_confidence: bool = False) -> Any:
+        """0/1 per point (1 = inside a flagged segment: scores above
+        ``threshold_``, merged and at least ``min_length`` long)."""
+        v.check_bool("return_confidence", return_confidence)
+        scores = self.decision_function(series)
+        many = isinstance(scores, list)
+        scores = scores if many else [scores]
+        labels = [self._segments_of(s)[1] for s in scores]
+        if return_confidence:
+            pairs = zip(scores, labels, strict=True)
+            conf = [self._confidence(s, lab) for s, lab in pairs]
+            return (labels, conf) if many else (labels[0], conf[0])
+        return labels if many else labels[0]
+
+    def explain(self, series: Any) -> Any:
+        """Per point and channel, the window error of that channel relative to
+        its median over the training windows (mapped to points as the scores
+        are), shape (n_time, n_channels): which channels drive a score. A
+        DataFrame with the channel names and the series' index for DataFrame
+        input."""
+        results = []
+        each, is_list = self._each(series, "explaining")
+        for (_, channels), index in each:
+            per_point = np.column_stack(
+                [self._points(channels[:, c]) for c in range(channels.shape[1])]
+            )
+            if hasattr(self, "feature_names_in_"):
+                per_point = pd.DataFrame(
+                    per_point, index=index, columns=self.feature_names_in_
+                )
+            results.append(per_point)
+        return results if is_list else results[0]
+
+    def segments(self, series: Any) -> Any:
+        """Flagged segments of ``series``: a list of dicts with ``start`` and
+        ``end`` (row positions, inclusive), ``start_time``/``end_time`` (the
+        index values, as strings), ``peak_score``, ``peak`` (its row) and
+        ``channels`` (channel names ordered by their error over the segment,
+        relative to training) with ``channel_errors``."""
+        results = []
+        each, is_list = self._each(series, "segmenting")
+        for (raw, channels), index in each:
+            scores = self._points(self._standardise(raw))
+            found, _ = self._segments_of(scores)
+            explained = [self._points(channels[:, c]) for c in range(channels.shape[1])]
+            for seg in found:
+                _describe(seg, np.column_stack(explained), index, self._channels())
+            results.append(found)
+        return results if is_list else results[0]
+
+    def _channels(self) -> list[str]:
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return [str(c) for c in range(self.n_features_in_)]
+        return [str(n) for n in names]
+
+    def _segments_of(self, scores: np.ndarray) -> tuple[list[dict], np.ndarray]:
+        """Segments of one series' point scores and the 0/1 labels they give."""
+        runs = ts.merge_runs(scores > self.threshold_, self.merge_gap_, self.min_length)
+        labels = np.zeros(len(scores), np.int64)
+        found = []
+        for start, end in runs:
+            labels[start : end + 1] = 1
+            peak = start + int(np.argmax(scores[start : end + 1]))
+            found.append(
+                {
+                    "start": start,
+                    "end": end,
+                    "peak": peak,
+                    "peak_score": float(scores[peak]),
+                }
+            )
+        return found, labels
+
+    _fills_empty_rows = True  # a time point with every channel NaN: interpolated
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN cells: interpolated
+        return tags
+
+
+def _as_table(item: Any, time_column: Any, values: np.ndarray) -> Any:
+    """What `validate_data` checks names and widths on: the numeric DataFrame
+    (time column as index) or the 2-D values."""
+    if isinstance(item, pd.Series):
+        item = item.to_frame()
+    if isinstance(item, pd.DataFrame):
+        return item.set_index(time_column) if time_column is not None else item
+    return values
+
+
+def _shifted(segment: dict, offset: int) -> dict:
+    """A segment of one of several training series, in concatenated rows."""
+    out = dict(segment)
+    for key in ("start", "end", "peak"):
+        out[key] = int(out[key]) + offset
+    return out
+
+
+def _describe(seg: dict, errors: np.ndarray, index: pd.Index, names: list) -> None:
+    """Add times and the channels that explain the segment to ``seg``."""
+    span = errors[seg["start"] : seg["end"] + 1].mean(axis=0)
+    order = np.argsort(-span, kind="stable")
+    seg["start_time"] = str(index[seg["start"]])
+    seg["end_time"] = str(index[seg["end"]])
+    seg["channels"] = [names[i] for i in order]
+    seg["channel_errors"] = [float(span[i]) for i in order]

@@ -1,0 +1,225 @@
+"""SeriesDetector: window and scaling rules, aligned scores, batch == stream,
+planted anomalies flagged, segments, bad input, save/load."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import aekit
+from aekit.data import series as ts
+
+FAST = dict(max_epochs=5, random_state=0, device="cpu")
+PERIOD = 25
+
+
+def wave(n=1200, seed=0, noise=0.05, period=PERIOD):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return np.sin(2 * np.pi * t / period) + noise * rng.normal(size=n)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return aekit.SeriesDetector(**FAST).fit(wave(600))
+
+
+# -- data rules ---------------------------------------------------------------------
+
+
+def test_auto_window_is_the_period_clipped_and_falls_back():
+    assert ts.auto_window(wave(2000, period=40)[:, None])[0] == 40
+    assert ts.auto_window(wave(2000, period=4)[:, None])[0] == ts.MIN_WINDOW
+    assert ts.auto_window(wave(3000, period=600)[:, None])[0] == ts.MAX_WINDOW
+    noise = np.random.default_rng(0).normal(size=(500, 1))
+    assert ts.auto_window(noise) == (ts.FALLBACK_WINDOW, None)
+
+
+def test_robust_scaling_and_constant_channel():
+    values = np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0], [4.0, 5.0], [100.0, 5.0]])
+    shift, scale = ts.fit_channel_scaler(values, "robust")
+    np.testing.assert_allclose(shift, [3.0, 5.0])
+    np.testing.assert_allclose(scale, [2.0 / 1.349, 1.0])  # IQR 2; constant: 1
+    shift, scale = ts.fit_channel_scaler(values, "standard")
+    np.testing.assert_allclose(scale[0], values[:, 0].std())
+
+
+def test_windows_and_point_rules_on_a_tiny_series():
+    values = np.arange(10.0).reshape(5, 2)
+    windows = ts.sliding_windows(values, 2, 2)  # starts 0, 2 and the last, 3
+    np.testing.assert_array_equal(windows[:, 0], [0.0, 4.0, 6.0])
+    np.testing.assert_array_equal(windows[0], [0.0, 1.0, 2.0, 3.0])
+    scores = np.array([1.0, 2.0, 3.0])  # windows of 3 over 5 points
+    np.testing.assert_array_equal(ts.point_scores(scores, 3, "end"), [1, 1, 1, 2, 3])
+    np.testing.assert_allclose(ts.point_scores(scores, 3, "mean"), [1, 1.5, 2, 2.5, 3])
+
+
+def test_nan_cells_are_interpolated():
+    values = np.array([[1.0], [np.nan], [3.0], [np.nan]])
+    filled, count = ts.fill_missing(values)
+    assert count == 2
+    np.testing.assert_array_equal(filled[:, 0], [1.0, 2.0, 3.0, 3.0])
+
+
+def test_segments_merge_over_short_gaps_and_drop_short_ones():
+    flags = np.array([1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1], bool)
+    assert ts.merge_runs(flags, 1, 1) == [(0, 3), (7, 7), (12, 14)]
+    assert ts.merge_runs(flags, 3, 2) == [(0, 7), (12, 14)]
+    assert ts.merge_runs(flags, 0, 3) == [(12, 14)]
+
+
+# -- the estimator --------------------------------------------------------------------
+
+
+def test_fit_resolves_auto_and_scores_every_point(fitted):
+    assert fitted.window_ == PERIOD and fitted.period_ == PERIOD
+    assert fitted.resolved_params_["window"] == PERIOD
+    assert fitted.stride_ == 1 and 1 <= fitted.latent_dim_ <= 32
+    scores = fitted.decision_function(wave(300, seed=1))
+    assert scores.shape == (300,) and np.isfinite(scores).all()
+    assert fitted.decision_scores_.shape == fitted.labels_.shape == (600,)
+    # typical windows score about 0 (robust z)
+    assert abs(np.median(fitted.decision_scores_)) < 0.5
+
+
+def test_batch_and_stream_scores_agree(fitted):
+    x = wave(200, seed=2)
+    x[120] += 3.0
+    np.testing.assert_allclose(
+        fitted.score_stream(x), fitted.decision_function(x), rtol=0, atol=1e-6
+    )
+    fitted.reset_stream()
+    first = [fitted.update(v) for v in x[:PERIOD]]
+    assert np.isnan(first[:-1]).all() and np.isfinite(first[-1])
+
+
+def _flagged(det, x, where):
+    labels = det.predict(x)
+    return labels[where].any(), labels[:500].mean()
+
+
+@pytest.mark.parametrize("kind", ["spike", "level", "frequency"])
+def test_planted_anomalies_are_flagged(fitted, kind):
+    x = wave(1000, seed=3)
+    if kind == "spike":
+        x[800] += 4.0
+    elif kind == "level":
+        x[800:850] += 1.5
+    else:
+        t = np.arange(800, 900)
+        x[800:900] = np.sin(2 * np.pi * t / 7) + 0.05
+    hit, false_rate = _flagged(fitted, x, slice(800, 900))
+    assert hit and false_rate < 0.05
+    segment = fitted.segments(x)[0]
+    assert 790 <= segment["peak"] <= 900 and segment["channels"] == ["0"]
+
+
+def test_multichannel_segment_names_the_channel():
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {"temp": wave(900, seed=5), "load": rng.normal(size=900) * 0.1 + 1.0},
+        index=pd.date_range("2026-01-01", periods=900, freq="min"),
+    )
+    det = aekit.SeriesDetector(**FAST).fit(frame.iloc[:600])
+    assert det.window_ == PERIOD
+    test = frame.copy()
+    test.iloc[700:710, 1] += 3.0
+    found = det.segments(test)
+    assert found and found[0]["channels"][0] == "load"
+    assert found[0]["start_time"].startswith("2026-01-01")
+    explained = det.explain(test)
+    assert list(explained.columns) == ["temp", "load"]
+
+
+def test_time_column_and_list_of_series():
+    frame = pd.DataFrame({"ts": np.arange(400) * 60, "value": wave(400)})
+    det = aekit.SeriesDetector(time_column="ts", **FAST).fit([frame, frame])
+    assert det.decision_scores_.shape == (800,)
+    scores = det.decision_function([frame, frame.iloc[:100]])
+    assert [len(s) for s in scores] == [400, 100]
+
+
+@pytest.mark.parametrize("rule", ["contamination", "auto", "control"])
+def test_threshold_rules(rule):
+    value = {"contamination": 0.05, "auto": "auto", "control": "control"}[rule]
+    det = aekit.SeriesDetector(contamination=value, **FAST).fit(wave(500))
+    train = det.decision_scores_
+    if rule == "contamination":
+        assert det.threshold_ == pytest.approx(np.quantile(train, 0.95))
+    if rule == "control":
+        q = np.quantile(train, 0.99)
+        expected = np.median(train) + 1.5 * (q - np.median(train))
+        assert det.threshold_ == pytest.approx(expected)
+    assert det.labels_.mean() <= 0.2
+
+
+# -- bad input ----------------------------------------------------------------------
+
+
+def test_nan_cells_are_filled_and_reported(fitted):
+    x = wave(300, seed=6)
+    x[[10, 150]] = np.nan
+    with pytest.warns(UserWarning, match="2 NaN cells"):
+        scores = fitted.decision_function(x)
+    assert np.isfinite(scores).all()
+    y = wave(400)
+    y[5] = np.nan
+    assert aekit.SeriesDetector(**FAST).fit(y).n_filled_ == 1
+
+
+def test_constant_channel_is_handled():
+    x = np.column_stack([wave(400), np.full(400, 7.0)])
+    det = aekit.SeriesDetector(**FAST).fit(x)
+    assert det.scale_[1] == 1.0
+    assert np.isfinite(det.decision_function(x)).all()
+
+
+def test_short_series_and_wrong_channel_count(fitted):
+    with pytest.raises(ValueError, match="n_samples=10 points, fewer than window_"):
+        fitted.decision_function(wave(10))
+    with pytest.raises(ValueError, match="2 features, but SeriesDetector is expecting"):
+        fitted.decision_function(np.ones((100, 2)))
+    with pytest.raises(ValueError, match="point has 2 values.*1 channels"):
+        fitted.update([1.0, 2.0])
+    with pytest.raises(ValueError, match="n_samples=5"):
+        aekit.SeriesDetector(window=8).fit(wave(5))
+
+
+def test_unsorted_duplicated_and_gapped_timestamps():
+    index = pd.date_range("2026-01-01", periods=200, freq="h")
+    frame = pd.DataFrame({"v": wave(200)}, index=index)
+    with pytest.raises(ValueError, match="unsorted timestamps"):
+        aekit.SeriesDetector(**FAST).fit(frame.iloc[::-1])
+    with pytest.raises(ValueError, match="duplicated timestamps"):
+        aekit.SeriesDetector(**FAST).fit(pd.concat([frame.iloc[:1], frame]))
+    with pytest.warns(UserWarning, match="1 gaps in its timestamps"):
+        aekit.SeriesDetector(**FAST).fit(frame.drop(index[50:53]))
+    with pytest.raises(ValueError, match="time_column='t' is not a column"):
+        aekit.SeriesDetector(time_column="t").fit(frame)
+
+
+def test_bad_parameters():
+    with pytest.raises(ValueError, match="contamination must be"):
+        aekit.SeriesDetector(contamination="often").fit(wave(100))
+    with pytest.raises(ValueError, match="^window must be 'auto' or an int >= 2"):
+        aekit.SeriesDetector(window=1).fit(wave(100))
+
+
+def test_mean_rule_refuses_to_stream():
+    det = aekit.SeriesDetector(point_score="mean", **FAST).fit(wave(300))
+    assert det.decision_function(wave(300)).shape == (300,)
+    with pytest.raises(ValueError, match="point_score='end'"):
+        det.score_stream(wave(100))
+
+
+# -- persistence --------------------------------------------------------------------
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    fitted.save(tmp_path / "m")
+    loaded = aekit.load(tmp_path / "m")
+    x = wave(300, seed=7)
+    np.testing.assert_array_equal(
+        loaded.decision_function(x), fitted.decision_function(x)
+    )
+    assert loaded.window_ == fitted.window_ and loaded.segments_ == fitted.segments_
+    np.testing.assert_allclose(loaded.score_stream(x), fitted.decision_function(x))

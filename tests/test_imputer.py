@@ -1,13 +1,22 @@
 """`AutoencoderImputer`'s ensemble and per-column check: the held-out cells,
-the trust weight, the fallback to the column mean/mode, one CPU thread."""
+the blend of models, KNN and mean/mode per column, the fallback to the column
+mean/mode, one CPU thread."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.impute import KNNImputer
 
 import aekit
-from aekit.estimators._column_check import MIN_CHECKS, check_cells, trust_in_model
+from aekit.estimators import _knn_fill as knn_fill_module
+from aekit.estimators._column_check import (
+    MIN_CHECKS,
+    best_level,
+    blend_weights,
+    check_cells,
+    trust_in_model,
+)
 from aekit.training import TrainConfig
 from aekit.training.fast_step import cpu_threads
 
@@ -63,8 +72,8 @@ def fitted():
 
 def test_noise_column_falls_back_to_its_mean(fitted):
     imputer, full, X, holes = fitted
-    weights = imputer.model_weights_
-    assert weights[0] > 0.7 and weights[1] > 0.7  # the model knows these
+    weights = imputer.model_weights_ + imputer.knn_weights_
+    assert weights[0] > 0.7 and weights[1] > 0.7  # the models and KNN know these
     assert weights[2] < 0.4  # and not this one
     np.testing.assert_allclose(imputer.fallback_values_, np.nanmean(X, axis=0))
     filled = imputer.transform(X)
@@ -159,3 +168,150 @@ def test_rows_with_every_cell_missing_are_filled_not_refused():
     assert np.isfinite(filled).all()
     with pytest.raises(ValueError, match="every cell missing"):
         aekit.Autoencoder(**FAST).fit(X)  # the autoencoder itself still refuses
+
+
+def test_blend_weights_find_the_right_guess_or_mix():
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=300)
+    other = rng.normal(size=300)
+    assert blend_weights(truth, 0.0, truth, other) == pytest.approx((1.0, 0.0))
+    assert blend_weights(truth, 0.0, other, truth) == pytest.approx((0.0, 1.0))
+    a, b = blend_weights(truth, 0.0, truth + other, truth - other)  # errors cancel
+    assert (a, b) == pytest.approx((0.5, 0.5))
+    a, b = blend_weights(truth, 0.0, 2 * truth, other)  # too bold, one guess
+    assert (a, b) == pytest.approx((0.5, 0.0), abs=0.05)
+    assert blend_weights(truth, 0.0, -truth, -truth) == (0.0, 0.0)  # the centre
+    assert blend_weights(truth, 0.0, truth, None) == pytest.approx((1.0, 0.0))
+    few = MIN_CHECKS - 1
+    assert blend_weights(truth[:few], 0.0, -truth[:few], truth[:few]) == (1.0, 0.0)
+
+
+def test_blend_weights_stay_a_convex_blend():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        truth, model, knn = rng.normal(size=(3, 40))
+        a, b = blend_weights(truth + 0.5 * model, 0.2, 3 * model, knn - truth)
+        assert a >= 0 and b >= 0 and a + b <= 1 + 1e-12
+
+
+def test_best_level_prefers_the_model_then_knn_then_the_mode():
+    truth = np.array([0.0, 1.0, 2.0] * 10)
+    mode = 0.0
+    assert best_level(truth, mode, truth, truth) == (1.0, 0.0)  # a tie: the model
+    wrong = (truth + 1) % 3
+    assert best_level(truth, mode, wrong, truth) == (0.0, 1.0)
+    assert best_level(truth, mode, wrong, wrong) == (0.0, 0.0)
+    assert best_level(truth, mode, wrong, None) == (0.0, 0.0)
+
+
+def clustered_table(n=300, seed=0):
+    """Rows copied from 30 random centres with a little noise: neighbours know
+    each cell, a 1-d code of a tiny network does not."""
+    rng = np.random.default_rng(seed)
+    centres = 3 * rng.normal(size=(30, 6))
+    full = centres[rng.integers(30, size=n)] + 0.05 * rng.normal(size=(n, 6))
+    holes = rng.random(full.shape) < 0.15
+    holes[holes.all(axis=1), 0] = False
+    return full, np.where(holes, np.nan, full), holes
+
+
+TINY = dict(hidden_dims=(4,), latent_dim=1, max_epochs=10, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def clustered():
+    full, X, holes = clustered_table()
+    model = aekit.Autoencoder(**TINY, device="cpu")
+    imputer = aekit.AutoencoderImputer(model, n_models=2, random_state=0).fit(X)
+    return imputer, full, X, holes
+
+
+def test_knn_is_chosen_where_neighbours_know_best(clustered):
+    imputer, full, X, holes = clustered
+    assert (imputer.knn_weights_ > 0.8).all()
+    assert (imputer.model_weights_ < 0.2).all()
+    filled = imputer.transform(X)
+    knn = KNNImputer().fit_transform(X)
+    ours = np.sqrt(np.mean((filled - full)[holes] ** 2))
+    theirs = np.sqrt(np.mean((knn - full)[holes] ** 2))
+    alone = aekit.AutoencoderImputer(
+        aekit.Autoencoder(**TINY, device="cpu"),
+        n_models=2,
+        n_neighbors=0,
+        random_state=0,
+    ).fit_transform(X)
+    before = np.sqrt(np.mean((alone - full)[holes] ** 2))
+    assert ours < 1.3 * theirs and ours < 0.5 * before
+
+
+def test_the_models_are_kept_where_they_know_best(fitted):
+    imputer, *_ = fitted  # 2 columns that predict each other + noise (above)
+    weights = imputer.model_weights_
+    assert weights[0] > 0.3 and weights[1] > 0.3
+    rng = np.random.default_rng(0)  # a line in 8 dimensions, a little noise
+    full = rng.normal(size=(300, 1)) @ rng.normal(size=(1, 8))
+    full += 0.05 * rng.normal(size=full.shape)
+    holes = rng.random(full.shape) < 0.3
+    holes[holes.all(axis=1), 0] = False
+    line = aekit.AutoencoderImputer(aekit.Autoencoder(**FAST), random_state=0)
+    line.fit(np.where(holes, np.nan, full))
+    assert (line.model_weights_ > line.knn_weights_).mean() >= 0.75
+
+
+def test_knn_fill_of_a_categorical_column_is_the_neighbours_level():
+    rng = np.random.default_rng(0)
+    n = 240
+    group = rng.integers(3, size=n)
+    frame = pd.DataFrame(
+        {
+            "x": 4.0 * group + 0.1 * rng.normal(size=n),
+            "y": -3.0 * group + 0.1 * rng.normal(size=n),
+            "level": pd.Categorical(np.array(["a", "b", "c"])[group]),
+        }
+    )
+    holes = rng.random(n) < 0.2
+    frame.loc[holes, "level"] = None
+    model = aekit.Autoencoder(**TINY, device="cpu")
+    imputer = aekit.AutoencoderImputer(model, n_models=2, random_state=0).fit(frame)
+    filled = imputer.transform(frame)
+    truth = np.array(["a", "b", "c"])[group][holes]
+    assert (filled.loc[holes, "level"].astype(str).to_numpy() == truth).mean() > 0.95
+    assert imputer.model_weights_[2] == 1.0 or imputer.knn_weights_[2] == 1.0
+
+
+def test_save_load_keeps_the_choice(clustered, tmp_path):
+    imputer, _, X, _ = clustered
+    imputer.save(tmp_path / "imp")
+    loaded = aekit.load(tmp_path / "imp")
+    np.testing.assert_array_equal(loaded.knn_weights_, imputer.knn_weights_)
+    np.testing.assert_array_equal(loaded.model_weights_, imputer.model_weights_)
+    np.testing.assert_array_equal(loaded.knn_reference_, imputer.knn_reference_)
+    assert loaded.n_neighbors == imputer.n_neighbors
+    np.testing.assert_allclose(loaded.transform(X[:50]), imputer.transform(X[:50]))
+
+
+def test_no_neighbours_no_knn():
+    _, X, _ = clustered_table(120)
+    imputer = aekit.AutoencoderImputer(
+        aekit.Autoencoder(**TINY, device="cpu"), n_models=1, n_neighbors=0
+    ).fit(X)
+    np.testing.assert_array_equal(imputer.knn_weights_, 0.0)
+    assert imputer.knn_reference_.shape == (0, 6)  # nothing kept
+
+
+def test_neighbours_come_from_a_bounded_sample(monkeypatch):
+    monkeypatch.setattr(knn_fill_module, "MAX_REFERENCE", 50)
+    _, X, _ = clustered_table(200)
+    imputer = aekit.AutoencoderImputer(
+        aekit.Autoencoder(**TINY, device="cpu"), n_models=1, random_state=0
+    ).fit(X)
+    assert len(imputer.knn_reference_) in (0, 50)
+    assert not np.isnan(imputer.transform(X)).any()
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(-1, ValueError), (2.5, TypeError), (True, TypeError)]
+)
+def test_bad_n_neighbors(value, error):
+    with pytest.raises(error, match="n_neighbors"):
+        aekit.AutoencoderImputer(n_neighbors=value).fit(np.ones((5, 2)))

@@ -88,6 +88,8 @@ def knn_check_guesses(
     guesses = np.full(values.shape, np.nan)
     for cells in held:
         rows = np.flatnonzero(cells.any(axis=1))
+        if not len(rows):  # (no check: ``check_fraction=0``)
+            continue
         rows = rows[reference_sample(len(rows), rng)]
         hidden = np.where(cells, np.nan, values)
         reference = hidden[reference_sample(len(values), rng)]

@@ -95,17 +95,19 @@ from aekit.estimators._base import (
 from aekit.estimators._outlier import BaseDetector
 from aekit.metrics import median_mad, usable_scale
 from aekit.nn import LatentDistanceScore, NeighbourDistanceScore, ScoredGraph
-from aekit.nn.graph import neighbour_distances
+from aekit.nn.graph import FeatureTails, neighbour_distances
 from aekit.registry import register
 from aekit.training.callbacks import Callback
 
 TINY = np.finfo(np.float64).tiny
 N_NEIGHBORS = 10  # codes a "knn" code distance averages over
 MAX_REFERENCE = 4096  # reference codes kept for the "knn" code distance
+MAX_TAIL_REFERENCE = 4096  # order statistics kept per feature for the tails
 KNN_FLOOR = 1e-3  # least ``min_distance_`` (in code standard deviations)
 KNN_OWN = 1e-3  # a reference code this close to a row's code is the row's own
 SPREAD_RTOL = 1e-9  # a spread below this share of the values' size is rounding
 CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
+MAX_TAIL_FEATURES = 20  # feature_tails="auto": the tails part up to this width
 
 
 def default_detector_model(random_state: Any = None) -> Autoencoder:
@@ -163,6 +165,24 @@ def shrunk_precision(codes: np.ndarray) -> np.ndarray:
     if np.trace(cov) <= 1e-12 * max(1.0, float(np.square(codes).mean())):
         return none  # the codes are one point (copies of a row): rounding spread
     return np.linalg.pinv(cov, rcond=1e-6, hermitian=True)
+
+
+def feature_tails(X: np.ndarray, max_reference: int = MAX_TAIL_REFERENCE) -> Any:
+    """`aekit.nn.graph.FeatureTails` (float64) of the rows ``X``: each feature's
+    sorted values (beyond ``max_reference`` rows, that many evenly spaced order
+    statistics, the least and the largest among them) and the sign of its
+    skewness (0 for a feature constant up to rounding)."""
+    values = np.sort(np.asarray(X, np.float64), axis=0)
+    if len(values) > max_reference:
+        ranks = np.round(np.linspace(0, len(values) - 1, max_reference))
+        values = values[ranks.astype(np.int64)]
+    centred = X - X.mean(axis=0)
+    spread = centred.std(axis=0)
+    size = np.abs(X).max(axis=0, initial=0.0)
+    flat = spread <= SPREAD_RTOL * np.maximum(size, 1e-300)
+    skewness = (centred**3).mean(axis=0) / np.where(flat, 1.0, spread) ** 3
+    sign = np.where(flat, 0.0, np.sign(skewness))
+    return FeatureTails(*_tensors(values, sign))
 
 
 @register("detector")
@@ -258,6 +278,7 @@ class AnomalyDetector(WrapsModel, BaseDetector):
         "trim": v.Real(high=0.5),
         "latent_distance": v.Bool(),
         "code_distance": v.Choice(("knn", "mahalanobis")),
+        "feature_tails": v.Auto(v.Bool()),
         "ranking_epochs": v.Real(low_open=True, high=1.0, high_open=False),
         "callbacks": v.Optional(v.InstancesOf(Callback)),
     }
@@ -270,6 +291,7 @@ class AnomalyDetector(WrapsModel, BaseDetector):
         trim: float = 0.3,
         latent_distance: bool = True,
         code_distance: str = "mahalanobis",
+        feature_tails: bool | str = "auto",
         ranking_epochs: float = 0.25,
         random_state: int | None = None,
         callbacks: list[Callback] | None = None,
@@ -279,6 +301,7 @@ class AnomalyDetector(WrapsModel, BaseDetector):
         self.trim = trim
         self.latent_distance = latent_distance
         self.code_distance = code_distance
+        self.feature_tails = feature_tails
         self.ranking_epochs = ranking_epochs
         self.random_state = random_state
         self.callbacks = callbacks
@@ -376,8 +399,10 @@ class AnomalyDetector(WrapsModel, BaseDetector):
         else:
             self.code_mean_ = best.mean(axis=0)
             self.code_precision_ = shrunk_precision(best)
+        self._fit_tails(X)
         # the score head's parts need no centre or scale yet
-        self.score_center_, self.score_scale_ = np.zeros(2), np.ones(2)
+        n_parts = 3 if self._tails_used() else 2
+        self.score_center_, self.score_scale_ = np.zeros(n_parts), np.ones(n_parts)
         with torch.inference_mode():
             head = self._score_head()
             errors_t, codes_t = _tensors(errors, codes)
@@ -386,10 +411,46 @@ class AnomalyDetector(WrapsModel, BaseDetector):
                 parts = head.parts(errors_t, codes_t, known)
             else:
                 parts = head.parts(errors_t, codes_t)
+            if self._tails_used():
+                parts = torch.cat([parts, self._tail_parts(X, head)], dim=1)
             self.score_center_, scale = median_mad(parts.numpy())
             # (copies of one row have a MAD of rounding error: no scale)
             self.score_scale_ = usable_scale(scale, self.score_center_, SPREAD_RTOL)
             return self._score_head().combine(parts).numpy()
+
+    def _tails_used(self) -> bool:
+        """Whether the score has the feature-tails part: asked for, with
+        ``latent_distance``, on a numeric table (a model fitted on a mixed-type
+        table has no numeric rows to take tails of)."""
+        return bool(self.feature_tails_) and bool(self.latent_distance)
+
+    def _fit_tails(self, X: Any) -> None:
+        """Resolve ``feature_tails_`` (``"auto"``: at most `MAX_TAIL_FEATURES`
+        columns; never for a model fitted on a mixed-type table, which has no
+        numeric rows to take tails of); then each feature's reference values
+        (sorted) and skewness sign, from the training rows (at most
+        `MAX_TAIL_REFERENCE` order statistics, or for a table on disk a seeded
+        sample of that many rows)."""
+        wanted = self.feature_tails
+        if wanted == "auto":
+            wanted = self.n_features_in_ <= MAX_TAIL_FEATURES
+        self.feature_tails_ = bool(wanted) and not self._table_model()
+        if not self._tails_used():
+            return
+        if isinstance(X, ChunkedTable):
+            rate = min(1.0, MAX_TAIL_REFERENCE / max(len(X), 1))
+            rng = np.random.default_rng(self.random_state)
+            blocks = [np.asarray(b, np.float64) for b in X.frames()]
+            X = np.concatenate([b[rng.random(len(b)) < rate] for b in blocks])
+        tails = feature_tails(np.asarray(X, np.float64))
+        self.tail_reference_ = tails.reference.numpy()
+        self.tail_skew_sign_ = tails.skew_sign.numpy()
+
+    def _tail_parts(self, X: Any, head: Any) -> torch.Tensor:
+        """The tail part of the rows ``X`` (an array, or a table on disk read
+        chunk by chunk), (n, 1)."""
+        blocks = X.frames() if isinstance(X, ChunkedTable) else [X]
+        return torch.cat([head.tail_part(*_tensors(b)) for b in blocks])
 
     def _errors_and_codes(self, X: np.ndarray) -> tuple[np.ndarray, Any]:
         """Scaled reconstruction errors and codes of ``X`` (no codes without
@@ -410,6 +471,9 @@ class AnomalyDetector(WrapsModel, BaseDetector):
         """The ``latent_distance`` score as a torch module (float64), from the
         fitted statistics: what `decision_function` computes and what
         `inference_graph` (and so `to_onnx`) puts after the model."""
+        tails = None
+        if self._tails_used():
+            tails = FeatureTails(*_tensors(self.tail_reference_, self.tail_skew_sign_))
         if self.code_distance == "knn":
             reference, code_scale, center, scale, low = _tensors(
                 self.reference_codes_,
@@ -419,20 +483,19 @@ class AnomalyDetector(WrapsModel, BaseDetector):
                 self.min_distance_,
             )
             return NeighbourDistanceScore(
-                reference, code_scale, center, scale, low, N_NEIGHBORS, KNN_OWN
+                reference, code_scale, center, scale, low, N_NEIGHBORS, KNN_OWN, tails
             )
-        return LatentDistanceScore(
-            *_tensors(
-                self.code_mean_,
-                self.code_precision_,
-                self.score_center_,
-                self.score_scale_,
-            )
+        mean, precision, center, scale = _tensors(
+            self.code_mean_, self.code_precision_, self.score_center_, self.score_scale_
         )
+        return LatentDistanceScore(mean, precision, center, scale, tails)
 
     @torch.inference_mode()
-    def _latent_scores(self, errors: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        return self._score_head()(*_tensors(errors, codes)).numpy()
+    def _latent_scores(
+        self, errors: np.ndarray, codes: np.ndarray, X: np.ndarray
+    ) -> np.ndarray:
+        rows = _tensors(X)[0] if self._tails_used() else None
+        return self._score_head()(*_tensors(errors, codes), rows).numpy()
 
     def _threshold(self, scores: np.ndarray) -> float:
         if self.contamination == "auto":
@@ -444,7 +507,9 @@ class AnomalyDetector(WrapsModel, BaseDetector):
 
     def _scores(self, X: np.ndarray) -> np.ndarray:
         errors, codes = self._errors_and_codes(X)
-        return self._latent_scores(errors, codes) if self.latent_distance else errors
+        if not self.latent_distance:
+            return errors
+        return self._latent_scores(errors, codes, X)
 
     def _fit_input(self, X: Any) -> Any:
         """The training data: a validated array, a table on disk (numeric

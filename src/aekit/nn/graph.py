@@ -5,7 +5,8 @@ outputs, with the input scaling folded in.
 features, or images in the training samples' shape) and returns three tensors:
 the codes, the reconstruction in input units, and the per-row mean squared
 reconstruction error in the scaled space. `LatentDistanceScore` (the default)
-and `NeighbourDistanceScore` turn errors and codes into `aekit.AnomalyDetector`'s
+and `NeighbourDistanceScore` turn errors, codes and (with `FeatureTails`, ECOD's
+per-feature tail probabilities) the raw rows into `aekit.AnomalyDetector`'s
 score, and `ScoredGraph` puts the two together. The estimators compute their
 precise scores with these modules and `aekit.export` hands the same modules to
 torch's ONNX exporter, so the exported arithmetic is the arithmetic the
@@ -81,29 +82,104 @@ def _nearest(rows: torch.Tensor, reference: torch.Tensor, n: int) -> torch.Tenso
     return torch.topk(distances, n, dim=1, largest=False).values
 
 
+class FeatureTails(nn.Module):
+    """Raw rows -> ECOD's outlier score from per-feature empirical tail
+    probabilities (Li et al., "ECOD: Unsupervised Outlier Detection Using
+    Empirical Cumulative Distribution Functions", IEEE TKDE 2022,
+    https://arxiv.org/abs/2201.00382), computed as PyOD's ``ECOD`` does.
+
+    For feature j, the left and right tail probabilities of a value x are
+    ``(#{r <= x} + 1) / (m + 1)`` and ``(#{r >= x} + 1) / (m + 1)`` over the m
+    ``reference`` values of that feature (the +1 counts the row itself, so a
+    value beyond every reference value has a finite tail); with ``U_l``,
+    ``U_r`` their negative logs, the feature's part is ``max(U_l, U_r)``, or
+    ``U_l + U_r`` for a feature with no skew (PyOD's
+    ``max(U_skew, max(U_l, U_r))``: its skewness-corrected ``U_skew`` matters
+    only there); the score is the sum over features.
+
+    Parameters
+    ----------
+    reference : Tensor of shape (m, n_features)
+        Each column sorted ascending: a feature's training values (or evenly
+        spaced order statistics of them).
+    skew_sign : Tensor of shape (n_features,)
+        The sign (-1, 0 or 1) of each feature's skewness over the training rows.
+    """
+
+    reference: torch.Tensor
+    skew_sign: torch.Tensor
+
+    def __init__(self, reference: torch.Tensor, skew_sign: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("reference", reference)
+        self.register_buffer("skew_sign", skew_sign)
+
+    def counts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per row and feature, how many reference values are <= and >= x.
+        Eagerly by binary search; under `torch.export` (ONNX has no
+        searchsorted) by comparing with every reference value (the same
+        counts)."""
+        m = self.reference.shape[0]
+        if torch.compiler.is_exporting():
+            below = (self.reference.unsqueeze(0) <= x.unsqueeze(1)).sum(dim=1)
+            above = (self.reference.unsqueeze(0) >= x.unsqueeze(1)).sum(dim=1)
+            return below.to(x.dtype), above.to(x.dtype)
+        columns, values = self.reference.T.contiguous(), x.T.contiguous()
+        below = torch.searchsorted(columns, values, right=True).T
+        above = m - torch.searchsorted(columns, values, right=False).T
+        return below.to(x.dtype), above.to(x.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        below, above = self.counts(x)
+        total = self.reference.shape[0] + 1.0
+        left = -((below + 1.0) / total).log()
+        right = -((above + 1.0) / total).log()
+        sign = self.skew_sign
+        skewed = left * (sign <= 0).to(x.dtype) + right * (sign >= 0).to(x.dtype)
+        return torch.maximum(skewed, torch.maximum(left, right)).sum(dim=1)
+
+
 class PartsScore(nn.Module):
     """Base of `aekit.AnomalyDetector`'s score heads: ``parts(errors, codes)``
-    (subclasses: the log reconstruction error and a log code distance, (n, 2))
-    become the score ``max((parts - center) / scale)``, the larger of their
-    robust z-scores (see the detector's module docstring)."""
+    (subclasses: the log reconstruction error and a log code distance), with
+    ``tails`` a third part ``log(1 + FeatureTails(x))``, become the score
+    ``max((parts - center) / scale)``, the largest of their robust z-scores
+    (see `aekit.AnomalyDetector`)."""
 
     center: torch.Tensor
     scale: torch.Tensor
 
-    def __init__(self, center: torch.Tensor, scale: torch.Tensor) -> None:
+    def __init__(
+        self,
+        center: torch.Tensor,
+        scale: torch.Tensor,
+        tails: FeatureTails | None = None,
+    ) -> None:
         super().__init__()
         self.register_buffer("center", center)
         self.register_buffer("scale", scale)
+        self.tails = tails
 
     def parts(self, errors: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def tail_part(self, x: torch.Tensor) -> torch.Tensor:
+        """log(1 + the ECOD score) of raw rows, (n, 1)."""
+        if self.tails is None:
+            raise RuntimeError("this score head has no feature tails")
+        return self.tails(x).log1p().unsqueeze(1)
 
     def combine(self, parts: torch.Tensor) -> torch.Tensor:
         """The score of rows whose parts are known."""
         return ((parts - self.center) / self.scale).amax(dim=1)
 
-    def forward(self, errors: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        return self.combine(self.parts(errors, codes))
+    def forward(
+        self, errors: torch.Tensor, codes: torch.Tensor, x: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        parts = self.parts(errors, codes)
+        if self.tails is not None and x is not None:
+            parts = torch.cat([parts, self.tail_part(x)], dim=1)
+        return self.combine(parts)
 
 
 def _log_errors(errors: torch.Tensor) -> torch.Tensor:
@@ -124,8 +200,9 @@ class LatentDistanceScore(PartsScore):
         code_precision: torch.Tensor,
         center: torch.Tensor,
         scale: torch.Tensor,
+        tails: FeatureTails | None = None,
     ) -> None:
-        super().__init__(center, scale)
+        super().__init__(center, scale, tails)
         self.register_buffer("code_mean", code_mean)
         self.register_buffer("code_precision", code_precision)
 
@@ -198,8 +275,9 @@ class NeighbourDistanceScore(PartsScore):
         low: torch.Tensor,
         k: int,
         own: float,
+        tails: FeatureTails | None = None,
     ) -> None:
-        super().__init__(center, scale)
+        super().__init__(center, scale, tails)
         self.register_buffer("reference", reference)
         self.register_buffer("code_scale", code_scale)
         self.register_buffer("low", low)  # a tensor: ONNX keeps its dtype
@@ -225,7 +303,7 @@ class NeighbourDistanceScore(PartsScore):
 
 
 class ScoredGraph(nn.Module):
-    """An `AutoencoderGraph` whose third output is ``head(errors, codes)``."""
+    """An `AutoencoderGraph` whose third output is ``head(errors, codes, x)``."""
 
     def __init__(self, graph: AutoencoderGraph, head: nn.Module) -> None:
         super().__init__()
@@ -235,4 +313,4 @@ class ScoredGraph(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         codes, recon, errors = self.autoencoder(x)
-        return codes, recon, self.head(errors, codes)
+        return codes, recon, self.head(errors, codes, x)

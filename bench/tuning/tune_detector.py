@@ -7,7 +7,7 @@ with satellite and cardio). Sets over --max-rows rows are subsampled (stratified
 seed 0). Protocol as in anomaly_odds.py: 60/40 split per seed, standardisation
 fitted on train, no labels in fit, test ROC-AUC.
 
-    python bench/tune_detector.py [DATA] [--seeds 0 1 2] [--configs default ...]
+    python bench/tuning/tune_detector.py [DATA] [--seeds 0 1 2] [--configs default ...]
 
 Each config is a name in CONFIGS: a function (n_features, seed) -> detector.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -30,8 +31,10 @@ import aekit
 from aekit.estimators import default_detector_model
 from aekit.metrics import median_mad
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-CACHE = Path(__file__).resolve().parent / "out" / "tune_detector.json"
+BENCH = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(BENCH))  # rare_tasks
+DEFAULT_DATA = BENCH.parent / ".." / "shared" / "data"
+CACHE = BENCH / "out" / "tune_detector.json"
 FAMILIES = ("adbench", "rare", "rare_heldout")
 TUNING_SETS = [
     "10_cover", "12_fault", "15_Hepatitis", "16_http", "17_InternetAds",

@@ -8,10 +8,10 @@ seed 0), fit the default detector without labels, and keep its training scores
 the folder after changing the detector). Then every rule labels those scores; a
 rule "hits" a set when its label rate is within a factor 2 of the true rate.
 
-    python bench/auto_threshold.py [DATA] --family adbench|odds|rare|fresh|fresh2
+    python bench/tuning/auto_threshold.py [DATA] --family adbench|odds|rare|fresh|fresh2
         [--rules aekit_mad aekit_auto ...] [--pythresh FILTER KARCH ...]
 
-Families: ``adbench`` are the ADBench tuning sets of `bench/tune_detector.py`
+Families: ``adbench`` are the ADBench tuning sets of `bench/tuning/tune_detector.py`
 (the rule was chosen on these), ``odds`` the 17 benchmark sets of
 `bench/anomaly_odds.py`, ``rare`` the 34 rare-class tasks of `bench/rare_tasks.py`
 of rounds 1-2, ``fresh`` and ``fresh2`` its `FRESH` and `FRESH2` families
@@ -21,6 +21,7 @@ of rounds 1-2, ``fresh`` and ``fresh2`` its `FRESH` and `FRESH2` families
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -33,7 +34,9 @@ import aekit
 from aekit import thresholds
 
 HERE = Path(__file__).resolve().parent
-CACHE = HERE / "out" / "threshold_scores"
+BENCH = HERE.parent
+sys.path.insert(0, str(BENCH))  # rare_tasks, anomaly_odds
+CACHE = BENCH / "out" / "threshold_scores"
 
 
 def round2_auto(scores: np.ndarray) -> float:
@@ -60,10 +63,11 @@ PYTHRESH = ("FILTER", "DSN", "OCSVM", "CLF", "META", "IQR", "MAD", "ZSCORE")
 
 def family_sets(data: Path, family: str, max_rows: int):
     """(name, loader) pairs of a family; a loader returns (X, y)."""
+    from tune_detector import TUNING_SETS, load
+
     from aekit.data import load_odds
     from anomaly_odds import SETS
     from rare_tasks import FRESH, FRESH2, TASKS, load_task
-    from tune_detector import TUNING_SETS, load
 
     if family == "adbench":
         return [(n, lambda n=n: load(data, n, max_rows)) for n in TUNING_SETS]
@@ -109,7 +113,7 @@ def pythresh_rate(method: str, scores: np.ndarray) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "data", nargs="?", default=str(HERE.parent / ".." / "shared" / "data")
+        "data", nargs="?", default=str(BENCH.parent / ".." / "shared" / "data")
     )
     parser.add_argument(
         "--family",

@@ -1,8 +1,9 @@
 """Choose how `AnomalyDetector` combines its score parts, on the tuning families
-only (issue 13, part 3): the ADBench tuning sets of `bench/tune_detector.py` and the
-rare-class tuning tasks of `bench/rare_tasks.py` (never ODDS, never `FRESH`;
-``--family rare`` is `TUNING`, ``rare_seen`` adds `HELD_OUT`, which rounds 1-2
-judged on and round 3 tuned on).
+only: the ADBench tuning sets of `bench/tuning/tune_detector.py` and rare-class
+tasks of `bench/rare_tasks.py`, never ODDS and never `FRESH3`. ``--family rare``
+is `TUNING`; ``rare_seen`` adds `HELD_OUT` (judged on in issue 13 rounds 1-2,
+tuned on since); ``fresh`` and ``fresh2`` are the families that judged issue 13
+round 3 (tuned on in issue 22); ``rare_all`` is all four.
 
 One default detector is fitted per set and seed (protocol of `tune_detector.py`:
 ADBench 60/40 split, rare tasks fit and scored on all rows); the per-row parts of
@@ -26,12 +27,13 @@ its training and test rows are cached under bench/out/detector_parts/:
 A rule turns the parts (robust z-scored with the training rows' median and MAD)
 into a score; the table is the mean test ROC-AUC per family.
 
-    python bench/detector_parts.py [DATA] --family adbench|rare|rare_seen --seeds 0 1
+    python bench/tuning/detector_parts.py [DATA] --family FAMILY --seeds 0 1
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -43,14 +45,18 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import aekit
-from aekit.estimators._detector import knn_distance
+from aekit.estimators._detector import feature_tails, knn_distance
 from aekit.metrics import median_mad
 
 HERE = Path(__file__).resolve().parent
-CACHE = HERE / "out" / "detector_parts"
+BENCH = HERE.parent
+sys.path.insert(0, str(BENCH))  # rare_tasks, anomaly_odds
+CACHE = BENCH / "out" / "detector_parts"
 PARTS = (
     "recon", "mahal", "knn_code", "knn_input", "iforest", "mahal_lw", "mahal_oas",
     "knn_code_loglog",
+    # issue 22, computed from the cached rows (not cached themselves):
+    "ecod", "ecod_best", "ecod_raw", "pyod_ecod",
 )  # fmt: skip
 
 
@@ -104,16 +110,23 @@ def parts_of(X, y, seed: int, family: str):
                 ]
             )
         )
-    return out[0], out[1], yte
+    return out[0], out[1], yte, Xtr, Xte
 
 
 def load_parts(data: Path, family: str, seeds, max_rows: int) -> dict:
     """{(set, seed): (train parts, test parts, y, n_features)}, cached."""
-    from rare_tasks import HELD_OUT, TUNING, load_task
     from tune_detector import TUNING_SETS, load
 
-    names = {"adbench": TUNING_SETS, "rare": TUNING, "rare_seen": TUNING + HELD_OUT}
-    names = names[family]
+    from rare_tasks import FRESH, FRESH2, HELD_OUT, TUNING, load_task
+
+    names = {
+        "adbench": TUNING_SETS,
+        "rare": TUNING,
+        "rare_seen": TUNING + HELD_OUT,
+        "fresh": FRESH,
+        "fresh2": FRESH2,
+        "rare_all": TUNING + HELD_OUT + FRESH + FRESH2,
+    }[family]
     result = {}
     for name in names:
         X = None
@@ -127,13 +140,39 @@ def load_parts(data: Path, family: str, seeds, max_rows: int) -> dict:
                         if family == "adbench"
                         else load_task(name)
                     )
-                tr, te, yte = parts_of(X, y, seed, kind)
+                tr, te, yte, Xtr, Xte = parts_of(X, y, seed, kind)
                 CACHE.mkdir(parents=True, exist_ok=True)
-                np.savez(path, train=tr, test=te, y=yte, d=X.shape[1])
+                np.savez(path, train=tr, test=te, y=yte, d=X.shape[1], Xtr=Xtr, Xte=Xte)
                 print(f"{name} seed {seed} done", flush=True)
             with np.load(path) as f:
-                result[name, seed] = (f["train"], f["test"], f["y"], int(f["d"]))
+                tr, te = f["train"], f["test"]
+                tails = tail_parts(tr, te, f["Xtr"], f["Xte"])
+                tr, te = np.hstack([tr, tails[0]]), np.hstack([te, tails[1]])
+                result[name, seed] = (tr, te, f["y"], int(f["d"]))
     return result
+
+
+def tail_parts(tr, te, Xtr, Xte) -> tuple[np.ndarray, np.ndarray]:
+    """Issue 22's tail parts of the train and test rows: ``ecod`` is the
+    library's part, log(1 + ECOD score) with every training row as reference;
+    ``ecod_best`` the same with the training rows the detector reconstructs
+    best (the 70% that its reference codes come from) as reference; ``ecod_raw``
+    the ECOD score itself; ``pyod_ecod`` PyOD's ECOD (fit on the train rows).
+    """
+    from pyod.models.ecod import ECOD
+
+    best = tr[:, 0] <= np.quantile(tr[:, 0], 0.7)
+    heads = [feature_tails(Xtr), feature_tails(Xtr[best])]
+    pyod = ECOD().fit(Xtr)
+    out = []
+    for rows in (Xtr, Xte):
+        with torch.inference_mode():
+            x = torch.from_numpy(rows)
+            raw = [head(x).numpy() for head in heads]
+        test = rows is Xte and rows is not Xtr
+        ecod = pyod.decision_function(rows) if test else pyod.decision_scores_
+        out.append(np.column_stack([np.log1p(raw[0]), np.log1p(raw[1]), raw[0], ecod]))
+    return out[0], out[1]
 
 
 def _z(train: np.ndarray, test: np.ndarray) -> np.ndarray:
@@ -158,6 +197,22 @@ def by_width(small: Callable, large: Callable, max_d: int) -> Callable:
 
 
 RULES: dict[str, Callable] = {
+    # issue 22: the default since issue 13 round 2 is "lw"
+    "tails": max_of("recon", "mahal_lw", "ecod"),
+    "tails_best": max_of("recon", "mahal_lw", "ecod_best"),
+    "tails_raw": max_of("recon", "mahal_lw", "ecod_raw"),
+    "ecod": lambda tr, te, d: te[:, PARTS.index("ecod")],
+    "pyod_ecod": lambda tr, te, d: te[:, PARTS.index("pyod_ecod")],
+    **{
+        f"d{k}_tails": by_width(
+            max_of("recon", "mahal_lw", "ecod"), max_of("recon", "mahal_lw"), k
+        )
+        for k in (10, 20)
+    },
+    "mean_tails": mean_of("recon", "mahal_lw", "ecod"),
+    "lw_plus_ecod": lambda tr, te, d: (
+        max_of("recon", "mahal_lw")(tr, te, d) + max_of("ecod")(tr, te, d)
+    ),
     "default": max_of("recon", "mahal"),
     "knn_code": max_of("recon", "knn_code"),
     "recon_knn_input": max_of("recon", "knn_input"),
@@ -202,10 +257,12 @@ RULES: dict[str, Callable] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "data", nargs="?", default=str(HERE.parent / ".." / "shared" / "data")
+        "data", nargs="?", default=str(BENCH.parent / ".." / "shared" / "data")
     )
     parser.add_argument(
-        "--family", choices=("adbench", "rare", "rare_seen"), default="rare"
+        "--family",
+        choices=("adbench", "rare", "rare_seen", "fresh", "fresh2", "rare_all"),
+        default="rare",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--max-rows", type=int, default=10_000)

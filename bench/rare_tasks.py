@@ -12,7 +12,7 @@ than `MAX_RATE` of the rows it is subsampled (seed 0) to `TARGET_RATE`; tables
 over `MAX_ROWS` rows are subsampled (stratified, seed 0).
 
 `HELD_OUT` is the fixed third kept apart: no default was chosen on it
-(`bench/tune_detector.py --family rare` tunes on `TUNING`;
+(`bench/tuning/tune_detector.py --family rare` tunes on `TUNING`;
 `bench/anomaly_odds.py --family rare_heldout` judges on `HELD_OUT`).
 
 `FRESH` is a third family on tables none of the other tasks use, added in issue

@@ -146,8 +146,8 @@ def test_threshold_rules(rule):
     if rule == "contamination":
         assert det.threshold_ == pytest.approx(np.quantile(train, 0.95))
     if rule == "control":
-        q = np.quantile(train, 0.99)
-        expected = np.median(train) + 1.5 * (q - np.median(train))
+        mad = np.median(np.abs(train - np.median(train)))
+        expected = np.median(train) + 1.5 * 2.326 * 1.4826 * mad
         assert det.threshold_ == pytest.approx(expected)
     assert det.labels_.mean() <= 0.2
 
@@ -223,3 +223,30 @@ def test_save_load_round_trip(fitted, tmp_path):
     )
     assert loaded.window_ == fitted.window_ and loaded.segments_ == fitted.segments_
     np.testing.assert_allclose(loaded.score_stream(x), fitted.decision_function(x))
+
+
+# -- CLI ----------------------------------------------------------------------------
+
+
+def test_cli_detect_series_end_to_end(tmp_path):
+    from aekit.cli.main import main
+    from tests.conftest import assert_picture
+
+    x = wave(600, seed=8)
+    x[450:455] += 4.0
+    stamps = pd.date_range("2026-01-01", periods=600, freq="5min")
+    path = tmp_path / "series.csv"
+    pd.DataFrame({"timestamp": stamps, "value": x}).to_csv(path, index=False)
+    out, png, model = tmp_path / "scores.csv", tmp_path / "s.png", tmp_path / "m"
+    main(
+        [
+            "detect", str(path), "--series", "--time-column", "timestamp",
+            "--window", "auto", "-o", str(out), "--plot", str(png),
+            "--model-dir", str(model),
+        ]
+    )  # fmt: skip
+    scores = pd.read_csv(out)
+    assert list(scores.columns) == ["timestamp", "score", "label"]
+    assert len(scores) == 600 and scores["label"].iloc[450:480].any()
+    assert_picture(png)
+    assert aekit.load(model).window_ == PERIOD

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from aekit import persistence, plotting
+from aekit.cli import series
 from aekit.cli._io import (
     OUTPUT_HELP,
     TABLE_HELP,
@@ -27,10 +28,11 @@ def add_commands(subparsers: Subcommands) -> None:
     p.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
     p.add_argument(
         "--contamination",
-        default="0.1",
+        default=None,
         help="expected fraction of anomalies, or 'auto' (a cut from the training "
         "scores: between two groups of scores where a mixture finds them, else "
-        "two standard deviations above the mean; see docs/anomaly.md)",
+        "two standard deviations above the mean; see docs/anomaly.md); "
+        "default 0.1, with --series 'control'",
     )
     p.add_argument(
         "--trim",
@@ -55,6 +57,7 @@ def add_commands(subparsers: Subcommands) -> None:
     p.add_argument("--plot", help="write a score histogram with the threshold")
     p.add_argument("--random-state", type=int, default=0)
     add_drop_option(p)
+    series.add_options(p)
     p.set_defaults(run=cmd_detect)
 
 
@@ -70,9 +73,11 @@ def _contamination(text: str) -> float | str:
 
 
 def cmd_detect(args: argparse.Namespace) -> None:
+    if args.series:
+        return series.cmd_detect_series(args)
     X = read_input(args.data, args.drop, tables=True)
     detector = AnomalyDetector(
-        contamination=_contamination(args.contamination),
+        contamination=_contamination(args.contamination or "0.1"),
         trim=args.trim,
         latent_distance=not args.reconstruction_only,
         code_distance=args.code_distance,

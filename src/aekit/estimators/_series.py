@@ -28,7 +28,7 @@ MAX_TRAIN_WINDOWS = 20_000  # stride="auto" keeps at most this many windows
 PCA_WINDOWS = 2_000  # windows the latent_dim="auto" rule looks at
 EXPLAINED = 0.9  # latent_dim="auto": components for this share of the variance
 MAX_LATENT = 32
-CONTROL_QUANTILE = 0.99  # contamination="control": this quantile of the scores
+CONTROL_Z = 2.326  # contamination="control": a normal's 99% quantile, in sigmas
 CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
 
 
@@ -68,7 +68,10 @@ class SeriesDetector(StreamMixin, WrapsModel, BaseDetector):
     contamination : float in (0, 0.5], "auto" or "control", default="control"
         How ``threshold_`` is set from the training points' scores: the ``1 -
         contamination`` quantile, `aekit.thresholds.auto_threshold`, or the
-        control limit ``median + control_margin * (q99 - median)``.
+        control limit ``median + control_margin * 2.326 * 1.4826 * MAD``: the
+        training scores' 99% quantile as a normal distribution fitted robustly
+        (median, MAD) puts it, times a margin; anomalies in the training
+        series do not raise it.
     control_margin : float > 0, default=1.5
     min_length : int >= 1, default=1
         Segments (after merging) shorter than this are not flagged.
@@ -215,7 +218,7 @@ class SeriesDetector(StreamMixin, WrapsModel, BaseDetector):
                 random_state=self.random_state,
             ).fit(train)
             self._drop_stream()
-            self._fit_scores(scaled)
+            self._fit_scores(scaled, [p.index for p in parts])
         return self
 
     def _read(self, series: Any, *, reset: bool) -> tuple[list[ts.Series], bool]:
@@ -301,7 +304,7 @@ class SeriesDetector(StreamMixin, WrapsModel, BaseDetector):
         names = ("window", "stride", "latent_dim", "merge_gap")
         return {name: getattr(self, f"{name}_") for name in names}
 
-    def _fit_scores(self, scaled: list[np.ndarray]) -> None:
+    def _fit_scores(self, scaled: list[np.ndarray], indexes: list[pd.Index]) -> None:
         """Score centre and scale, per-channel error scale, training scores,
         threshold, labels and segments."""
         self.score_center_, self.score_scale_ = 0.0, 1.0
@@ -320,8 +323,9 @@ class SeriesDetector(StreamMixin, WrapsModel, BaseDetector):
         self.segments_: list[dict] = []
         labels: list[np.ndarray] = []
         offset = 0
-        for part in points:
-            found, flags = self._segments_of(part)
+        for part, (_, channels), index in zip(points, raw, indexes, strict=True):
+            found = self._described(part, channels / self.channel_error_, index)
+            flags = self._segments_of(part)[1]
             self.segments_ += [_shifted(s, offset) for s in found]
             labels.append(flags)
             offset += len(part)
@@ -331,9 +335,9 @@ class SeriesDetector(StreamMixin, WrapsModel, BaseDetector):
         if self.contamination == "auto":
             return thresholds.auto_threshold(scores)
         if self.contamination == "control":
-            median = float(np.median(scores))
-            limit = float(np.quantile(scores, CONTROL_QUANTILE))
-            return median + self.control_margin * (limit - median)
+            median, mad = median_mad(scores)
+            limit = CONTROL_Z * thresholds.MAD_TO_SIGMA * float(mad)
+            return float(median) + self.control_margin * limit
         return float(np.quantile(scores, 1.0 - float(self.contamination)))
 
     # -- scoring -------------------------------------------------------------------
@@ -439,12 +443,18 @@ class SeriesDetector(StreamMixin, WrapsModel, BaseDetector):
         each, is_list = self._each(series, "segmenting")
         for (raw, channels), index in each:
             scores = self._points(self._standardise(raw))
-            found, _ = self._segments_of(scores)
-            explained = [self._points(channels[:, c]) for c in range(channels.shape[1])]
-            for seg in found:
-                _describe(seg, np.column_stack(explained), index, self._channels())
-            results.append(found)
+            results.append(self._described(scores, channels, index))
         return results if is_list else results[0]
+
+    def _described(
+        self, scores: np.ndarray, channels: np.ndarray, index: pd.Index
+    ) -> list[dict]:
+        """The segments of one series' scores, with times and channels."""
+        found, _ = self._segments_of(scores)
+        explained = [self._points(channels[:, c]) for c in range(channels.shape[1])]
+        for seg in found:
+            _describe(seg, np.column_stack(explained), index, self._channels())
+        return found
 
     def _channels(self) -> list[str]:
         names = getattr(self, "feature_names_in_", None)

@@ -81,15 +81,16 @@ def test_fit_resolves_auto_and_scores_every_point(fitted):
     assert abs(np.median(fitted.decision_scores_)) < 0.5
 
 
-def test_batch_and_stream_scores_agree(fitted):
+def test_batch_and_stream_scores_agree():
+    det = aekit.SeriesDetector(point_score="end", **FAST).fit(wave(300))
     x = wave(200, seed=2)
     x[120] += 3.0
-    np.testing.assert_allclose(
-        fitted.score_stream(x), fitted.decision_function(x), rtol=0, atol=1e-6
-    )
-    fitted.reset_stream()
-    first = [fitted.update(v) for v in x[:PERIOD]]
-    assert np.isnan(first[:-1]).all() and np.isfinite(first[-1])
+    batch = det.decision_function(x)
+    np.testing.assert_allclose(det.score_stream(x), batch, rtol=0, atol=1e-6)
+    det.reset_stream()
+    scores = np.array([det.update(v) for v in x])
+    assert np.isnan(scores[: PERIOD - 1]).all()
+    np.testing.assert_allclose(scores[PERIOD - 1 :], batch[PERIOD - 1 :], atol=1e-6)
 
 
 def _flagged(det, x, where):
@@ -204,11 +205,18 @@ def test_bad_parameters():
         aekit.SeriesDetector(window=1).fit(wave(100))
 
 
-def test_mean_rule_refuses_to_stream():
+def test_mean_rule_streams_each_score_window_minus_one_points_later():
     det = aekit.SeriesDetector(point_score="mean", **FAST).fit(wave(300))
-    assert det.decision_function(wave(300)).shape == (300,)
-    with pytest.raises(ValueError, match="point_score='end'"):
-        det.score_stream(wave(100))
+    x = wave(200, seed=9)
+    x[100] += 3.0
+    batch = det.decision_function(x)
+    np.testing.assert_allclose(det.score_stream(x), batch, rtol=0, atol=1e-6)
+    det.reset_stream()
+    delayed = np.array([det.update(v) for v in x])
+    lag = det.window_ - 1
+    assert np.isnan(delayed[:lag]).all()
+    # a point's score is final once its last covering window has arrived
+    np.testing.assert_allclose(delayed[lag:], batch[: len(x) - lag], atol=1e-6)
 
 
 # -- persistence --------------------------------------------------------------------

@@ -18,6 +18,7 @@ from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import WrapsModel, fit_or_nothing, run_graph
 from aekit.estimators._detector import AnomalyDetector
 from aekit.estimators._outlier import BaseDetector
+from aekit.estimators._series_events import EventsMixin, shifted
 from aekit.estimators._series_stream import StreamMixin
 from aekit.metrics import median_mad, usable_scale
 from aekit.registry import register
@@ -33,7 +34,7 @@ CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
 
 
 @register("series")
-class SeriesDetector(StreamMixin, WrapsModel, BaseDetector):
+class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
     """Anomaly detector for time series: one score per time point.
 
     Each channel is scaled on the training period; windows of ``window_``
@@ -326,7 +327,7 @@ class SeriesDetector(StreamMixin, WrapsModel, BaseDetector):
         for part, (_, channels), index in zip(points, raw, indexes, strict=True):
             found = self._described(part, channels / self.channel_error_, index)
             flags = self._segments_of(part)[1]
-            self.segments_ += [_shifted(s, offset) for s in found]
+            self.segments_ += [shifted(s, offset) for s in found]
             labels.append(flags)
             offset += len(part)
         self.labels_ = np.concatenate(labels)
@@ -414,74 +415,6 @@ class SeriesDetector(StreamMixin, WrapsModel, BaseDetector):
             return (labels, conf) if many else (labels[0], conf[0])
         return labels if many else labels[0]
 
-    def explain(self, series: Any) -> Any:
-        """Per point and channel, the window error of that channel relative to
-        its median over the training windows (mapped to points as the scores
-        are), shape (n_time, n_channels): which channels drive a score. A
-        DataFrame with the channel names and the series' index for DataFrame
-        input."""
-        results = []
-        each, is_list = self._each(series, "explaining")
-        for (_, channels), index in each:
-            per_point = np.column_stack(
-                [self._points(channels[:, c]) for c in range(channels.shape[1])]
-            )
-            if hasattr(self, "feature_names_in_"):
-                per_point = pd.DataFrame(
-                    per_point, index=index, columns=self.feature_names_in_
-                )
-            results.append(per_point)
-        return results if is_list else results[0]
-
-    def segments(self, series: Any) -> Any:
-        """Flagged segments of ``series``: a list of dicts with ``start`` and
-        ``end`` (row positions, inclusive), ``start_time``/``end_time`` (the
-        index values, as strings), ``peak_score``, ``peak`` (its row) and
-        ``channels`` (channel names ordered by their error over the segment,
-        relative to training) with ``channel_errors``."""
-        results = []
-        each, is_list = self._each(series, "segmenting")
-        for (raw, channels), index in each:
-            scores = self._points(self._standardise(raw))
-            results.append(self._described(scores, channels, index))
-        return results if is_list else results[0]
-
-    def _described(
-        self, scores: np.ndarray, channels: np.ndarray, index: pd.Index
-    ) -> list[dict]:
-        """The segments of one series' scores, with times and channels."""
-        found, _ = self._segments_of(scores)
-        explained = [self._points(channels[:, c]) for c in range(channels.shape[1])]
-        for seg in found:
-            _describe(seg, np.column_stack(explained), index, self._channels())
-        return found
-
-    def _channels(self) -> list[str]:
-        names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            return [str(c) for c in range(self.n_features_in_)]
-        return [str(n) for n in names]
-
-    def _segments_of(self, scores: np.ndarray) -> tuple[list[dict], np.ndarray]:
-        """Segments of one series' point scores and the 0/1 labels they give."""
-        runs = ts.merge_runs(scores > self.threshold_, self.merge_gap_, self.min_length)
-        labels = np.zeros(len(scores), np.int64)
-        found = []
-        for start, end in runs:
-            labels[start : end + 1] = 1
-            peak = start + int(np.argmax(scores[start : end + 1]))
-            found.append(
-                {
-                    "start": start,
-                    "end": end,
-                    "peak": peak,
-                    "peak_score": float(scores[peak]),
-                }
-            )
-        return found, labels
-
-    _fills_empty_rows = True  # a time point with every channel NaN: interpolated
-
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # NaN cells: interpolated
@@ -496,21 +429,3 @@ def _as_table(item: Any, time_column: Any, values: np.ndarray) -> Any:
     if isinstance(item, pd.DataFrame):
         return item.set_index(time_column) if time_column is not None else item
     return values
-
-
-def _shifted(segment: dict, offset: int) -> dict:
-    """A segment of one of several training series, in concatenated rows."""
-    out = dict(segment)
-    for key in ("start", "end", "peak"):
-        out[key] = int(out[key]) + offset
-    return out
-
-
-def _describe(seg: dict, errors: np.ndarray, index: pd.Index, names: list) -> None:
-    """Add times and the channels that explain the segment to ``seg``."""
-    span = errors[seg["start"] : seg["end"] + 1].mean(axis=0)
-    order = np.argsort(-span, kind="stable")
-    seg["start_time"] = str(index[seg["start"]])
-    seg["end_time"] = str(index[seg["end"]])
-    seg["channels"] = [names[i] for i in order]
-    seg["channel_errors"] = [float(span[i]) for i in order]

@@ -13,15 +13,20 @@ from sklearn.utils.validation import check_is_fitted
 
 class StreamMixin:
     """``update(point)`` and ``score_stream(points)`` for a fitted
-    `aekit.SeriesDetector` with ``point_score="end"``.
+    `aekit.SeriesDetector`.
 
-    A point's streaming score is the score of the window ending at it, the
-    moment it arrives: the batch score of ``decision_function`` for that point
-    (equal to rounding, ~1e-12). The first ``window_ - 1`` points of a stream
-    end no window: `update` returns NaN for them, `score_stream` gives them the
-    first window's score, as batch scoring does. A NaN cell in a point takes the
-    channel's previous value (a stream cannot see the next one; batch scoring
-    interpolates), and is counted in ``stream_filled``.
+    Each new point completes the window ending at it, which is scored at once
+    by the same float64 graph as batch scoring. With ``point_score="end"``
+    that is the point's score, given the moment it arrives. With "mean" a
+    point's score is final only when the last window covering it has
+    arrived, ``window_ - 1`` points later: `update` returns that delayed
+    score (of the point ``window_ - 1`` points back). The first ``window_ -
+    1`` points of a stream complete no window, and `update` returns NaN.
+    `score_stream` returns, for a fresh stream, exactly what
+    ``decision_function`` gives for the same points (to rounding, ~1e-12).
+    A NaN cell in a point takes the channel's previous value (a stream cannot
+    see the next one; batch scoring interpolates), and is counted in
+    ``stream_filled``.
     """
 
     window_: int
@@ -44,24 +49,30 @@ class StreamMixin:
     def reset_stream(self) -> None:
         """Start a new stream: an empty buffer."""
         check_is_fitted(self)
-        if self.point_score != "end":
-            raise ValueError(
-                "streaming gives the score of the window ending at each point "
-                f"(point_score='end'); this detector has point_score="
-                f"{self.point_score!r}, whose scores need later points. Fit with "
-                "point_score='end' to stream."
-            )
         width = self.n_features_in_
         self._ring = np.zeros((2 * self.window_, width))
         self._window = torch.from_numpy(self._ring)
         self._position = 0
         self._seen = 0
         self._last = np.zeros(width)
+        self._recent = np.zeros(self.window_)  # the last window scores (ring)
         self.stream_filled = 0
 
     def update(self, point: Any) -> float:
-        """Score one new point (a number, or one value per channel): the score
-        of the window ending at it, NaN while the first window fills."""
+        """Take one new point (a number, or one value per channel) and return
+        a final point score: this point's with ``point_score="end"``, the one
+        ``window_ - 1`` points back with "mean"; NaN while the first window
+        fills."""
+        score = self._push(point)
+        if self.point_score == "end" or math.isnan(score):
+            return score
+        n_windows = self._seen - self.window_ + 1
+        self._recent[(n_windows - 1) % self.window_] = score
+        return float(self._recent[: min(n_windows, self.window_)].mean())
+
+    def _push(self, point: Any) -> float:
+        """Buffer one point; the score of the window ending at it (NaN while
+        the first window fills)."""
         if getattr(self, "_ring", None) is None:
             self.reset_stream()
         x = np.asarray(point, dtype=np.float64).reshape(-1)
@@ -92,17 +103,21 @@ class StreamMixin:
         return (math.log(max(raw, 1e-300)) - self.score_center_) / self.score_scale_
 
     def score_stream(self, points: Any, *, reset: bool = True) -> np.ndarray:
-        """`update` on each row of ``points`` (n_time, n_channels) or 1-D, one at
-        a time; returns the scores. From a fresh stream (``reset``) the first
-        ``window_ - 1`` points get the first window's score, so the result
-        equals ``decision_function(points)``."""
+        """Feed the rows of ``points`` (n_time, n_channels) or 1-D one at a
+        time. From a fresh stream (``reset``) returns one score per point,
+        equal to ``decision_function(points)`` (the window scores computed
+        point by point, mapped to points by ``point_score``); with
+        ``reset=False`` returns what `update` gives for each."""
         check_is_fitted(self)
         rows = np.asarray(points, dtype=np.float64)
         rows = rows[:, None] if rows.ndim == 1 else rows
-        if reset:
-            self.reset_stream()
-        scores = np.array([self.update(row) for row in rows])
-        filling = np.isnan(scores)
-        if reset and filling.any() and not filling.all():
-            scores[filling] = scores[np.argmax(~filling)]
-        return scores
+        if not reset:
+            return np.array([self.update(row) for row in rows])
+        self.reset_stream()
+        windows = np.array([self._push(row) for row in rows])[self.window_ - 1 :]
+        if not len(windows):
+            return np.full(len(rows), math.nan)
+        return self._points(windows)
+
+    def _points(self, window_values: np.ndarray) -> np.ndarray:
+        raise NotImplementedError

@@ -126,6 +126,8 @@ def test_detector_labels_at_the_threshold_are_identical(exported):
         pytest.skip("detectors only")
     threshold = json.loads(meta["threshold"])
     assert threshold == estimator.threshold_
+    if estimator.latent_distance:  # (6 columns: the feature-tails part is in)
+        assert estimator.feature_tails_
     (score,) = session.run(["score"], {"x": X.astype(meta["dtype"])})
     np.testing.assert_array_equal(score > threshold, estimator.labels_)
     near = np.argsort(np.abs(estimator.decision_scores_ - threshold))[:5]

@@ -1,71 +1,21 @@
-"""`AnomalyDetector`: outlier scores from an autoencoder's reconstruction error, with
-PyOD's detector contract (``decision_function``, ``predict`` 1 = anomaly,
-``predict_proba``, ``decision_scores_``, ``threshold_``, ``labels_``).
+"""`AnomalyDetector`: outlier scores from an autoencoder, with PyOD's detector
+contract (``decision_function``, ``predict`` 1 = anomaly, ``predict_proba``,
+``decision_scores_``, ``threshold_``, ``labels_``).
 
-Training data is assumed to be contaminated. A first, short fit (a quarter of the
-model's ``max_epochs``) only ranks the training rows by reconstruction error; the
-``trim`` fraction with the largest errors is dropped and the model is fitted
-afresh on the rest, so the anomalies shape it less (a trimmed, one-step version of
-the robust-fitting idea in Zhou & Paffenroth, KDD 2017,
-https://doi.org/10.1145/3097983.3098052). The short first fit is both cheaper and
-a better ranker: it has not yet learnt to reconstruct the rare rows. Chosen on 18
-ADBench sets that the ODDS benchmark does not use (`bench/tune_detector.py`, 3
-seeds): trimming 30% after a quarter-length first fit gave a mean ROC-AUC of
-0.785, against 0.759 for 10% after a full-length fit, in about 0.6 of the time
-(both scoring by reconstruction error alone).
+The training data are assumed contaminated: a short first fit ranks the rows by
+reconstruction error, the ``trim`` share with the largest errors is left out,
+and the model is fitted afresh on the rest (a one-step version of robust
+autoencoders, Zhou & Paffenroth, KDD 2017, https://doi.org/10.1145/3097983.3098052).
+A row's score is the largest of the robust z-scores (median and MAD over the
+training rows) of its parts: the log reconstruction error, a log distance of its
+code from the codes of the best-reconstructed training rows (Mahalanobis with a
+Ledoit-Wolf covariance, or the mean distance to the nearest codes), and, on
+narrow tables, ECOD's per-feature tail probabilities (Li et al., TKDE 2022,
+https://arxiv.org/abs/2201.00382), so that a row is as anomalous as its most
+extreme part. ``contamination="auto"`` sets the threshold by
+`aekit.thresholds.auto_threshold`.
 
-Reconstruction error misses anomalies that lie along the data's main directions
-but far out on them: the model reconstructs them well. With ``latent_distance``
-(the default) the score adds how far the sample's code lies from the codes of
-the training rows the model reconstructs best (Mahalanobis distance): the score
-is the larger of the robust z-scores (median and MAD over the training rows) of
-the log reconstruction error and log(1 + distance), so a row is as anomalous as
-its more extreme part. On the ADBench tuning sets (6 seeds) this, with 20-epoch
-fits, raised the mean ROC-AUC from 0.787 to 0.794 and cut the fit time by about
-40%. (Summing the two z-scores ranked as well, 0.795, but diluted a row extreme
-in one part by the other: ``contamination="auto"`` then found 76% of planted
-anomalies where the larger one finds 90%, as reconstruction error alone does.)
-
-The codes' covariance is the Ledoit-Wolf estimate (`shrunk_precision`; issue 13,
-round 2). With the sample covariance of ~70-500 reference codes in 32
-dimensions, every row outside the reference set (the trimmed 30%, new rows) got
-an inflated distance: on tables of ~100-700 rows 10-30% of the training rows
-scored beyond 3.5 MADs, and ``contamination="auto"`` flagged 13-23% of the rows
-of tasks with 5% anomalies. Shrinking it raised the mean ROC-AUC on the
-rare-class tuning tasks of `bench/rare_tasks.py` from 0.720 to 0.724 and on the
-ADBench tuning sets from 0.789 to 0.793 (`bench/detector_parts.py`, 2 seeds), and
-the auto threshold's hits on the rare-class tuning tasks from 11 to 18 of 23.
-
-``code_distance="knn"`` (opt-in, issue 13) measures the code part as the mean
-distance from the sample's code to its 10 nearest codes among those
-best-reconstructed training rows, leaving out its own (each code dimension
-divided by its standard deviation over them; at most `MAX_REFERENCE` of them, a
-seeded random subset), instead of one Mahalanobis distance from their mean:
-normal rows that form several clusters (classes of a table, modes of a process)
-then no longer make the space between the clusters look normal. The part is
-``log(1 + log(d / min_distance_))``: for a Gaussian cluster ``log d`` grows like
-the squared Mahalanobis radius, so this behaves like ``log(1 + r^2)``; ``log d``
-itself (round 2) has a long right tail, and ``contamination="auto"`` flagged
-5% of the rows of data with 2% planted anomalies (now 2.0-2.6%). Chosen in
-round 3 on the ADBench tuning sets and the 34 rare-class tasks of rounds 1-2
-(mean ROC-AUC 0.800 against 0.793, 0.726 against 0.724 and 0.658 against 0.644
-on the three groups), it was then judged once against the Mahalanobis default
-on data no choice had seen, and did not confirm: 0.674 against 0.676 on the 23
-`FRESH` rare-class tasks, 0.817 against 0.817 on ODDS, and fewer
-``contamination="auto"`` hits. It stays opt-in (on 20 more tasks, `FRESH2`,
-judged after the decision: 0.623 against 0.619; the two tie); it costs more to
-score (10 nearest of up to 4,096 codes per row), and has an ONNX graph like the
-default.
-
-``contamination="auto"`` needs no anomaly rate: the threshold is
-`aekit.thresholds.auto_threshold` of the training scores: where they hold a
-separate minority group of high scores (a two-component Gaussian mixture), the
-cut between the groups, which finds a third of anomalies that form their own
-group; otherwise the two-sigma cut (mean + 2 standard deviations), which follows
-a moderate tail (see that module). Reconstruction errors are right-skewed; their
-logarithm is close to symmetric, so without ``latent_distance`` the rule is
-applied to the log errors. The ``latent_distance`` score is already on a log
-scale.
+Read more in docs/anomaly.md, which also tells how each default was chosen.
 """
 
 from __future__ import annotations
@@ -112,15 +62,10 @@ MAX_TAIL_FEATURES = 20  # feature_tails="auto": the tails part up to this width
 
 def default_detector_model(random_state: Any = None) -> Autoencoder:
     """The autoencoder `AnomalyDetector` uses when ``model=None``: one hidden layer
-    of 64 units and a 32-unit code, with batch norm and dropout 0.2 (PyOD's
-    AutoEncoder regularisation); large batches and early stopping keep training
-    short. A narrow code (``n_features / 8``, the first default) measured worse:
-    mean test ROC-AUC 0.701 against 0.759 for this one on 18 ADBench sets that the
-    ODDS benchmark does not use (`bench/tune_detector.py`, 2 seeds); with dropout
-    in the way, a wide code does not learn the identity, and normal rows are
-    reconstructed well enough that the rare ones stand out. Up to 20 epochs: 40
-    scored the same without ``latent_distance`` (0.787 over 6 seeds) in twice the
-    time, and 80 worse (0.774); with it, 20 epochs scored 0.795 and 40 0.792."""
+    of 64 units and a 32-unit code, with batch norm and dropout 0.2 (with dropout
+    in the way, a wide code does not learn the identity, so rare rows still stand
+    out); large batches, up to 20 epochs and early stopping keep training short
+    (see docs/anomaly.md for how these were chosen)."""
     return Autoencoder(
         hidden_dims=(64,),
         latent_dim=32,
@@ -154,10 +99,9 @@ def shrunk_precision(codes: np.ndarray) -> np.ndarray:
     that minimises the expected squared error (Ledoit & Wolf, "A well-conditioned
     estimator for large-dimensional covariance matrices", 2004). With few rows
     per code dimension the sample covariance fits the rows it was computed on:
-    rows outside them (the trimmed ones, new rows) then get inflated distances,
-    and on tables of ~100-700 rows 10-30% of the training rows scored as
-    anomalies (see the module docstring). Codes that are one point (copies of
-    a row) get no distance at all: their covariance is rounding error."""
+    rows outside them (the trimmed ones, new rows) then get inflated distances
+    (see docs/anomaly.md). Codes that are one point (copies of a row) get no
+    distance at all: their covariance is rounding error."""
     none = np.zeros((codes.shape[1], codes.shape[1]))
     if len(codes) < 2:
         return none
@@ -187,7 +131,8 @@ def feature_tails(X: np.ndarray, max_reference: int = MAX_TAIL_REFERENCE) -> Any
 
 @register("detector")
 class AnomalyDetector(WrapsModel, BaseDetector):
-    """Anomaly detector scoring samples by an autoencoder's reconstruction error.
+    """Anomaly detector scoring samples by an autoencoder's reconstruction error,
+    the distance of their codes, and (on narrow tables) per-feature tails.
 
     Follows PyOD's contract, so it can replace a PyOD detector: ``decision_function``
     is higher for more anomalous samples, ``predict`` returns 1 for anomalies and 0
@@ -202,25 +147,29 @@ class AnomalyDetector(WrapsModel, BaseDetector):
     contamination : float in (0, 0.5] or "auto", default=0.1
         Expected fraction of anomalies, which sets ``threshold_`` as the
         ``1 - contamination`` quantile of the training scores. "auto" needs no
-        rate: `aekit.thresholds.auto_threshold` of the (log) training scores
-        (see the module docstring).
+        rate: `aekit.thresholds.auto_threshold` of the (log) training scores.
     trim : float in [0, 0.5), default=0.3
         Fraction of training samples with the largest reconstruction error (after
         a short first fit) left out of the final fit: robustness to anomalies in
-        the training data (see the module docstring). 0 fits once.
+        the training data. 0 fits once.
     latent_distance : bool, default=True
         Add the distance of the sample's code from the codes of the training rows
         the final model reconstructs best to the reconstruction error: the score
-        is the larger of the two logs' robust z-scores. False scores by
-        reconstruction error alone (see the module docstring).
+        is the largest of the parts' robust z-scores. False scores by
+        reconstruction error alone (and ignores ``feature_tails``).
     code_distance : {"mahalanobis", "knn"}, default="mahalanobis"
         With ``latent_distance``: the Mahalanobis distance from those codes' mean,
         or the mean distance to the nearest 10 of them other than the row's own
-        (standardised; for normal rows in several clusters, see the module
-        docstring).
+        (standardised; for normal rows in several clusters).
+    feature_tails : bool or "auto", default="auto"
+        With ``latent_distance``: add ECOD's per-feature tail probabilities
+        (`aekit.nn.graph.FeatureTails` of the training rows) as one more part,
+        ``log(1 + score)``, so that extremes of single features count where an
+        autoencoder has little to compress. "auto" adds it to tables of at most
+        20 columns; never for a model fitted on a mixed-type table.
     ranking_epochs : float in (0, 1], default=0.25
         The first (ranking) fit's share of the model's ``max_epochs`` when
-        trimming (see the module docstring); 1 gives a full-length first fit.
+        trimming; 1 gives a full-length first fit.
     random_state : int or None, default=None
         Seed of the default model, or of a given ``model`` whose own
         ``random_state`` is None (as scikit-learn's meta-estimators do).
@@ -251,9 +200,15 @@ class AnomalyDetector(WrapsModel, BaseDetector):
     min_distance_ : float (``code_distance="knn"``)
         The least neighbour distance of a training row (at least 1e-3): the
         code part is ``log(1 + log(distance / min_distance_))``.
-    score_center_, score_scale_ : ndarray of shape (2,) (with ``latent_distance``)
-        Median and MAD over the training rows of the log reconstruction error and
-        the log code distance.
+    feature_tails_ : bool (with ``latent_distance``)
+        Whether the score has the feature-tails part ("auto" resolved).
+    tail_reference_, tail_skew_sign_ : ndarray (with ``feature_tails_``)
+        Each feature's sorted training values (at most 4,096 order statistics)
+        and the sign of its skewness.
+    score_center_, score_scale_ : ndarray of shape (2,) or (3,)
+        Median and MAD over the training rows of the parts (with
+        ``latent_distance``): the log reconstruction error, the log code
+        distance and, with ``feature_tails_``, the log tail score.
     n_features_in_ : int
     feature_names_in_ : ndarray of str (only for DataFrame input)
 
@@ -377,12 +332,12 @@ class AnomalyDetector(WrapsModel, BaseDetector):
 
     def _fit_latent_distance(self, X: np.ndarray) -> np.ndarray:
         """The reference statistics of the codes of the training rows the final
-        model reconstructs best (the same ``1 - trim`` share that trimming keeps;
-        the rows the ranking fit kept measured worse, 0.785 against 0.794): the
+        model reconstructs best (the same ``1 - trim`` share that trimming keeps): the
         reference codes and the least neighbour distance ("knn"), or the codes'
-        mean and precision ("mahalanobis"); then the centre and scale of both
-        log score parts over all the training rows. Returns the training rows'
-        scores (the score head's, from parts computed once)."""
+        mean and precision ("mahalanobis"), and the feature tails; then the
+        centre and scale of the score parts over all the training rows.
+        Returns the training rows' scores (the score head's, from parts
+        computed once)."""
         errors, codes = self._errors_and_codes(X)
         best = codes[errors <= np.quantile(errors, 1.0 - self.trim)]
         distances = None
@@ -543,9 +498,10 @@ class AnomalyDetector(WrapsModel, BaseDetector):
     @chunkwise
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores, shape (n_samples,); higher means more anomalous. With
-        ``latent_distance``, the larger of the robust z-scores of the log
-        reconstruction error and the log code distance (about 0 for a typical
-        training row); without it, the mean squared reconstruction error in the model's
+        ``latent_distance``, the largest of the robust z-scores of the log
+        reconstruction error, the log code distance and (with
+        ``feature_tails_``) the log tail score (about 0 for a typical training
+        row); without it, the mean squared reconstruction error in the model's
         scaled space."""
         return self._scores(self._validate(X))
 
@@ -612,6 +568,7 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             "threshold": json.dumps(float(self.threshold_)),
             "contamination": json.dumps(self.contamination),
             "latent_distance": json.dumps(bool(self.latent_distance)),
+            "feature_tails": json.dumps(bool(getattr(self, "feature_tails_", False))),
         }
 
     def __sklearn_tags__(self) -> Any:

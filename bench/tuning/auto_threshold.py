@@ -8,14 +8,15 @@ seed 0), fit the default detector without labels, and keep its training scores
 the folder after changing the detector). Then every rule labels those scores; a
 rule "hits" a set when its label rate is within a factor 2 of the true rate.
 
-    python bench/tuning/auto_threshold.py [DATA] --family adbench|odds|rare|fresh|fresh2
+    python bench/tuning/auto_threshold.py [DATA] --family FAMILY
         [--rules aekit_mad aekit_auto ...] [--pythresh FILTER KARCH ...]
 
-Families: ``adbench`` are the ADBench tuning sets of `bench/tuning/tune_detector.py`
+Families (FAMILY): ``adbench`` are the ADBench tuning sets of
+`bench/tuning/tune_detector.py`
 (the rule was chosen on these), ``odds`` the 17 benchmark sets of
 `bench/anomaly_odds.py`, ``rare`` the 34 rare-class tasks of `bench/rare_tasks.py`
 of rounds 1-2, ``fresh`` and ``fresh2`` its `FRESH` and `FRESH2` families
-(round 3).
+(round 3), ``fresh3`` its `FRESH3` family (issue 22, judged on).
 """
 
 from __future__ import annotations
@@ -67,17 +68,17 @@ def family_sets(data: Path, family: str, max_rows: int):
 
     from aekit.data import load_odds
     from anomaly_odds import SETS
-    from rare_tasks import FRESH, FRESH2, TASKS, load_task
+    from rare_tasks import FRESH, FRESH2, FRESH3, TASKS, load_task
 
     if family == "adbench":
         return [(n, lambda n=n: load(data, n, max_rows)) for n in TUNING_SETS]
     if family == "odds":
         folder = data / "odds" / "odds_mat"
         return [(n, lambda n=n: load_odds(folder / f"{n}.mat")) for n in SETS]
-    if family in ("fresh", "fresh2"):
-        names = FRESH if family == "fresh" else FRESH2
+    if family in ("fresh", "fresh2", "fresh3"):
+        names = {"fresh": FRESH, "fresh2": FRESH2, "fresh3": FRESH3}[family]
     else:
-        names = [n for n in TASKS if n not in FRESH and n not in FRESH2]
+        names = [n for n in TASKS if n not in FRESH + FRESH2 + FRESH3]
     return [(n, lambda n=n: load_task(n)) for n in names]
 
 
@@ -117,7 +118,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--family",
-        choices=("adbench", "odds", "rare", "fresh", "fresh2"),
+        choices=("adbench", "odds", "rare", "fresh", "fresh2", "fresh3"),
         default="adbench",
     )
     parser.add_argument("--rules", nargs="+", default=list(RULES))

@@ -15,6 +15,7 @@ from torch import nn
 from aekit import _validation as v
 from aekit import defaults
 from aekit.defaults import in_unit_range
+from aekit.estimators._base import training_mean
 from aekit.estimators._checks import check_noise_level
 from aekit.estimators._tabular import (
     OUTPUT_ACTIVATIONS,
@@ -351,8 +352,15 @@ class Autoencoder(BaseAutoencoder):
         scaled training rows (up to ``min(latent_dim, n_samples, n_features)``
         components; further code units start at zero), from their covariance
         (gathered with the scaling statistics, so no copy of the data). Tables
-        with categorical columns or missing cells have no PCA path."""
-        if not self.pca_path or self._schema() is not None:
+        with categorical columns or missing cells have no PCA path. Without
+        it, a sigmoid output starts at the training mean through its bias (not
+        where the sigmoid is flat)."""
+        if self._schema() is not None:
+            return
+        if not self.pca_path:
+            if self.output_activation_ == "sigmoid":
+                assert isinstance(module, DenseAutoencoder)  # built by _build_module
+                module.start_output_at(training_mean(data).float())
             return
         mean, cov = data.stats.scaled_covariance(data.shift, data.scale)
         k = min(self.latent_dim, len(data), len(mean))

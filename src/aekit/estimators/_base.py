@@ -9,6 +9,7 @@ import contextlib
 import copy
 import functools
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -236,10 +237,47 @@ class TorchEstimator(BaseEstimator):
         to_device: Callable[[Any, torch.device], Any],
         callbacks: list[Callback] | None = None,
     ) -> None:
-        """Build the module and train it on ``data``; sets the fitted attributes."""
+        """Build the module and train it on ``data``; sets the fitted attributes.
+
+        A fit that reconstructs its training rows no better than their mean
+        (explained variance at most `COLLAPSED`, e.g. a sigmoid output stuck at
+        zero) is run once more from a fresh initialisation (the next seed), the
+        better of the two is kept, and a warning says so if it collapsed too.
+        Only a fit that early stopping ended is restarted (one that ran out of
+        epochs may just need more). The last ``history_`` entry holds the
+        ``explained_variance`` (and ``restarted``, after a restart)."""
         self._resolve_budget(data.shape[0] if hasattr(data, "shape") else len(data))
         device = resolve_device(self.device)
         seed = seed_from(self.random_state)
+        fitted = self._fit_once(data, to_device, callbacks, device, seed)
+        stalled = len(fitted[1].history) < self.max_epochs_  # stopped early
+        restart = collapsed(fitted[2]) and stalled and not self._warm()
+        if restart:
+            retry = self._fit_once(data, to_device, callbacks, device, seed + 1)
+            if (retry[2] or 0.0) > (fitted[2] or 0.0):
+                fitted = retry
+            fitted[1].history[-1]["restarted"] = 1.0
+        module, result, explained = fitted
+        if explained is not None:
+            result.history[-1]["explained_variance"] = explained
+        if collapsed(explained):
+            warn_collapsed(type(self).__name__, explained, restart)
+        self.module_ = module
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.n_iter_ = len(result.history)
+        self.device_ = str(device)
+
+    def _fit_once(
+        self,
+        data: Any,
+        to_device: Callable[[Any, torch.device], Any],
+        callbacks: list[Callback] | None,
+        device: torch.device,
+        seed: int,
+    ) -> tuple[nn.Module, Any, float | None]:
+        """One training run from ``seed``: the module, the loop's result and the
+        explained variance of its reconstructions (None where not measured)."""
         with seeded(seed, device):
             if self._warm():
                 module = self.module_
@@ -248,18 +286,15 @@ class TorchEstimator(BaseEstimator):
                 self._initialise_module(module, data)
             module = module.to(device)
             generator = torch.Generator().manual_seed(seed)
+            source = to_device(data, device)
             result = fit_module(
                 module,
-                to_device(data, device),
+                source,
                 self._train_config(),
                 generator=generator,
                 callbacks=[*(callbacks or []), *(self.callbacks or [])],
             )
-        self.module_ = module
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.n_iter_ = len(result.history)
-        self.device_ = str(device)
+        return module, result, explained_variance(module, source)
 
     def _build_module(self) -> nn.Module:
         raise NotImplementedError
@@ -497,3 +532,64 @@ class WrapsModel:
         from aekit.persistence import save
 
         save(self, path)
+
+
+def training_mean(data: Any) -> torch.Tensor:
+    """The mean training sample in the module's units: of an array of scaled
+    samples (images), or of a ``ScaledData``'s rows from its column statistics
+    (no pass over the data)."""
+    if isinstance(data, np.ndarray):
+        return torch.from_numpy(data.mean(axis=0, dtype=np.float64))
+    mean = (data.stats.mean - data.shift) / data.scale
+    return torch.from_numpy(np.asarray(mean, dtype=np.float64))
+
+
+# A fit whose reconstructions explain at most this share of the training rows'
+# variance does no better than predicting their mean: it collapsed.
+COLLAPSED = 1e-3
+_CHECKED_ROWS = 2048
+
+
+@torch.no_grad()
+def explained_variance(module: Any, source: Any) -> float | None:
+    """1 - (squared error of ``module``'s reconstructions) / (squared error of
+    the rows' mean) on up to `_CHECKED_ROWS` evenly spaced rows of ``source``.
+    None where it is not measured: a source that is not one tensor (streams,
+    sparse ratings), reconstructions of another shape (mixed-type tables) or
+    missing values."""
+    if not isinstance(source, torch.Tensor) or len(source) < 2:
+        return None
+    idx = torch.linspace(0, len(source) - 1, min(len(source), _CHECKED_ROWS))
+    x = source[idx.long().to(source.device)].float()
+    was_training = module.training
+    module.eval()
+    try:
+        recon = module(x).get("recon")
+    finally:
+        module.train(was_training)
+    if recon is None or recon.shape != x.shape or not torch.isfinite(x).all():
+        return None
+    spread = (x - x.mean(dim=0)).pow(2).sum()
+    if spread <= 0:
+        return None
+    return float(1 - (recon.float() - x).pow(2).sum() / spread)
+
+
+def collapsed(explained: float | None) -> bool:
+    return explained is not None and explained <= COLLAPSED
+
+
+def warn_collapsed(name: str, explained: float | None, restarted: bool) -> None:
+    how = (
+        "early stopping ended it, also after a restart from a fresh initialisation"
+        if restarted
+        else "it ran out of epochs"
+    )
+    warnings.warn(
+        f"{name} reconstructs its training data no better than their mean "
+        f"(explained variance {explained:.3g}; {how}): its outputs carry no "
+        "information about its inputs. Try more epochs (max_epochs), a lower "
+        "learning_rate (e.g. 1e-4), less noise or batch_norm=True.",
+        UserWarning,
+        stacklevel=4,
+    )

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from torch import nn
 
 from aekit import _validation as v
+from aekit.estimators._base import training_mean
 from aekit.estimators._checks import check_noise_level, resolve_output_activation
 from aekit.estimators._image_base import BaseImageAutoencoder
 from aekit.estimators._tabular import OUTPUT_ACTIVATIONS
 from aekit.losses import NOISE_TYPES
 from aekit.nn import ACTIVATIONS, ConvConfig
+from aekit.nn.blocks import raw_output_for
 from aekit.nn.conv import ConvAutoencoder as ConvModule
 from aekit.registry import register
+from aekit.training import TrainConfig
 
 
 @register("conv", input_kind="images")
@@ -143,6 +147,19 @@ random_state, verbose
         self.output_activation_ = resolve_output_activation(
             self.output_activation, images, self.scaling
         )
+
+    def _initialise_module(self, module: nn.Module, data: np.ndarray) -> None:
+        """The untrained model outputs the training mean image, whatever its
+        input (see `ConvDecoder.start_at`): training starts from the mean
+        predictor, not from a random output that a sigmoid may saturate."""
+        sigmoid = self.output_activation_ == "sigmoid"
+        raw = raw_output_for(training_mean(data).float(), sigmoid)
+        module.decoder.start_at(raw)  # type: ignore[union-attr, operator]
+
+    def _train_config(self) -> TrainConfig:
+        """Early stopping also weighs the start (the mean image): a fit never
+        ends worse than it on the validation images."""
+        return replace(super()._train_config(), score_initial=True)
 
     def _build_module(self) -> nn.Module:
         output = "sigmoid" if self.output_activation_ == "sigmoid" else "identity"

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
 from aekit import defaults
-from aekit.estimators._base import chunkwise
+from aekit.estimators._base import chunkwise, training_mean
 from aekit.estimators._checks import require_unit_range
 from aekit.nn.vae import LIKELIHOODS
 from aekit.training import BinarizedSource, Callback, KLWarmup
@@ -78,6 +78,11 @@ class VariationalMixin:
             if self.binarize == "auto"
             else bool(self.binarize)
         )
+
+    def _initialise_module(self, module: Any, data: Any) -> None:
+        """The decoder's mean starts at the training mean (see
+        `VariationalAutoencoder.start_output_at`)."""
+        module.start_output_at(training_mean(data).float())
 
     def _callbacks(self) -> list[Callback]:
         return [KLWarmup(self.kl_warmup)] if self.kl_warmup else []

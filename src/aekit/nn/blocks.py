@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from torch import nn
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -16,6 +17,20 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "selu": nn.SELU,
     "identity": nn.Identity,
 }
+
+
+# An output that starts at a mean of 0 or 1 would start where a sigmoid is flat:
+# means are kept this far inside (0, 1) before taking their logit.
+MEAN_MARGIN = 1e-3
+
+
+def raw_output_for(mean: torch.Tensor, sigmoid: bool) -> torch.Tensor:
+    """The raw output (before the output activation) whose activation is
+    ``mean``: its logit for a sigmoid output (``mean`` kept within
+    `MEAN_MARGIN` of 0 and 1), else ``mean`` itself."""
+    if not sigmoid:
+        return mean
+    return torch.logit(mean.clamp(MEAN_MARGIN, 1 - MEAN_MARGIN))
 
 
 def activation(name: str) -> nn.Module:

@@ -96,12 +96,47 @@ class ConvDecoder(nn.Module):
                 layers.append(nn.BatchNorm2d(c_out))
             layers.append(make_activation(activation))
         layers.append(nn.Conv2d(ups[-1], c, 3, padding=1))
-        if output_activation != "identity":
-            layers.append(make_activation(output_activation))
         self.body = nn.Sequential(*layers)
+        # One bias per output pixel, added before the output activation: with it
+        # the decoder can start at the training mean image (`start_at`).
+        self.pixel_bias = nn.Parameter(torch.zeros(c, h, w))
+        self.output = make_activation(output_activation)
+        self._register_load_state_dict_pre_hook(
+            _zero_pixel_bias_if_missing, with_module=True
+        )
+
+    def raw(self, z: torch.Tensor) -> torch.Tensor:
+        """The output before the output activation."""
+        return self.body(self.head(z).unflatten(1, self.start)) + self.pixel_bias
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.body(self.head(z).unflatten(1, self.start))
+        return self.output(self.raw(z))
+
+    @torch.no_grad()
+    def start_at(self, raw: torch.Tensor, *, zero_last: bool = True) -> None:
+        """Start with output ``raw`` (before the output activation; (C, H, W)):
+        the per-pixel bias is set to it and, with ``zero_last``, the last
+        convolution to zero, so the untrained decoder outputs exactly ``raw``
+        whatever the code (its gradient still reaches the last convolution,
+        which then brings in the features: the zero-initialised residual branch
+        of Fixup/ReZero)."""
+        self.pixel_bias.copy_(raw)
+        if zero_last:
+            last = self.body[-1]
+            assert isinstance(last, nn.Conv2d)  # (built in __init__)
+            last.weight.zero_()
+            if last.bias is not None:
+                last.bias.zero_()
+
+
+def _zero_pixel_bias_if_missing(
+    module: nn.Module, state: dict, prefix: str, *args: object
+) -> None:
+    """Models saved before the per-pixel bias existed load with it at zero (the
+    output they were trained with)."""
+    key = prefix + "pixel_bias"
+    if key not in state and isinstance(module, ConvDecoder):
+        state[key] = torch.zeros_like(module.pixel_bias)
 
 
 @dataclass(frozen=True)

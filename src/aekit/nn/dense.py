@@ -26,7 +26,7 @@ from torch import nn
 
 from aekit import losses
 from aekit.nn import manual
-from aekit.nn.blocks import mlp
+from aekit.nn.blocks import mlp, raw_output_for
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,13 @@ class DenseAutoencoder(nn.Module):
         enc.bias.copy_(-(enc.weight @ mean))
         dec.weight[:, :k] = (components * scales[:, None]).T
         dec.bias.copy_(mean)
+
+    @torch.no_grad()
+    def start_output_at(self, mean: torch.Tensor) -> None:
+        """Start the output near ``mean`` (one value per feature) through the
+        decoder's last bias: its logit for a sigmoid output."""
+        last = [m for m in self.decoder if isinstance(m, nn.Linear)][-1]
+        last.bias.copy_(raw_output_for(mean, self.sigmoid_output))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         z = self.encoder(x)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aekit import losses
-from aekit.nn.blocks import mlp
+from aekit.nn.blocks import mlp, raw_output_for
 from aekit.nn.conv import ConvDecoder, ConvEncoder
 
 LIKELIHOODS = ("gaussian", "bernoulli")
@@ -73,6 +73,18 @@ class VariationalAutoencoder(nn.Module):
         self.kl_weight = 1.0  # KL warm-up factor, used in training mode only
         if config.likelihood == "gaussian":
             self.log_scale = nn.Parameter(torch.zeros(config.data_shape))
+
+    @torch.no_grad()
+    def start_output_at(self, mean: torch.Tensor) -> None:
+        """Start the decoder's mean E[x | z] at ``mean`` (the training data's,
+        one value per feature or pixel) through its output bias, so that
+        training does not begin where the Bernoulli sigmoid saturates."""
+        raw = raw_output_for(mean, self.likelihood == "bernoulli")
+        if isinstance(self.decoder, ConvDecoder):
+            self.decoder.start_at(raw, zero_last=False)
+        else:  # the dense decoder's last Linear
+            linears = [m for m in self.decoder.modules() if isinstance(m, nn.Linear)]
+            linears[-1].bias.copy_(raw)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of q(z | x), each (n, latent_dim)."""

@@ -180,3 +180,70 @@ def test_help_lists_commands(capsys):
         "impute",
     ):
         assert command in out
+
+
+# Empty cells: every command that reads a data file for a model treats them as
+# `train` and `detect` do (missing values for the models that take tables).
+
+
+@pytest.fixture
+def holes(tmp_path, tabular):
+    """The tabular data as CSV and Parquet with 4 empty cells in rows 3, 7, 7, 50."""
+    frame = pd.DataFrame(tabular, columns=[f"c{i}" for i in range(12)])
+    for row, col in ((3, 1), (7, 0), (7, 11), (50, 5)):
+        frame.iloc[row, col] = np.nan
+    frame.to_csv(tmp_path / "holes.csv", index=False)
+    frame.to_parquet(tmp_path / "holes.parquet", index=False)
+    return frame, tmp_path / "holes.csv", tmp_path / "holes.parquet"
+
+
+def test_score_encode_reconstruct_take_empty_cells(tmp_path, holes):
+    frame, csv_path, parquet_path = holes
+    model_dir = tmp_path / "m"
+    args = ["--latent-dim", "3", "--hidden-dims", "16", "--max-epochs", "3"]
+    assert main(["train", str(csv_path), "-o", str(model_dir), *args]) == 0
+    model = aekit.load(model_dir)
+    for data in (csv_path, parquet_path):
+        out = tmp_path / f"s{data.suffix}.csv"
+        assert main(["score", str(model_dir), str(data), "-o", str(out)]) == 0
+        errors = pd.read_csv(out)["reconstruction_error"].to_numpy()
+        assert len(errors) == 240 and np.isfinite(errors).all()
+        np.testing.assert_allclose(errors, model.reconstruction_error(frame))
+    z_path = tmp_path / "z.npy"
+    assert main(["encode", str(model_dir), str(csv_path), "-o", str(z_path)]) == 0
+    codes = np.load(z_path)
+    assert codes.shape == (240, 3) and np.isfinite(codes).all()
+    out = tmp_path / "r.csv"
+    assert main(["reconstruct", str(model_dir), str(csv_path), "-o", str(out)]) == 0
+    rebuilt = pd.read_csv(out)
+    assert rebuilt.shape == (240, 12) and not rebuilt.isna().any().any()
+
+
+def test_saved_detector_scores_empty_cells_as_detect_does(tmp_path, holes):
+    _, csv_path, _ = holes
+    det_dir, detected = tmp_path / "det", tmp_path / "detected.csv"
+    rc = main(
+        ["detect", str(csv_path), "-o", str(detected), "--model-dir", str(det_dir)]
+    )
+    assert rc == 0
+    out = tmp_path / "scored.csv"
+    assert main(["score", str(det_dir), str(csv_path), "-o", str(out)]) == 0
+    scored, expected = pd.read_csv(out), pd.read_csv(detected)
+    assert list(scored.columns) == ["score", "label"]
+    np.testing.assert_allclose(scored["score"], expected["score"], rtol=1e-9)
+    assert (scored["label"] == expected["label"]).all()
+    codes = tmp_path / "z.csv"
+    assert main(["encode", str(det_dir), str(csv_path), "-o", str(codes)]) == 0
+    assert len(pd.read_csv(codes)) == 240
+
+
+def test_model_of_complete_numbers_refuses_empty_cells(
+    trained, holes, tmp_path, capsys
+):
+    _, csv_path, parquet_path = holes
+    for command in ("score", "encode", "reconstruct"):
+        for data in (csv_path, parquet_path):
+            argv = [command, str(trained), str(data), "-o", str(tmp_path / "o.csv")]
+            err = run_error(argv, capsys)
+            assert "has empty cells in 3 rows (first at row 3)" in err
+            assert "fitted on complete numbers" in err and "aekit impute" in err

@@ -226,11 +226,21 @@ def takes_tables(estimator: Any) -> bool:
     return bool(getattr(estimator, "_accepts_tables", False))
 
 
+def read_for_model(path: str, drop: list[str], estimator: Any) -> Any:
+    """DATA for a model command (`train`, `encode`, `reconstruct`, `score`), read
+    the same way by each: for an estimator (class or fitted) that takes
+    mixed-type tables, empty cells are missing values and text columns are kept
+    (the model decides what it can take); for the others, numbers only, with a
+    clear error otherwise. .npy and Parquet files of complete numbers are read
+    in chunks."""
+    return read_input(path, drop, tables=takes_tables(estimator))
+
+
 def read_table_input(args: argparse.Namespace) -> Any:
     """`aekit train` reader for models with input kind "table" (.npy and Parquet
     read in chunks by the estimator)."""
     cls = registry.get_estimator_class(args.model)
-    return read_input(args.data, args.drop, tables=takes_tables(cls))
+    return read_for_model(args.data, args.drop, cls)
 
 
 def read_image_input(args: argparse.Namespace) -> np.ndarray:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from aekit import persistence, plotting, registry
@@ -22,7 +23,7 @@ from aekit.cli._io import (
     add_drop_option,
     model_params,
     read_data,
-    read_input,
+    read_for_model,
     write_chunks,
     write_table,
 )
@@ -47,7 +48,12 @@ def add_commands(subparsers: Subcommands) -> None:
     for name, helptext, func in (
         ("encode", "write the latent codes of each row", cmd_encode),
         ("reconstruct", "write the reconstruction of each row", cmd_reconstruct),
-        ("score", "write the reconstruction error of each row", cmd_score),
+        (
+            "score",
+            "write the reconstruction error of each row (a detector saved by "
+            "'aekit detect --model-dir': its score and label)",
+            cmd_score,
+        ),
     ):
         p = subparsers.add_parser(name, help=helptext)
         p.add_argument("model", help="model folder written by 'aekit train'")
@@ -149,10 +155,16 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 
 def _load_and_read(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The saved model and DATA, read as `aekit train` and `aekit detect` read
+    it: empty cells are missing values wherever the model takes tables. A model
+    fitted on a mixed-type table reads the file whole (such tables do not
+    stream); one fitted on complete numbers refuses empty cells and text with
+    what to do instead."""
     estimator = persistence.load(args.model)
-    if getattr(estimator, "schema_", None) is not None:  # named columns, any type
+    if _fitted_on_table(estimator):  # named columns, any type, empty cells
         return estimator, read_data(args.data, args.drop, tables=True)
-    X = read_input(args.data, args.drop)
+    X = read_for_model(args.data, args.drop, estimator)
+    _check_numbers(X, args)
     n_columns = X.shape[1]
     if n_columns != estimator.n_features_in_:
         raise ValueError(
@@ -160,6 +172,50 @@ def _load_and_read(args: argparse.Namespace) -> tuple[Any, Any]:
             f"trained on {estimator.n_features_in_}"
         )
     return estimator, X
+
+
+def _fitted_on_table(estimator: Any) -> bool:
+    """Whether a saved model (or a detector's autoencoder, ``model_``) was
+    fitted on a mixed-type table, so takes text columns and empty cells."""
+    inner = getattr(estimator, "model_", None)
+    return any(getattr(m, "schema_", None) is not None for m in (estimator, inner))
+
+
+def _autoencoder(estimator: Any, args: argparse.Namespace) -> Any:
+    """What encodes and reconstructs rows for a saved model: the model itself,
+    or the autoencoder of a detector saved by ``aekit detect --model-dir``."""
+    for candidate in (estimator, getattr(estimator, "model_", None)):
+        if hasattr(candidate, "transform") and hasattr(candidate, "reconstruct"):
+            return candidate
+    raise ValueError(
+        f"the model in {args.model} ({type(estimator).__name__}) has no codes or "
+        "reconstructions; 'aekit score' writes its scores"
+    )
+
+
+def _check_numbers(X: Any, args: argparse.Namespace) -> None:
+    """Refuse text columns or empty cells for a model fitted on complete numbers
+    (it has no way to take them), saying what to do instead."""
+    if isinstance(X, np.ndarray):  # (a .npy or .npz read whole: NaN allowed)
+        X = pd.DataFrame(X)
+    if not isinstance(X, pd.DataFrame):  # chunked files: complete numbers only
+        return
+    remedy = (
+        f"the model in {args.model} was fitted on complete numbers; fill the cells "
+        "first (aekit impute), drop those rows or columns, or train the model on "
+        "data with empty cells or text columns (it then learns to take them)"
+    )
+    text = [str(c) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    if text:
+        raise ValueError(
+            f"{args.data} has non-numeric columns ({', '.join(text)}); " + remedy
+        )
+    holes = X.isna().to_numpy().any(axis=1)
+    if holes.any():
+        raise ValueError(
+            f"{args.data} has empty cells in {int(holes.sum())} rows (first at row "
+            f"{int(np.argmax(holes))}); " + remedy
+        )
 
 
 def _write_rows(
@@ -182,19 +238,31 @@ def _write_rows(
 def cmd_encode(args: argparse.Namespace) -> None:
     estimator, X = _load_and_read(args)
     names = lambda codes: [f"z{i}" for i in range(codes.shape[1])]  # noqa: E731
-    _write_rows(X, estimator.transform, args, names)
+    _write_rows(X, _autoencoder(estimator, args).transform, args, names)
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> None:
     estimator, X = _load_and_read(args)
-    _write_rows(X, estimator.reconstruct, args)
+    _write_rows(X, _autoencoder(estimator, args).reconstruct, args)
 
 
 def cmd_score(args: argparse.Namespace) -> None:
     estimator, X = _load_and_read(args)
-    _write_rows(
-        X, estimator.reconstruction_error, args, lambda _: ["reconstruction_error"]
-    )
+    if hasattr(estimator, "reconstruction_error"):
+        _write_rows(
+            X, estimator.reconstruction_error, args, lambda _: ["reconstruction_error"]
+        )
+        return
+    # a detector saved by `aekit detect --model-dir`: its scores and labels, the
+    # columns `aekit detect` writes for the rows it was fitted on
+    scores = lambda x: _scores_and_labels(estimator, x)  # noqa: E731
+    _write_rows(X, scores, args, lambda _: ["score", "label"])
+
+
+def _scores_and_labels(detector: Any, X: Any) -> pd.DataFrame:
+    scores = detector.decision_function(X)
+    labels = (scores > detector.threshold_).astype(np.int64)  # (as `predict`)
+    return pd.DataFrame({"score": scores, "label": labels})
 
 
 def cmd_info(args: argparse.Namespace) -> None:

@@ -180,6 +180,14 @@ def vus_pr(scores, labels, max_buffer, steps=6):
     )
 
 
+def finite_scores(scores):
+    """NaN and infinities (PyOD's PCA divides by zero variances) as the
+    largest / smallest finite score (all 0 when none is finite)."""
+    finite = scores[np.isfinite(scores)]
+    top, low = (finite.max(), finite.min()) if finite.size else (0.0, 0.0)
+    return np.nan_to_num(scores, nan=top, posinf=top, neginf=low)
+
+
 def metrics(scores, predicted, labels, window):
     out = {
         "vus_pr": vus_pr(scores, labels, window),
@@ -210,9 +218,7 @@ def main() -> None:
         for method in args.methods.split(","):
             start = time.perf_counter()
             scores, predicted, window = run(method, x, n_train)
-            finite = scores[np.isfinite(scores)]
-            top = finite.max() if finite.size else 0.0  # (PyOD's PCA: inf)
-            scores = np.nan_to_num(scores, nan=top, posinf=top, neginf=finite.min())
+            scores = finite_scores(scores)
             seconds = time.perf_counter() - start
             row = {"series": name, "method": method, "n": len(x), "n_train": n_train}
             row.update(metrics(scores, predicted, labels, window), seconds=seconds)

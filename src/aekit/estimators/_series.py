@@ -58,11 +58,11 @@ class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
     latent_dim : int or "auto", default="auto"
         Code size. "auto": principal components explaining 90% of the training
         windows' variance, in [1, 32].
-    point_score : {"end", "mean"}, default="end"
-        "end": a point's score is the score of the window ending at it (the
-        first ``window_ - 1`` points take the first window's), which streaming
-        gives as each point arrives; "mean": the mean over the windows covering
-        it (batch scoring only).
+    point_score : {"mean", "end"}, default="mean"
+        "mean": a point's score is the mean over the windows covering it;
+        "end": the score of the window ending at it (the first ``window_ - 1``
+        points take the first window's). Streaming gives "end" scores as each
+        point arrives and "mean" scores ``window_ - 1`` points later.
     scaling : {"robust", "standard"}, default="robust"
         Per-channel scaling fitted on the training series: median and IQR, or
         mean and standard deviation. Constant channels get scale 1.
@@ -147,7 +147,7 @@ class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
         *,
         stride: int | str = "auto",
         latent_dim: int | str = "auto",
-        point_score: str = "end",
+        point_score: str = "mean",
         scaling: str = "robust",
         contamination: float | str = "control",
         control_margin: float = 1.5,

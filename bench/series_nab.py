@@ -119,6 +119,7 @@ AEKIT = {
     "aekit-mean-trim0": {"point_score": "mean", "trim": 0.0},
 }
 
+
 def run(method, x, n_train):
     """Point scores and default-threshold labels (None: no default threshold)."""
     if method in AEKIT:

@@ -29,9 +29,9 @@ from aekit.metrics import ndcg_at_k, recall_at_k, strong_generalization_split
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 EASE_GRID = (50.0, 100.0, 200.0, 500.0, 1000.0)
 # Chosen on the validation split of the training users (as EASE's lambda), with
-# bench/tune_multvae.py: with ~400 training users, batches of 32, a faster KL ramp
-# than the defaults, and a linear encoder and decoder with a 600-d code (no hidden
-# layer) instead of Liang et al.'s 600-200 network.
+# bench/tuning/tune_multvae.py: with ~400 training users, batches of 32, a faster
+# KL ramp than the defaults, and a linear encoder and decoder with a 600-d code
+# (no hidden layer) instead of Liang et al.'s 600-200 network.
 AEKIT = dict(batch_size=32, random_state=0, device="cpu")
 VAE_EXTRA = dict(anneal_steps=2000)
 SHAPE = dict(hidden_dims=(), latent_dim=600)

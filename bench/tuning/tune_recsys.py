@@ -2,10 +2,10 @@
 benchmark reports: MovieLens latest-small users kept apart from the benchmarks'
 test users, and synthetic matrices of other shapes with known low-rank structure.
 
-    python bench/tune_recsys.py autorec [DATA_FOLDER] [--data ml 500x300 5000x2000]
-        [--configs ...] [--seeds 0]
-    python bench/tune_recsys.py multvae [DATA_FOLDER] [--data ...] [--configs ...]
-        [--seeds 0] [--splits 13 14 15]
+    python bench/tuning/tune_recsys.py autorec [DATA_FOLDER]
+        [--data ml 500x300 5000x2000] [--configs ...] [--seeds 0]
+    python bench/tuning/tune_recsys.py multvae [DATA_FOLDER] [--data ...]
+        [--configs ...] [--seeds 0] [--splits 13 14 15]
 
 Tuning sets (never a benchmark's test users):
 
@@ -27,6 +27,7 @@ epochs and the fit time.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -38,7 +39,9 @@ import aekit
 from aekit import defaults
 from aekit.data import read_ratings
 from aekit.metrics import rmse, strong_generalization_split
-from recsys_topk import DEFAULT_DATA, evaluate, positives
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recsys_topk
+from recsys_topk import DEFAULT_DATA, evaluate, positives  # noqa: E402
 
 SEED = 13
 # Each config is a set of explicit parameters; "auto" rows use the library's

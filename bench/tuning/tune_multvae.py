@@ -2,7 +2,7 @@
 validation split of the training users that picks EASE's lambda (seed 1), never on
 the test users.
 
-    python bench/tune_multvae.py [DATA_FOLDER] [--configs base l2_1e-4 ...]
+    python bench/tuning/tune_multvae.py [DATA_FOLDER] [--configs base l2_1e-4 ...]
         [--seeds 0 1 2] [--refit]
 
 Prints the validation NDCG@100 of every config (mean and spread over the seeds'
@@ -12,6 +12,7 @@ random_state) and of EASE (lambda grid).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,9 @@ import torch
 import aekit
 from aekit.data import frame_to_matrix
 from aekit.metrics import strong_generalization_split
-from recsys_topk import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recsys_topk
+from recsys_topk import (  # noqa: E402
     AEKIT,
     DEFAULT_DATA,
     EASE_GRID,

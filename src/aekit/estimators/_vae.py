@@ -38,10 +38,11 @@ class VAE(VariationalMixin, BaseAutoencoder):
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
         "bernoulli" needs (scaled) data in [0, 1], e.g. pixel intensities.
     kl_warmup : int, default=10
-        Epochs over which the KL weight rises linearly to ``beta`` (0: off). On
-        20k MNIST images, 10 epochs of warm-up gave a held-out NLL 7 nats lower
-        than none (99.3 against 106.3; BENCHMARKS.md).
-        Validation losses always use the full weight.
+        Epochs over which the KL weight rises linearly to ``beta`` (0: off): a
+        full KL term from the first step pulls the codes to the prior before
+        the decoder has learnt to use them; the warm-up lets it learn first.
+        Validation losses always use the full weight. How the default was
+        chosen: docs/vae.md.
     binarize : bool or "auto", default="auto"
         Dynamic binarisation: every batch draws x ~ Bernoulli(x) (needs
         ``likelihood="bernoulli"``). "auto": on for the Bernoulli likelihood

@@ -23,9 +23,10 @@ DATA = "../shared/data/nab/realKnownCause/ec2_request_latency_system_failure.csv
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data", default=DATA, help="a NAB csv (timestamp,value)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    x = pd.read_csv(DATA)["value"].to_numpy(np.float64)[:4000]
+    x = pd.read_csv(args.data)["value"].to_numpy(np.float64)[:4000]
     fits, rates, p99s = [], [], []
     for seed in range(args.repeats):
         start = time.perf_counter()

@@ -42,6 +42,8 @@ from aekit.estimators._base import (
     chunkwise,
     fit_or_nothing,
 )
+from aekit.estimators._calibrated import CalibratedMixin
+from aekit.estimators._labels import LabelsMixin, check_labels
 from aekit.estimators._outlier import BaseDetector
 from aekit.metrics import median_mad, usable_scale
 from aekit.nn import LatentDistanceScore, NeighbourDistanceScore, ScoredGraph
@@ -130,7 +132,7 @@ def feature_tails(X: np.ndarray, max_reference: int = MAX_TAIL_REFERENCE) -> Any
 
 
 @register("detector")
-class AnomalyDetector(WrapsModel, BaseDetector):
+class AnomalyDetector(LabelsMixin, CalibratedMixin, WrapsModel, BaseDetector):
     """Anomaly detector scoring samples by an autoencoder's reconstruction error,
     the distance of their codes, and (on narrow tables) per-feature tails.
 
@@ -281,27 +283,45 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             )
 
     def fit(self, X: Any, y: Any = None) -> AnomalyDetector:
-        """Fit the autoencoder on ``X`` (no labels; ``y`` is ignored), trim, refit,
-        and set ``decision_scores_``, ``threshold_`` and ``labels_``."""
+        """Fit the autoencoder on ``X``, trim, refit, and set
+        ``decision_scores_``, ``threshold_`` and ``labels_``.
+
+        ``y`` (optional) holds partial labels, one per row: 1 = a known
+        anomaly, 0 = a known normal row, -1 or NaN = unknown. Known anomalies
+        are left out of the autoencoder's training rows; with at least one,
+        a supervised model on the features and the score's parts is blended
+        into the score, and with ``contamination="auto"`` the labels move the
+        threshold (see docs/anomaly.md, "Known anomalies"). ``y=None``, or
+        labels with no known anomaly, give the unsupervised detector."""
         with fit_or_nothing(self):
             v.check_params(self)
+            self._forget_labels()
             X = self._fit_input(X)
-            n_trim = int(self.trim * len(X))
-            trimming = n_trim > 0 and len(X) - n_trim >= 2
-            model = self._fit_model(X, self.ranking_epochs if trimming else 1.0)
+            labels = check_labels(y, len(X))
+            if labels is not None and not (labels == 1).any():
+                labels = None  # no known anomaly: the unsupervised detector
+            train = X if labels is None else self._normal_rows(X, labels)
+            n_trim = int(self.trim * len(train))
+            trimming = n_trim > 0 and len(train) - n_trim >= 2
+            model = self._fit_model(train, self.ranking_epochs if trimming else 1.0)
             if trimming:
-                errors = model.reconstruction_error(X, scaled=True)
-                keep = np.sort(np.argsort(errors, kind="stable")[: len(X) - n_trim])
-                model = self._fit_model(_rows(X, keep))
+                errors = model.reconstruction_error(train, scaled=True)
+                n_keep = len(train) - n_trim
+                keep = np.sort(np.argsort(errors, kind="stable")[:n_keep])
+                model = self._fit_model(_rows(train, keep))
             else:
                 n_trim = 0
             self.model_ = model
             self.n_trimmed_ = n_trim
-            if self.latent_distance:
+            if labels is not None:
+                self.decision_scores_ = self._fit_labelled(X, train, labels)
+            elif self.latent_distance:
                 self.decision_scores_ = self._fit_latent_distance(X)
             else:
                 self.decision_scores_ = self._scores(X)
             self.threshold_ = self._threshold(self.decision_scores_)
+            if labels is not None:
+                self._label_threshold(labels)
             self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
 
@@ -359,7 +379,7 @@ class AnomalyDetector(WrapsModel, BaseDetector):
         n_parts = 3 if self._tails_used() else 2
         self.score_center_, self.score_scale_ = np.zeros(n_parts), np.ones(n_parts)
         with torch.inference_mode():
-            head = self._score_head()
+            head = self._parts_head()
             errors_t, codes_t = _tensors(errors, codes)
             if isinstance(head, NeighbourDistanceScore):
                 known = torch.from_numpy(distances)
@@ -371,7 +391,7 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             self.score_center_, scale = median_mad(parts.numpy())
             # (copies of one row have a MAD of rounding error: no scale)
             self.score_scale_ = usable_scale(scale, self.score_center_, SPREAD_RTOL)
-            return self._score_head().combine(parts).numpy()
+            return self._parts_head().combine(parts).numpy()
 
     def _tails_used(self) -> bool:
         """Whether the score has the feature-tails part: asked for, with
@@ -422,10 +442,16 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             return errors, None
         return errors, np.asarray(model.transform(X), np.float64)
 
-    def _score_head(self) -> LatentDistanceScore | NeighbourDistanceScore:
+    def _score_head(self) -> nn.Module:
         """The ``latent_distance`` score as a torch module (float64), from the
         fitted statistics: what `decision_function` computes and what
-        `inference_graph` (and so `to_onnx`) puts after the model."""
+        `inference_graph` (and so `to_onnx`) puts after the model (after
+        fitting with known anomalies, the blend with the supervised score)."""
+        head = self._parts_head()
+        return self._labelled_head(head) if self._labelled() else head
+
+    def _parts_head(self) -> LatentDistanceScore | NeighbourDistanceScore:
+        """The unsupervised score's head: the parts and their largest z-score."""
         tails = None
         if self._tails_used():
             tails = FeatureTails(*_tensors(self.tail_reference_, self.tail_skew_sign_))
@@ -449,7 +475,7 @@ class AnomalyDetector(WrapsModel, BaseDetector):
     def _latent_scores(
         self, errors: np.ndarray, codes: np.ndarray, X: np.ndarray
     ) -> np.ndarray:
-        rows = _tensors(X)[0] if self._tails_used() else None
+        rows = _tensors(X)[0] if self._rows_used() else None
         return self._score_head()(*_tensors(errors, codes), rows).numpy()
 
     def _threshold(self, scores: np.ndarray) -> float:
@@ -569,6 +595,9 @@ class AnomalyDetector(WrapsModel, BaseDetector):
             "contamination": json.dumps(self.contamination),
             "latent_distance": json.dumps(bool(self.latent_distance)),
             "feature_tails": json.dumps(bool(getattr(self, "feature_tails_", False))),
+            "labelled_anomalies": json.dumps(
+                int(getattr(self, "n_labelled_anomalies_", 0))
+            ),
         }
 
     def __sklearn_tags__(self) -> Any:

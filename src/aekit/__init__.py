@@ -1,6 +1,7 @@
 """aekit: autoencoders with a scikit-learn API on PyTorch."""
 
 from aekit.estimators import (
+    EASE,
     VAE,
     AnomalyDetector,
     Autoencoder,
@@ -27,6 +28,7 @@ __all__ = [
     "Autoencoder",
     "ConvAutoencoder",
     "ConvVAE",
+    "EASE",
     "ModelFileError",
     "MultDAE",
     "MultVAE",

@@ -5,6 +5,7 @@ from aekit.estimators._autorec import AutoRec
 from aekit.estimators._conv import ConvAutoencoder
 from aekit.estimators._conv_vae import ConvVAE
 from aekit.estimators._detector import AnomalyDetector, default_detector_model
+from aekit.estimators._ease import EASE
 from aekit.estimators._imputer import AutoencoderImputer, default_imputer_model
 from aekit.estimators._multvae import MultDAE, MultVAE
 from aekit.estimators._outlier import BaseDetector
@@ -13,6 +14,7 @@ from aekit.estimators._series import SeriesDetector
 from aekit.estimators._vae import VAE
 
 __all__ = [
+    "EASE",
     "AnomalyDetector",
     "BaseDetector",
     "AutoencoderImputer",

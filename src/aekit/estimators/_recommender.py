@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
@@ -45,7 +46,7 @@ class Recommendations(NamedTuple):
         )
 
 
-class BaseRecommender(TorchEstimator):
+class Recommender(BaseEstimator):
     """Recommenders fitted on (user, item[, rating]) tables or user-by-item matrices.
 
     Fitted attributes shared by all: ``user_ids_`` and ``item_ids_`` (the labels of
@@ -218,3 +219,8 @@ class BaseRecommender(TorchEstimator):
             items[start : start + n_rows] = top.indices.numpy()
             scores[start : start + n_rows] = top.values.numpy()
         return items, scores
+
+
+class BaseRecommender(Recommender, TorchEstimator):
+    """A `Recommender` that trains a torch module through the training loop
+    (`aekit.EASE`, solved in closed form, is a `Recommender` only)."""

@@ -216,3 +216,50 @@ class MultVAENet(nn.Module):
         if self.training:
             self.steps += 1
         return {"loss": nll + beta * kl, "recon": nll, "kl": kl}
+
+
+def ease_weights(gram: torch.Tensor, l2: float) -> torch.Tensor:
+    """EASE's item-to-item matrix (Steck 2019, https://arxiv.org/abs/1905.03375):
+    ``B = I - P diag(1 / diag(P))`` with ``P = (G + l2 I)^-1``, i.e. ``B_ij =
+    -P_ij / P_jj`` off the diagonal and 0 on it, the least-squares solution of
+    ``min ||X - X B||^2 + l2 ||B||^2`` under ``diag(B) = 0`` for the Gram matrix
+    ``G = X^T X``. ``gram`` is overwritten (its memory is reused); the result
+    has its dtype and device."""
+    gram.diagonal().add_(l2)
+    factor = torch.linalg.cholesky(gram)
+    del gram  # the caller's reference is all that is left of it
+    precision = torch.cholesky_inverse(factor)
+    del factor
+    if not precision.is_contiguous():  # LAPACK's column-major result is
+        precision = precision.t()  # symmetric: the same matrix, row-major
+    weights = precision.div_(-precision.diagonal().clone())
+    weights.diagonal().zero_()
+    return weights
+
+
+class EASENet(nn.Module):
+    """EASE's scores ``x @ weight`` over a subset of the items.
+
+    ``weight`` (m x m) is the item-to-item matrix of the ``m`` modelled items at
+    positions ``items`` of an ``n_items``-long click vector; the other items
+    score ``-inf`` (they are ranked after every modelled item). Nothing is
+    trained: the weights come from `ease_weights`.
+    """
+
+    weight: torch.Tensor
+    items: torch.Tensor
+
+    def __init__(self, n_items: int, n_modelled: int) -> None:
+        super().__init__()
+        self.n_items = n_items
+        self.register_buffer("weight", torch.zeros(n_modelled, n_modelled))
+        self.register_buffer("items", torch.arange(n_modelled, dtype=torch.long))
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``recon``: the scores of every item for the dense click rows ``x``."""
+        part = x[:, self.items].to(self.weight.dtype) @ self.weight
+        if len(self.items) == self.n_items:
+            return {"recon": part}
+        recon = part.new_full((x.shape[0], self.n_items), -torch.inf)
+        recon[:, self.items] = part
+        return {"recon": recon}

@@ -104,6 +104,7 @@ MODEL_CASES.update(
         "multvae": (aekit.MultVAE((8,), 2, **FAST), small_ratings(), _top_items),
         "multdae": (aekit.MultDAE((8,), 2, **FAST), small_ratings(), _top_items),
         "ease": (aekit.EASE(l2=1.0, device="cpu"), small_ratings(), _top_items),
+        "recvae": (aekit.RecVAE((8, 8), 2, **FAST), small_ratings(), _top_items),
     }
 )
 

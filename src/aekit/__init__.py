@@ -12,6 +12,7 @@ from aekit.estimators import (
     MultDAE,
     MultVAE,
     Recommendations,
+    RecVAE,
     SeriesDetector,
 )
 from aekit.exceptions import AekitError, ModelFileError, TrainingError
@@ -32,6 +33,7 @@ __all__ = [
     "ModelFileError",
     "MultDAE",
     "MultVAE",
+    "RecVAE",
     "Recommendations",
     "SeriesDetector",
     "TrainingError",

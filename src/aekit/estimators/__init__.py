@@ -10,6 +10,7 @@ from aekit.estimators._imputer import AutoencoderImputer, default_imputer_model
 from aekit.estimators._multvae import MultDAE, MultVAE
 from aekit.estimators._outlier import BaseDetector
 from aekit.estimators._recommender import Recommendations
+from aekit.estimators._recvae import RecVAE
 from aekit.estimators._series import SeriesDetector
 from aekit.estimators._vae import VAE
 
@@ -27,6 +28,7 @@ __all__ = [
     "Autoencoder",
     "MultDAE",
     "MultVAE",
+    "RecVAE",
     "Recommendations",
     "SeriesDetector",
 ]

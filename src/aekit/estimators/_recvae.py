@@ -1,0 +1,185 @@
+"""`RecVAE`: Mult-VAE with a composite prior, a dense encoder and alternating
+updates, for top-k recommendation from implicit feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from torch import nn
+
+from aekit import _validation as v
+from aekit.estimators._multvae import _SHARED_DOC, _MultBase
+from aekit.nn.recvae import RecVAEConfig, RecVAENet
+from aekit.registry import register
+from aekit.training import Callback
+
+RECVAE_WIDTH, RECVAE_LAYERS, RECVAE_CODE = 600, 5, 200  # Shenbin et al.'s sizes
+
+
+class AlternatingPhases(Callback):
+    """Each cycle of ``encoder_epochs + 1`` epochs trains the encoder for
+    ``encoder_epochs`` epochs, then the decoder for one; after the decoder's
+    epoch the prior takes a copy of the encoder (`RecVAENet.update_prior`)."""
+
+    def __init__(self, encoder_epochs: int) -> None:
+        self.encoder_epochs = encoder_epochs
+
+    def on_train_begin(self, module: nn.Module, config: Any) -> None:
+        cast(RecVAENet, module).update_prior()
+
+    def on_epoch_begin(self, module: nn.Module, epoch: int) -> None:
+        in_cycle = (epoch - 1) % (self.encoder_epochs + 1)
+        phase = "encoder" if in_cycle < self.encoder_epochs else "decoder"
+        cast(RecVAENet, module).phase = phase
+
+    def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
+        net = cast(RecVAENet, module)
+        record["decoder_phase"] = float(net.phase == "decoder")
+        if net.phase == "decoder":
+            net.update_prior()
+
+
+@register("recvae", input_kind="ratings")
+class RecVAE(_MultBase):
+    __doc__ = (
+        """RecVAE (Shenbin et al. 2020, https://arxiv.org/abs/1912.11160): Mult-VAE
+    with a densely connected encoder (swish, layer norm), a composite prior (a
+    mixture of N(0, I), the previous cycle's posterior and a wide normal), a KL
+    weight per user of ``gamma`` times the user's clicks, and alternating
+    updates: ``encoder_epochs`` epochs of the encoder (with input dropout), then
+    one of the decoder (without), each epoch of the training loop one phase.
+    Both phases share one optimiser (the authors use one per part): the part
+    held fixed gets no gradient but may move by the optimiser's momentum for a
+    few steps after the switch.
+    """
+        + _SHARED_DOC.replace(
+            """hidden_dims : sequence of int or "auto", default="auto"
+        Hidden layers of the encoder (the decoder mirrors them); () gives linear
+        maps to and from the code. "auto" (`defaults.mult_shape_rule`): () below
+        5,000 training users, Liang et al.'s (600,) from then on.
+    latent_dim : int or "auto", default="auto"
+        "auto": min(600, n_items // 2) below 5,000 training users, else
+        Liang et al.'s 200.
+    dropout : float or "auto", default="auto"
+        Input dropout during training. "auto" (`defaults.mult_dropout_rule`):
+        0.3 below 5,000 training users, else Liang et al.'s 0.5.""",
+            """hidden_dims : sequence of int or "auto", default="auto"
+        Widths of the encoder's layers, all equal (each layer adds the outputs
+        of those before it); the decoder is one linear map from the code.
+        "auto": Shenbin et al.'s five layers of 600 (at most n_items wide).
+    latent_dim : int or "auto", default="auto"
+        "auto": 200, at most n_items // 2.
+    dropout : float or "auto", default="auto"
+        Input dropout in the encoder's epochs; "auto": 0.5.""",
+        )
+        + """
+    gamma : float, default=0.005
+        KL weight per click: a user with n clicks has beta = gamma * n.
+    encoder_epochs : int, default=3
+        Encoder epochs before each decoder epoch.
+
+    Examples
+    --------
+    >>> import pandas as pd, aekit
+    >>> df = pd.DataFrame({"user": [1, 1, 2, 2, 3], "item": ["a", "b", "b", "c",
+    ...                    "a"]})
+    >>> vae = aekit.RecVAE((8, 8), 4, max_epochs=4, early_stopping=False,
+    ...                    random_state=0).fit(df)
+    >>> vae.recommend({"new": ["a"]}, k=2).items.shape
+    (1, 2)
+    """
+    )
+
+    _parameter_constraints: dict[str, v.Constraint] = {
+        "gamma": v.Real(),
+        "encoder_epochs": v.Int(),
+    }
+
+    def __init__(
+        self,
+        hidden_dims: Sequence[int] | str = "auto",
+        latent_dim: int | str = "auto",
+        *,
+        dropout: float | str = "auto",
+        gamma: float = 0.005,
+        encoder_epochs: int = 3,
+        min_rating: float | None = None,
+        l2: float = 0.0,
+        user_col: str | None = None,
+        item_col: str | None = None,
+        rating_col: str | None = None,
+        optimizer: str = "adam",
+        learning_rate: float = 5e-4,
+        lr_schedule: str | None = None,
+        batch_size: int | str = "auto",
+        max_epochs: int | str = "auto",
+        early_stopping: bool = True,
+        validation_fraction: float = 0.1,
+        patience: int | str = "auto",
+        gradient_clip: float | None = None,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: bool = False,
+        callbacks: list | None = None,
+    ) -> None:
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.dropout = dropout
+        self.gamma = gamma
+        self.encoder_epochs = encoder_epochs
+        self.min_rating = min_rating
+        self.l2 = l2
+        self.user_col = user_col
+        self.item_col = item_col
+        self.rating_col = rating_col
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.gradient_clip = gradient_clip
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def _check_param_rules(self) -> None:
+        super()._check_param_rules()
+        sizes = self.hidden_dims
+        if not isinstance(sizes, str) and len(set(v.check_sizes("h", sizes))) != 1:
+            raise ValueError(
+                f"hidden_dims must be 'auto' or one or more equal widths (RecVAE's "
+                f"layers add each other's outputs), got {sizes!r}"
+            )
+
+    def _resolve_shape(self, n_users: int, n_items: int) -> None:
+        """``hidden_dims_``, ``latent_dim_`` and ``dropout_``: explicit values,
+        or Shenbin et al.'s sizes (no wider than the items allow) and 0.5."""
+        width = min(RECVAE_WIDTH, n_items)
+        self.hidden_dims_ = (
+            (width,) * RECVAE_LAYERS
+            if isinstance(self.hidden_dims, str)
+            else v.check_sizes("hidden_dims", self.hidden_dims)
+        )
+        auto_code = min(RECVAE_CODE, max(2, n_items // 2))
+        self.latent_dim_ = auto_code if self.latent_dim == "auto" else self.latent_dim
+        self.dropout_ = 0.5 if self.dropout == "auto" else float(self.dropout)
+
+    def _train(self, data: Any, to_device: Any, callbacks: Any = None) -> None:
+        phases = AlternatingPhases(self.encoder_epochs)
+        super()._train(data, to_device, [*(callbacks or []), phases])
+
+    def _build_module(self) -> nn.Module:
+        config = RecVAEConfig(
+            n_items=len(self.item_ids_),
+            hidden_dim=self.hidden_dims_[0],
+            n_layers=len(self.hidden_dims_),
+            latent_dim=self.latent_dim_,
+            dropout=self.dropout_,
+            gamma=self.gamma,
+        )
+        return RecVAENet(config)

@@ -1,0 +1,181 @@
+"""RecVAE (Shenbin et al. 2020, https://arxiv.org/abs/1912.11160): Mult-VAE with
+
+- a deeper encoder: dense skip connections (each layer adds the outputs of all
+  the layers before it, as the authors' code does), swish and layer norm;
+- a composite prior: a per-dimension mixture of N(0, I), the posterior of the
+  encoder as it was at the end of the previous training cycle (a frozen copy),
+  and a wide normal N(0, e^10);
+- a KL weight per user, ``gamma`` times the user's number of clicks;
+- alternating updates: in the encoder phase the decoder is held fixed (its
+  output is computed from detached weights) and the input is dropped out; in
+  the decoder phase the code is detached, there is no dropout and the loss is
+  the likelihood alone. `RecVAENet.phase` says which; a callback sets it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import cast
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aekit.nn.recsys import csr_parts
+
+MIXTURE_WEIGHTS = (3 / 20, 3 / 4, 1 / 10)  # standard, previous posterior, wide
+WIDE_LOGVAR = 10.0
+
+
+@dataclass(frozen=True)
+class RecVAEConfig:
+    """Everything that defines a `RecVAENet`."""
+
+    n_items: int  # length of a click vector
+    hidden_dim: int = 600  # width of every encoder layer
+    n_layers: int = 5  # encoder layers (densely connected)
+    latent_dim: int = 200  # size of the code
+    dropout: float = 0.5  # input dropout in the encoder phase
+    gamma: float = 0.005  # KL weight per click of the user
+
+
+def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Elementwise log-density of N(mu, exp(logvar)) at ``z``."""
+    return -0.5 * (logvar + math.log(2 * math.pi) + (z - mu).pow(2) / logvar.exp())
+
+
+class DenseEncoder(nn.Module):
+    """Click rows -> (mu, logvar). Layer i computes ``norm_i(swish(fc_i(h_{i-1})
+    + h_1 + ... + h_{i-1}))``; the first layer's weight is item-major so a
+    sparse CSR batch meets it as a weighted sum of item rows."""
+
+    def __init__(self, config: RecVAEConfig) -> None:
+        super().__init__()
+        width = config.hidden_dim
+        dims = [config.n_items] + [width] * config.n_layers
+        self.layers = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True)
+        )
+        first = cast(nn.Linear, self.layers[0])
+        first.weight = nn.Parameter(first.weight.detach().t().contiguous().t())
+        self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in dims[1:])
+        self.mu = nn.Linear(width, config.latent_dim)
+        self.logvar = nn.Linear(width, config.latent_dim)
+
+    def first_layer(self, x: torch.Tensor, dropout: float) -> torch.Tensor:
+        """The first linear layer on the L2-normalised, dropped-out rows."""
+        first = cast(nn.Linear, self.layers[0])
+        if x.layout != torch.sparse_csr:
+            x = F.dropout(F.normalize(x, dim=1), dropout, self.training)
+            return first(x)
+        rows, cols, values = csr_parts(x)
+        norms = torch.zeros(x.shape[0], device=x.device, dtype=values.dtype)
+        norms = norms.index_add_(0, rows, values * values).sqrt().clamp_min(1e-12)
+        weights = F.dropout(values / norms[rows], dropout, self.training)
+        offsets = x.crow_indices()[:-1].to(cols.dtype)
+        h = F.embedding_bag(
+            cols, first.weight.t(), offsets, mode="sum", per_sample_weights=weights
+        )
+        return h + first.bias
+
+    def forward(
+        self, x: torch.Tensor, dropout: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.norms[0](F.silu(self.first_layer(x, dropout)))
+        total = h
+        for layer, norm in zip(self.layers[1:], self.norms[1:], strict=True):
+            h = norm(F.silu(layer(h) + total))
+            total = total + h
+        return self.mu(h), self.logvar(h)
+
+
+def row_sums(x: torch.Tensor) -> torch.Tensor:
+    """The clicks of each row of a dense or sparse CSR batch."""
+    if x.layout != torch.sparse_csr:
+        return x.sum(dim=1)
+    rows, _, values = csr_parts(x)
+    return torch.zeros(x.shape[0], device=x.device).index_add_(0, rows, values)
+
+
+class RecVAENet(nn.Module):
+    """RecVAE on click vectors (dense, or sparse CSR as `SparseRows` gives).
+
+    ``phase`` is "encoder" (the default) or "decoder"; `update_prior` copies the
+    encoder into the prior (kept outside the module's parameters and state, so
+    neither the optimiser nor a saved model sees it). In eval mode the code is
+    the posterior mean and ``recon`` the logits over the items.
+    """
+
+    def __init__(self, config: RecVAEConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = DenseEncoder(config)
+        self.decoder = nn.Linear(config.latent_dim, config.n_items)
+        self.phase = "encoder"
+        self._prior: list[DenseEncoder] = []  # a list: not a submodule
+
+    def update_prior(self) -> None:
+        """The prior's posterior part becomes the encoder as it is now."""
+        if not self._prior:
+            device = self.decoder.weight.device
+            self._prior.append(DenseEncoder(self.config).to(device).eval())
+            self._prior[0].requires_grad_(False)
+        self._prior[0].load_state_dict(self.encoder.state_dict())
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The posterior mean."""
+        return self.encoder(x, 0.0)[0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits over the items."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        if not self.training:
+            mu, logvar = self.encoder(x, 0.0)
+            return {"z": mu, "mu": mu, "logvar": logvar, "recon": self.decode(mu)}
+        if self.phase == "decoder":
+            with torch.no_grad():
+                mu, logvar = self.encoder(x, 0.0)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            return {"z": z, "mu": mu, "logvar": logvar, "recon": self.decode(z)}
+        mu, logvar = self.encoder(x, self.config.dropout)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        weight, bias = self.decoder.weight.detach(), self.decoder.bias.detach()
+        return {"z": z, "mu": mu, "logvar": logvar, "recon": F.linear(z, weight, bias)}
+
+    def log_prior(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Elementwise log-density of the composite prior at ``z`` (user rows
+        ``x`` give the previous posterior)."""
+        if not self._prior:
+            self.update_prior()
+        prior = self._prior[0].to(z.device)
+        with torch.no_grad():
+            mu_old, logvar_old = prior(x, 0.0)
+        zero = torch.zeros_like(z)
+        parts = [
+            log_normal(z, zero, zero),
+            log_normal(z, mu_old, logvar_old),
+            log_normal(z, zero, torch.full_like(z, WIDE_LOGVAR)),
+        ]
+        logs = [p + math.log(w) for p, w in zip(parts, MIXTURE_WEIGHTS, strict=True)]
+        return torch.logsumexp(torch.stack(logs, dim=-1), dim=-1)
+
+    def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
+        """Multinomial negative log-likelihood, plus (encoder phase, and in
+        eval mode) ``gamma * clicks`` times the KL estimate to the composite
+        prior for each user."""
+        log_p = F.log_softmax(out["recon"], dim=1)
+        if x.layout == torch.sparse_csr:
+            rows, cols, values = csr_parts(x)
+            nll = -(log_p[rows, cols] * values).sum() / x.shape[0]
+        else:
+            nll = -(log_p * x).sum(dim=1).mean()
+        if self.training and self.phase == "decoder":
+            return {"loss": nll, "recon": nll}
+        z, mu, logvar = out["z"], out["mu"], out["logvar"]
+        kl = (log_normal(z, mu, logvar) - self.log_prior(x, z)).sum(dim=1)
+        beta = self.config.gamma * row_sums(x)
+        weighted = (beta * kl).mean()
+        return {"loss": nll + weighted, "recon": nll, "kl": kl.mean()}

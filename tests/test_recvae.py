@@ -1,0 +1,128 @@
+"""RecVAE: the composite prior, the per-user KL weight, the alternating phases,
+sparse batches, and the estimator's defaults and save/load."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+import aekit
+from aekit.nn.recvae import MIXTURE_WEIGHTS, WIDE_LOGVAR, RecVAEConfig, RecVAENet
+from aekit.training import SparseRows
+from tests.conftest import small_ratings
+
+
+def net(seed=0, **kw):
+    torch.manual_seed(seed)
+    config = dict(n_items=12, hidden_dim=6, n_layers=3, latent_dim=3, dropout=0.0)
+    return RecVAENet(RecVAEConfig(**{**config, **kw}))
+
+
+def clicks(n=10, items=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return torch.from_numpy((rng.random((n, items)) < 0.4).astype(np.float32))
+
+
+def normal_pdf(z, mu, var):
+    return np.exp(-((z - mu) ** 2) / (2 * var)) / np.sqrt(2 * np.pi * var)
+
+
+def test_composite_prior_is_the_weighted_mixture():
+    model, x = net(), clicks()
+    model.update_prior()
+    z = torch.randn(len(x), 3)
+    with torch.no_grad():
+        mu_old, logvar_old = model.encoder(x, 0.0)
+        got = model.log_prior(x, z).numpy()
+    zn, mu, var = z.numpy(), mu_old.numpy(), logvar_old.exp().numpy()
+    w = MIXTURE_WEIGHTS
+    density = (
+        w[0] * normal_pdf(zn, 0.0, 1.0)
+        + w[1] * normal_pdf(zn, mu, var)
+        + w[2] * normal_pdf(zn, 0.0, math.exp(WIDE_LOGVAR))
+    )
+    np.testing.assert_allclose(got, np.log(density), rtol=1e-5, atol=1e-5)
+    assert sum(w) == pytest.approx(1.0)
+
+
+def test_prior_is_a_frozen_copy_updated_on_request():
+    model, x = net(), clicks()
+    model.update_prior()
+    before = model.log_prior(x, torch.zeros(len(x), 3)).detach()
+    with torch.no_grad():
+        for p in model.encoder.parameters():
+            p.add_(0.1)
+    unchanged = model.log_prior(x, torch.zeros(len(x), 3)).detach()
+    torch.testing.assert_close(unchanged, before)
+    model.update_prior()
+    assert not torch.allclose(model.log_prior(x, torch.zeros(len(x), 3)), before)
+    assert not any("prior" in k for k in model.state_dict())  # not saved
+
+
+def test_kl_weight_is_gamma_times_each_users_clicks():
+    model, x = net(gamma=0.01), clicks()
+    model.update_prior()
+    model.train()
+    torch.manual_seed(1)
+    out = model(x)
+    terms = model.loss(x, out)
+    log_q = -0.5 * (
+        out["logvar"]
+        + math.log(2 * math.pi)
+        + (out["z"] - out["mu"]) ** 2 / out["logvar"].exp()
+    )
+    kl = (log_q - model.log_prior(x, out["z"])).sum(dim=1)
+    expected = terms["recon"] + (0.01 * x.sum(dim=1) * kl).mean()
+    torch.testing.assert_close(terms["loss"], expected)
+
+
+def test_phases_train_one_part_each():
+    model, x = net(), clicks()
+    model.update_prior()
+    model.train()
+    model.phase = "encoder"
+    model.loss(x, model(x))["loss"].backward()
+    assert model.decoder.weight.grad is None
+    assert model.encoder.layers[0].weight.grad.abs().sum() > 0
+    model.zero_grad(set_to_none=True)
+    model.phase = "decoder"
+    terms = model.loss(x, model(x))
+    terms["loss"].backward()
+    assert "kl" not in terms
+    assert model.encoder.layers[0].weight.grad is None
+    assert model.decoder.weight.grad.abs().sum() > 0
+
+
+def test_sparse_batches_equal_dense_ones():
+    model, x = net(), clicks()
+    model.update_prior()
+    model.eval()
+    sparse = SparseRows(sp.csr_matrix(x.numpy()), torch.device("cpu"), sparse=True)
+    xs = sparse.take(np.arange(len(x)))
+    dense_out, sparse_out = model(x), model(xs)
+    torch.testing.assert_close(sparse_out["recon"], dense_out["recon"])
+    torch.testing.assert_close(
+        model.loss(xs, sparse_out)["loss"], model.loss(x, dense_out)["loss"]
+    )
+
+
+def test_estimator_alternates_and_resolves_defaults(tmp_path):
+    frame = small_ratings()
+    model = aekit.RecVAE(max_epochs=8, batch_size=8, random_state=0, device="cpu")
+    model.fit(frame)
+    phases = [h["decoder_phase"] for h in model.history_]
+    assert phases == [0.0, 0.0, 0.0, 1.0] * 2
+    assert model.resolved_params_["hidden_dims"] == (12,) * 5  # 12 items
+    assert model.latent_dim_ == 6 and model.dropout_ == 0.5
+    model.save(tmp_path / "m")
+    loaded = aekit.load(tmp_path / "m")
+    a, b = model.recommend([10, 20], k=4), loaded.recommend([10, 20], k=4)
+    np.testing.assert_array_equal(a.items, b.items)
+    np.testing.assert_allclose(a.scores, b.scores)
+
+
+def test_unequal_widths_are_refused():
+    with pytest.raises(ValueError, match="hidden_dims must be 'auto' or one or"):
+        aekit.RecVAE((8, 4), device="cpu").fit(small_ratings())

@@ -9,13 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from aekit import persistence, plotting
-from aekit.cli import series
+from aekit.cli import _labels, series
 from aekit.cli._io import (
     OUTPUT_HELP,
     TABLE_HELP,
     Subcommands,
     add_drop_option,
-    read_input,
     write_table,
 )
 from aekit.estimators import AnomalyDetector
@@ -57,6 +56,7 @@ def add_commands(subparsers: Subcommands) -> None:
     p.add_argument("--plot", help="write a score histogram with the threshold")
     p.add_argument("--random-state", type=int, default=0)
     add_drop_option(p)
+    _labels.add_options(p)
     series.add_options(p)
     p.set_defaults(run=cmd_detect)
 
@@ -75,22 +75,31 @@ def _contamination(text: str) -> float | str:
 def cmd_detect(args: argparse.Namespace) -> None:
     if args.series:
         return series.cmd_detect_series(args)
-    X = read_input(args.data, args.drop, tables=True)
+    X, y = _labels.read_features_and_labels(args)
+    default = "auto" if y is not None else "0.1"  # the labels set the threshold
     detector = AnomalyDetector(
-        contamination=_contamination(args.contamination or "0.1"),
+        contamination=_contamination(args.contamination or default),
         trim=args.trim,
         latent_distance=not args.reconstruction_only,
         code_distance=args.code_distance,
         random_state=args.random_state,
-    ).fit(X)
+    ).fit(X, y)
     table = pd.DataFrame(
         {"score": detector.decision_scores_, "label": detector.labels_}
     )
+    rule = f"threshold {detector.threshold_:.5g}"
+    if args.fdr is not None:
+        table["p_value"], table["label"] = _labels.conformal_labels(detector, X, args)
+        rule = f"Benjamini-Hochberg at FDR {args.fdr:g}"
     write_table(table, args.output)
-    print(
-        f"{int(detector.labels_.sum())} of {len(X)} rows flagged as anomalies "
-        f"(threshold {detector.threshold_:.5g})"
-    )
+    print(f"{int(table['label'].sum())} of {len(X)} rows flagged as anomalies ({rule})")
+    if hasattr(detector, "contamination_estimate_"):
+        low, high = detector.contamination_interval_
+        print(
+            f"anomaly rate from the labels: {detector.contamination_estimate_:.3g} "
+            f"(labels alone {detector.label_rate_:.3g}, 95% interval "
+            f"{low:.3g}-{high:.3g})"
+        )
     if args.model_dir:
         persistence.save(detector, args.model_dir)
         print(f"saved the detector to {args.model_dir}")

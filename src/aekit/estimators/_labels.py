@@ -30,10 +30,10 @@ from aekit.nn.graph import PartsScore
 from aekit.nn.labelled import LabelledScore, part_scores
 
 UNKNOWN = -1
-BLEND_HALF = 5.0  # labelled anomalies at which the supervised score weighs half
+BLEND_HALF = 2.0  # labelled anomalies at which the supervised score weighs half
 UNLABELLED_WEIGHT = 0.1  # weight of an unlabelled row (as a normal one)
 PENALTY_C = 1.0  # inverse L2 strength of the logistic regression
-RATE_HALF = 5.0  # labelled anomalies at which the labels' rate weighs half
+RATE_HALF = 0.0  # shrinkage of the labels' rate (0: none; chosen on tuning sets)
 WILSON_LEVEL = 0.95
 MIN_RATE = 1e-6  # rates are kept positive (the shrinkage takes logs)
 SPREAD_RTOL = 1e-9

@@ -1,21 +1,33 @@
-"""Implicit feedback on MovieLens latest-small, strong generalisation (Liang et al.
-2018): ratings >= 4 are positives, users with >= 5 positives, 20% of users held out
-(seed 0); each held-out user's positives are split 80% history / 20% targets.
-NDCG@100, Recall@20 and Recall@50 of Mult-VAE, Mult-DAE, item popularity and EASE
-(Steck 2019; its L2 weight chosen on a validation split of the training users).
-Each aekit model runs first at the library's defaults (only ``random_state`` and
-the device set), then at the hand-tuned setting.
+"""Implicit feedback, strong generalisation (Liang et al. 2018), on MovieLens
+latest-small and MovieLens-100K: ratings >= 4 are positives, users with >= 5
+positives, 20% of users held out (seed 0); each held-out user's positives are
+split 80% history / 20% targets. NDCG@100, Recall@20 and Recall@50 of item
+popularity, EASE (Steck 2019; written here, its L2 weight chosen on a validation
+split of the training users), and aekit's EASE, RecVAE, Mult-VAE and Mult-DAE at
+the library's defaults (only ``random_state`` and the device set); Mult-VAE/DAE
+also at the hand-tuned setting. For aekit's EASE also: each l2 of a grid judged
+on the test users (an oracle: how far the default is from the best grid point)
+and the bounded-memory variant ``top_items`` (half and a quarter of the items).
 
-    python bench/recsys_topk.py [DATA_FOLDER] [--seeds 0 1 2 3 4] [--skip-tuned]
+    python bench/recsys_topk.py [DATA_FOLDER] [--datasets ml-latest-small ml-100k]
+        [--models ease recvae multvae multdae] [--seeds 0 1 2 3 4] [--skip-tuned]
 
-DATA_FOLDER holds ``ml-latest-small/`` (default: ../shared/data from the repo root).
+DATA_FOLDER holds ``ml-latest-small/`` (default: ../shared/data from the repo
+root). MovieLens-100K is read from the installed ``recbole`` package
+(``recbole/dataset_example/ml-100k/``), or from a recbole wheel under
+``bench/out/recbole/`` (``pip download --no-deps recbole==1.2.1 -d
+bench/out/recbole``); its licence forbids copying it into this repository.
+Without either it is skipped.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import io
 import os
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +52,50 @@ PARAMS = {
     "MultDAE": {**AEKIT, **SHAPE, "dropout": 0.3},
 }
 DEFAULTS = {"random_state": 0, "device": "cpu"}
+AEKIT_DEFAULTS = {
+    "recvae": aekit.RecVAE,
+    "multvae": aekit.MultVAE,
+    "multdae": aekit.MultDAE,
+}
+ML100K = "recbole/dataset_example/ml-100k/ml-100k.inter"
+WHEELS = Path(__file__).resolve().parent / "out" / "recbole"
+L2_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)  # times aekit's EASE's default l2
 
 
-def positives(path: Path) -> pd.DataFrame:
-    ratings = read_ratings(path)
+def ml100k_ratings() -> pd.DataFrame | None:
+    """MovieLens-100K's (user, item, rating) rows from the installed recbole
+    package or a recbole wheel in `WHEELS`; None when neither is there."""
+    spec = importlib.util.find_spec("recbole")
+    if spec is not None and spec.origin is not None:
+        path = Path(spec.origin).parent.parent / ML100K
+        if path.is_file():
+            return _inter_table(path.read_bytes())
+    for wheel in sorted(WHEELS.glob("recbole-*.whl")):
+        with zipfile.ZipFile(wheel) as archive:
+            if ML100K in archive.namelist():
+                return _inter_table(archive.read(ML100K))
+    return None
+
+
+def _inter_table(raw: bytes) -> pd.DataFrame:
+    """RecBole's atomic .inter file (tab-separated, ``name:type`` headers)."""
+    frame = pd.read_csv(io.BytesIO(raw), sep="\t")
+    frame.columns = [c.split(":")[0] for c in frame.columns]
+    return frame.rename(
+        columns={"user_id": "userId", "item_id": "movieId", "rating": "rating"}
+    )
+
+
+def dataset_positives(name: str, data: Path) -> pd.DataFrame | None:
+    """The positives of a benchmark dataset by name (None: not available)."""
+    if name == "ml-latest-small":
+        return positives(data / "ml-latest-small" / "ratings.csv")
+    ratings = ml100k_ratings()
+    return None if ratings is None else positives(ratings)
+
+
+def positives(source: Path | pd.DataFrame) -> pd.DataFrame:
+    ratings = read_ratings(source) if isinstance(source, Path) else source
     pos = ratings.loc[ratings["rating"] >= 4, ["userId", "movieId"]]
     counts = pos.groupby("userId")["movieId"].transform("size")
     return pos[counts >= 5].rename(columns={"userId": "user", "movieId": "item"})
@@ -155,9 +207,77 @@ def run_aekit(cls, params, train, fold, target, seeds) -> tuple[dict, str]:
     return mean, note
 
 
+def run_aekit_ease(train, fold, target) -> dict[str, tuple[dict, str]]:
+    """aekit's EASE at its defaults, at multiples of its default l2 (judged on
+    the test users: an oracle grid) and with ``top_items`` (bounded memory)."""
+    rows: dict[str, tuple[dict, str]] = {}
+    start = time.perf_counter()
+    model = aekit.EASE(device="cpu").fit(train)
+    seconds = time.perf_counter() - start
+    rec = model.recommend(fold, k=100)
+    n_items = len(model.item_ids_)
+    note = f"l2_={model.l2_:.1f} (auto), {n_items} items, fit {seconds:.1f}s"
+    rows["EASE (aekit, defaults)"] = (evaluate(rec.items, target, rec.users), note)
+    for factor in L2_GRID:
+        grid = aekit.EASE(l2=factor * model.l2_, device="cpu").fit(train)
+        rec = grid.recommend(fold, k=100)
+        name = f"EASE (aekit, l2 = {factor:g} x auto, oracle grid)"
+        rows[name] = (evaluate(rec.items, target, rec.users), f"l2={grid.l2_:.1f}")
+    for share in (2, 4):
+        bounded = aekit.EASE(top_items=n_items // share, device="cpu").fit(train)
+        rec = bounded.recommend(fold, k=100)
+        name = f"EASE (aekit, top_items={n_items // share})"
+        note = f"bounded memory: 1/{share * share} of the model; l2_={bounded.l2_:.1f}"
+        rows[name] = (evaluate(rec.items, target, rec.users), note)
+    return rows
+
+
+def run_dataset(pos: pd.DataFrame, args: argparse.Namespace) -> dict:
+    """Every row of one dataset's table, printed as it is measured."""
+    train, fold, target = strong_generalization_split(pos, random_state=0)
+    print(
+        f"{pos['user'].nunique()} users, {pos['item'].nunique()} items, "
+        f"{len(pos)} positives; {fold['user'].nunique()} held-out users",
+        flush=True,
+    )
+    rows = {"Popularity": (run_popularity(train, fold, target), "")}
+    metrics, lam, secs = run_ease(train, fold, target)
+    rows["EASE (bench, lambda on validation)"] = (
+        metrics,
+        f"lambda={lam:g}, fit {secs:.1f}s",
+    )
+    if "ease" in args.models:
+        rows.update(run_aekit_ease(train, fold, target))
+    for key, cls in AEKIT_DEFAULTS.items():
+        if key not in args.models:
+            continue
+        settings = {"defaults": DEFAULTS}
+        if cls.__name__ in PARAMS and not args.skip_tuned:
+            settings["tuned"] = PARAMS[cls.__name__]
+        for label, params in settings.items():
+            name = f"{cls.__name__} (aekit, {label})"
+            rows[name] = run_aekit(cls, params, train, fold, target, args.seeds)
+            print(name, rows[name], flush=True)
+    return rows
+
+
+def print_table(rows: dict) -> None:
+    print("| model | NDCG@100 | Recall@20 | Recall@50 | notes |")
+    print("|---|---|---|---|---|")
+    for name, (m, note) in rows.items():
+        print(
+            f"| {name} | {m['NDCG@100']:.4f} | {m['Recall@20']:.4f} | "
+            f"{m['Recall@50']:.4f} | {note} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
+    parser.add_argument("--datasets", nargs="+", default=["ml-latest-small", "ml-100k"])
+    parser.add_argument(
+        "--models", nargs="+", default=["ease", *AEKIT_DEFAULTS], help="aekit's"
+    )
     parser.add_argument(
         "--seeds",
         type=int,
@@ -167,33 +287,17 @@ def main() -> None:
     )
     parser.add_argument("--skip-tuned", action="store_true")
     args = parser.parse_args()
-    pos = positives(Path(args.data) / "ml-latest-small" / "ratings.csv")
-    train, fold, target = strong_generalization_split(pos, random_state=0)
-    print(
-        f"{pos['user'].nunique()} users, {pos['item'].nunique()} items, "
-        f"{len(pos)} positives; {fold['user'].nunique()} held-out users"
-    )
-    rows = {"Popularity": (run_popularity(train, fold, target), "")}
-    metrics, lam, secs = run_ease(train, fold, target)
-    rows["EASE"] = (metrics, f"lambda={lam:g}, fit {secs:.1f}s")
-    for cls in (aekit.MultVAE, aekit.MultDAE):
-        settings = {"defaults": DEFAULTS, "tuned": PARAMS[cls.__name__]}
-        for label, params in settings.items():
-            if label == "tuned" and args.skip_tuned:
-                continue
-            name = f"{cls.__name__} (aekit, {label})"
-            rows[name] = run_aekit(cls, params, train, fold, target, args.seeds)
-            print(name, rows[name], flush=True)
-    print(
-        f"\ntorch {torch.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()}\n"
-    )
-    print("| model | NDCG@100 | Recall@20 | Recall@50 | notes |")
-    print("|---|---|---|---|---|")
-    for name, (m, note) in rows.items():
-        print(
-            f"| {name} | {m['NDCG@100']:.4f} | {m['Recall@20']:.4f} | "
-            f"{m['Recall@50']:.4f} | {note} |"
-        )
+    torch.set_num_threads(1)
+    for name in args.datasets:
+        pos = dataset_positives(name, Path(args.data))
+        if pos is None:
+            print(f"{name}: skipped (install recbole, or see the docstring)")
+            continue
+        print(f"\n## {name}", flush=True)
+        rows = run_dataset(pos, args)
+        load = os.getloadavg()
+        print(f"\ntorch {torch.__version__}, {os.cpu_count()} CPUs, load {load}\n")
+        print_table(rows)
 
 
 if __name__ == "__main__":

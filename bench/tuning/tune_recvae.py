@@ -1,0 +1,85 @@
+"""Candidates for `aekit.RecVAE`'s defaults (issue 25) on the tuning sets of
+`tune_recsys.py` (half of the MovieLens latest-small training users of
+`bench/recsys_topk.py`, synthetic click matrices); never a benchmark's test users.
+
+    python bench/tuning/tune_recvae.py [DATA_FOLDER] [--data ml 3000x1000]
+        [--configs paper ...] [--seeds 0] [--splits 13]
+
+Prints, per (data, config), NDCG@100 of the held-out users (mean over seeds and
+splits), the best epochs and the fit time; Mult-VAE at its defaults alongside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import aekit
+from aekit.metrics import strong_generalization_split
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tune_recsys import DEFAULT_DATA, clicks_set, evaluate  # noqa: E402
+
+CONFIGS = {
+    "multvae": {"model": "multvae"},
+    "paper": {},
+    "layers_2": {"hidden_dims": (600, 600)},
+    "layers_1": {"hidden_dims": (600,)},
+    "dropout_0.3": {"dropout": 0.3},
+    "gamma_0.002": {"gamma": 0.002},
+    "gamma_0.01": {"gamma": 0.01},
+    "lr_1e-3": {"learning_rate": 1e-3},
+    "code_600": {"latent_dim": 600},
+    "enc_1": {"encoder_epochs": 1},
+}
+
+
+def run(frame, config: dict, seed: int, split: int) -> tuple[float, int, float]:
+    params = dict(config)
+    cls = aekit.MultVAE if params.pop("model", "recvae") == "multvae" else aekit.RecVAE
+    train, fold, target = strong_generalization_split(frame, random_state=split)
+    start = time.perf_counter()
+    model = cls(**params, random_state=seed, device="cpu").fit(train)
+    seconds = time.perf_counter() - start
+    rec = model.recommend(fold, k=100)
+    ndcg = evaluate(rec.items, target, rec.users)["NDCG@100"]
+    return ndcg, model.best_epoch_, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
+    parser.add_argument("--data", dest="sets", nargs="+", default=["ml", "3000x1000"])
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--splits", type=int, nargs="+", default=[13])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    for name in args.sets:
+        frame = clicks_set(name, Path(args.data))
+        print(f"{name}: {frame['user'].nunique()} users, {len(frame)} clicks")
+        for config in args.configs:
+            runs = [
+                run(frame, CONFIGS[config], seed, split)
+                for seed in args.seeds
+                for split in args.splits
+            ]
+            ndcg = np.mean([r[0] for r in runs])
+            epochs = [r[1] for r in runs]
+            secs = np.mean([r[2] for r in runs])
+            print(
+                f"  {config:>12}: NDCG@100 {ndcg:.4f}, best epochs {epochs}, "
+                f"fit {secs:.1f}s",
+                flush=True,
+            )
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

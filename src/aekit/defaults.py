@@ -7,8 +7,9 @@ shows it in ``aekit info``. An explicit value always wins.
 
 The rules were chosen on tuning data that no benchmark reports (slices of the
 MNIST training images, scikit-learn's breast_cancer, wine and diabetes tables;
-see BENCHMARKS.md, "Defaults: how the rules were chosen") and judged on
-`bench/defaults_vs_pca.py`.
+the tables are in docs/benchmarks-history.md) and judged on
+`bench/defaults_vs_pca.py`; the recommenders' evidence is in
+docs/recommenders.md, "How the rules were chosen".
 
 Training budget, in optimiser steps rather than epochs: a small table gives few
 steps per epoch, so a fixed epoch count under-trains it and a fixed patience
@@ -178,13 +179,9 @@ def training_budget(
     return batch, epochs, wait
 
 
-# -- Recommenders (issue 13) ----------------------------------------------------
-# Chosen with bench/tune_recsys.py (one seed per setting) on the ratings and
-# positives of a random half of the users that bench/recsys_topk.py trains on
-# (241 users; its test users are never read) and on synthetic users x items sets
-# with rank-10 structure, power-law item popularity and lognormal activity
-# (500 x 300 for both, 3,000 x 1,000 for Mult-VAE); BENCHMARKS.md, "Recommender
-# defaults", has the tables.
+# -- Recommenders --------------------------------------------------------------
+# Chosen on tuning data (bench/tuning/tune_recsys.py); the evidence for each rule
+# is in docs/recommenders.md, "How the rules were chosen".
 
 AUTOREC_INPUTS_PER_UNIT = 12  # rating-vector entries per hidden unit
 AUTOREC_MIN_HIDDEN = 16
@@ -205,14 +202,8 @@ def autorec_hidden_rule(n_inputs: int) -> int:
     `AUTOREC_INPUTS_PER_UNIT` (12) entries of a rating vector (users for
     I-AutoRec, items for U-AutoRec), rounded, between 16 and 500. MovieLens
     latest-small's 610 users give 51 (the width tuned by hand on it: 50);
-    MovieLens-1M's 6,040 users give 500, Sedhain et al.'s width.
-
-    Evidence (held-out RMSE; learning rate 3e-3 for the width grid): on the
-    241-user MovieLens half, widths 25 / 50 / 100 / 200 / 500 gave 0.870 /
-    0.871 / 0.879 / 0.885 / 0.900, the rule's 20 gave 0.872 and 40 0.868 (at
-    the default 1e-3); on the synthetic 500 x 300 ratings 0.879 / 0.884 / 0.904
-    / 0.912 / 0.912, the rule's 42 gave 0.878. Narrow layers win on small data;
-    the paper's 500 lost 0.03."""
+    MovieLens-1M's 6,040 users give 500, Sedhain et al.'s width. Narrow layers won on
+    small data (docs/recommenders.md)."""
     hidden = round(n_inputs / AUTOREC_INPUTS_PER_UNIT)
     return int(min(AUTOREC_MAX_HIDDEN, max(AUTOREC_MIN_HIDDEN, hidden)))
 
@@ -222,17 +213,8 @@ def mult_shape_rule(n_users: int, n_items: int) -> tuple[tuple[int, ...], int]:
     with fewer than `MULT_SHALLOW_MAX_USERS` (5,000) training users no hidden
     layer and a code of min(600, n_items // 2) (a linear encoder and decoder);
     from then on Liang et al.'s (600,) hidden layer and 200-d code, made for
-    MovieLens-20M's 136k users.
-
-    Evidence (NDCG@100 of held-out users, 20 epochs' patience unless said):
-    on the 241-user MovieLens half the linear 600-d VAE scored 0.319 against
-    0.271 for the paper's shape (0.303 with batches of 32), 0.314 with a 200-d
-    code; on the synthetic 500 x 300 clicks Mult-DAE 0.407 against 0.378, the
-    VAE 0.427 (patience "auto") against 0.377, and a 600-d code instead of the
-    rule's 127 gave 0.428; on the synthetic 3,000 x 1,000 clicks (2,513
-    users) 0.410 against 0.403. The margin shrinks with the users (0.05 at
-    ~240, 0.007 at 2,513), so the switch is put just above the largest set
-    measured; the paper's shape above it is Liang et al.'s evidence, not ours."""
+    MovieLens-20M's 136k users. The evidence, and where
+    it stops (2,513 users): docs/recommenders.md."""
     if n_users < MULT_SHALLOW_MAX_USERS:
         return (), int(min(MULT_MAX_CODE, max(2, n_items // 2)))
     return (600,), 200
@@ -241,7 +223,7 @@ def mult_shape_rule(n_users: int, n_items: int) -> tuple[tuple[int, ...], int]:
 def mult_dropout_rule(n_users: int) -> float:
     """``dropout="auto"``: 0.3 for the linear model below `MULT_SHALLOW_MAX_USERS`
     training users, Liang et al.'s 0.5 above. On the validation split of
-    `bench/tune_multvae.py` (MovieLens training users) 0.1-0.3 were level and
+    `bench/tuning/tune_multvae.py` (MovieLens training users) 0.1-0.3 were level and
     0.5 lower by 0.004 (Mult-VAE) and 0.007 (Mult-DAE) over five seeds."""
     return 0.3 if n_users < MULT_SHALLOW_MAX_USERS else 0.5
 

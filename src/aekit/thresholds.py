@@ -21,20 +21,8 @@ Handle Outliers", 1993). Far anomalies do not move them, but anomalies that form
 broad shoulder of the distribution widen the half they are measured on, and they
 flag almost nothing there.
 
-History (issue 13; `bench/auto_threshold.py`, every rule on the same training
-scores of `AnomalyDetector`, a hit = a label rate within a factor 2 of the true
-anomaly rate). Round 1 replaced the median/MAD cut by the lower of the shorth and
-two-sigma cuts; round 2 added the mixture step (D >= 2.5, 3, 3.5 compared; 3.5
-kept). Round 3 dropped the shorth from the fallback: on the tuning families (the
-ADBench sets outside ODDS, 60% training parts, and the 34 rare-class tasks of
-`bench/rare_tasks.py` from rounds 1-2) the mixture step with two sigmas alone hit
-11 + 30 sets against 11 + 28 with the lower of the two cuts; judged on the whole
-sets it hit 18 of the 36 ODDS and ADBench sets (7 + 11; the round-2 rule 8 + 10;
-PyThresh's best, FILTER, 10 + 10) and 17 of the 23 `FRESH` rare-class tasks (the
-round-2 rule 14, FILTER 4). It is below the target of 24 of 36: on the 22 of those
-sets that the detector ranks at ROC-AUC 0.8 or more it hits 15, on the 14 it ranks
-worse 3; where the anomalies score like normal rows, no rule on the scores can
-count them.
+How this rule was chosen, and how often it lands near the true rate: docs/anomaly.md,
+"How `contamination=\"auto\"` was chosen".
 """
 
 from __future__ import annotations

@@ -69,21 +69,25 @@ def centred(window_scores: np.ndarray, window: int) -> np.ndarray:
     return np.array(head + list(window_scores) + tail)
 
 
-def windows_of(x: np.ndarray, n_train: int, window: int):
-    """Windows of the series, each position standardised on the training
-    windows (as TSB-AD's window models do)."""
-    all_w = ts.sliding_windows(x[:, None], window)
-    train = ts.sliding_windows(x[:n_train, None], window)
-    mean, std = train.mean(axis=0), train.std(axis=0) + 1e-8
-    return (train - mean) / std, (all_w - mean) / std
+def as_2d(x: np.ndarray) -> np.ndarray:
+    return x if x.ndim == 2 else x[:, None]
 
 
-def sub_pca(x, n_train, window):
+def windows_of(train: np.ndarray, test: np.ndarray, window: int):
+    """Windows of the training and the scored series, each position
+    standardised on the training windows (as TSB-AD's window models do)."""
+    all_w = ts.sliding_windows(as_2d(test), window)
+    train_w = ts.sliding_windows(as_2d(train), window)
+    mean, std = train_w.mean(axis=0), train_w.std(axis=0) + 1e-8
+    return (train_w - mean) / std, (all_w - mean) / std
+
+
+def sub_pca(train, test, window):
     """Reconstruction error of windows from the PCA of the training windows,
     with the components explaining 90% of their variance."""
-    train, all_w = windows_of(x, n_train, window)
-    mean = train.mean(axis=0)
-    _, s, vt = np.linalg.svd(train - mean, full_matrices=False)
+    train_w, all_w = windows_of(train, test, window)
+    mean = train_w.mean(axis=0)
+    _, s, vt = np.linalg.svd(train_w - mean, full_matrices=False)
     k = int(np.searchsorted(np.cumsum(s**2) / np.sum(s**2), 0.9)) + 1
     basis = vt[:k]
     centred_w = all_w - mean
@@ -105,10 +109,10 @@ def pyod_model(name: str):
     return AutoEncoder(random_state=0, verbose=0, device="cpu")
 
 
-def pyod_peer(name, x, n_train, window):
-    train, all_w = windows_of(x, n_train, window)
-    model = pyod_model(name).fit(train)
-    return centred(model.decision_function(all_w), window), None
+def pyod_peer(name, train, test, window):
+    train_w, all_w = windows_of(train, test, window)
+    model = pyod_model(name).fit(train_w)
+    return centred(model.decision_function(all_w), window)
 
 
 AEKIT = {
@@ -120,17 +124,23 @@ AEKIT = {
 }
 
 
-def run(method, x, n_train):
-    """Point scores and default-threshold labels (None: no default threshold)."""
-    if method in AEKIT:
-        det = aekit.SeriesDetector(random_state=0, device="cpu", **AEKIT[method])
-        det.fit(x[:n_train])
-        return det.decision_function(x), det.predict(x), det.window_
-    window = ts.auto_window(x[:n_train, None])[0]
+def run_split(method, train, test, variants=None):
+    """Point scores of ``test`` from ``method`` fitted on ``train``, the
+    default-threshold labels (None: no default threshold) and the window."""
+    variants = AEKIT if variants is None else variants
+    if method in variants:
+        det = aekit.SeriesDetector(random_state=0, device="cpu", **variants[method])
+        det.fit(train)
+        return det.decision_function(test), det.predict(test), det.window_
+    window = ts.auto_window(as_2d(train))[0]
     if method == "subpca":
-        return sub_pca(x, n_train, window), None, window
-    scores, _ = pyod_peer(method, x, n_train, window)
-    return scores, None, window
+        return sub_pca(train, test, window), None, window
+    return pyod_peer(method, train, test, window), None, window
+
+
+def run(method, x, n_train, variants=None):
+    """NAB's protocol: fit on the first ``n_train`` points, score them all."""
+    return run_split(method, x[:n_train], x, variants)
 
 
 # -- metrics ---------------------------------------------------------------------------

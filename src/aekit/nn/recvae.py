@@ -38,6 +38,7 @@ class RecVAEConfig:
     latent_dim: int = 200  # size of the code
     dropout: float = 0.5  # input dropout in the encoder phase
     gamma: float = 0.005  # KL weight per click of the user
+    norm_eps: float = 0.1  # layer norm's epsilon (the authors' code uses 0.1)
 
 
 def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -59,7 +60,9 @@ class DenseEncoder(nn.Module):
         )
         first = cast(nn.Linear, self.layers[0])
         first.weight = nn.Parameter(first.weight.detach().t().contiguous().t())
-        self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in dims[1:])
+        self.norms = nn.ModuleList(
+            nn.LayerNorm(width, eps=config.norm_eps) for _ in dims[1:]
+        )
         self.mu = nn.Linear(width, config.latent_dim)
         self.logvar = nn.Linear(width, config.latent_dim)
 

@@ -53,6 +53,58 @@ def test_windows_and_point_rules_on_a_tiny_series():
     np.testing.assert_allclose(ts.point_scores(scores, 3, "mean"), [1, 1.5, 2, 2.5, 3])
 
 
+def test_value_deviation_by_side_and_window_max():
+    scaled = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 4.0], [3.0, 0.0], [10.0, 0.0]])
+    reference = ts.fit_value_reference(scaled)
+    # channel 0: median 2, quartiles 1 and 3; channel 1: all spreads 0 -> 1
+    np.testing.assert_allclose(reference[:, 0], [2.0, 1.0, 1.0])
+    np.testing.assert_allclose(reference[:, 1], [0.0, 1.0, 1.0])
+    new = np.array([[-2.0, 0.0], [2.0, 0.5], [5.0, -7.0]])
+    np.testing.assert_allclose(ts.value_deviation(new, reference), [4.0, 0.5, 7.0])
+    np.testing.assert_array_equal(ts.window_max(np.array([1.0, 3, 2, 0]), 2), [3, 3, 2])
+
+
+def test_value_score_is_the_larger_of_two_window_scores():
+    x = wave(900)
+    x[700:760] += 4.0
+    plain = aekit.SeriesDetector(value_score=False, **FAST).fit(x[:600])
+    det = aekit.SeriesDetector(**FAST).fit(x[:600])  # the same window model
+    scaled = (x[:, None] - det.shift_) / det.scale_
+    spread = ts.window_max(ts.value_deviation(scaled, det.value_reference_), PERIOD)
+    values = (spread - det.value_center_) / det.value_scale_
+    recon = plain._window_scores(plain._window_outputs(scaled))
+    expected = ts.point_scores(np.maximum(recon, values), PERIOD, "mean")
+    np.testing.assert_allclose(det.decision_function(x), expected, atol=1e-9)
+    # the training windows' 99% value deviation scores 2.326
+    train = (x[:600, None] - det.shift_) / det.scale_
+    own = ts.window_max(ts.value_deviation(train, det.value_reference_), PERIOD)
+    top = (np.quantile(own, 0.99) - det.value_center_) / det.value_scale_
+    assert top == pytest.approx(2.326)
+    assert det.decision_function(x)[710:750].min() > det.threshold_
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu", "leaky_relu", "selu"])
+def test_numpy_window_graph_equals_torch(activation):
+    import torch
+
+    from aekit.estimators._base import run_graph
+    from aekit.estimators._series_numpy import numpy_window_error
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(64, 12))
+    ae = aekit.Autoencoder(
+        (8,), 3, activation=activation, pca_path=True, max_epochs=2, random_state=0
+    ).fit(rows)
+    graph = ae.inference_graph(torch.float64)
+    error = numpy_window_error(graph)
+    assert error is not None
+    expected = run_graph(graph, rows[:5], torch.float64, keep=(2,))[0]
+    got = [error(row) for row in rows[:5]]
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    normed = aekit.Autoencoder((8,), 3, batch_norm=True, max_epochs=1).fit(rows)
+    assert numpy_window_error(normed.inference_graph(torch.float64)) is None
+
+
 def test_nan_cells_are_interpolated():
     values = np.array([[1.0], [np.nan], [3.0], [np.nan]])
     filled, count = ts.fill_missing(values)
@@ -77,8 +129,11 @@ def test_fit_resolves_auto_and_scores_every_point(fitted):
     scores = fitted.decision_function(wave(300, seed=1))
     assert scores.shape == (300,) and np.isfinite(scores).all()
     assert fitted.decision_scores_.shape == fitted.labels_.shape == (600,)
-    # typical windows score about 0 (robust z)
-    assert abs(np.median(fitted.decision_scores_)) < 0.5
+    # typical windows score about 0 (robust z); the value part, a second
+    # score about 0, raises the median of the larger of the two a little
+    assert 0.0 < np.median(fitted.decision_scores_) < 1.5
+    plain = aekit.SeriesDetector(value_score=False, **FAST).fit(wave(600))
+    assert abs(np.median(plain.decision_scores_)) < 0.5
 
 
 def test_batch_and_stream_scores_agree():

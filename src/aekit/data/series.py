@@ -294,3 +294,31 @@ def merge_runs(
         else:
             runs.append((start, end))
     return [(s, e) for s, e in runs if e - s + 1 >= min_length]
+
+
+def fit_value_reference(scaled: np.ndarray) -> np.ndarray:
+    """Per channel of the scaled training values: median, and the spread above
+    and below it (75% quantile minus median, median minus 25% quantile; 1
+    where that is 0). Shape (3, n_channels): what `value_deviation` measures
+    from."""
+    q25, median, q75 = np.percentile(scaled, [25, 50, 75], axis=0)
+    up = usable_scale(q75 - median, median, 1e-9)
+    down = usable_scale(median - q25, median, 1e-9)
+    return np.stack([median, up, down])
+
+
+def value_deviation(scaled: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per point, the largest over channels of the distance of the (scaled)
+    value from the training median in units of the training spread on its side
+    (above: the upper quartile's distance; below: the lower one's). Shape
+    (n_time,): a point-level view of rare values that a reconstruction of
+    windows can miss (a smooth window at a level never seen reconstructs well
+    by its mean)."""
+    median, up, down = reference
+    above = scaled >= median
+    return np.where(above, (scaled - median) / up, (median - scaled) / down).max(axis=1)
+
+
+def window_max(values: np.ndarray, window: int) -> np.ndarray:
+    """The maximum of ``values`` (n_time,) over every window (stride 1)."""
+    return np.lib.stride_tricks.sliding_window_view(values, window).max(axis=1)

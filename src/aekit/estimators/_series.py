@@ -8,33 +8,29 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aekit import _validation as v
-from aekit import thresholds
 from aekit.data import series as ts
 from aekit.estimators._autoencoder import Autoencoder
-from aekit.estimators._base import WrapsModel, fit_or_nothing, run_graph
+from aekit.estimators._base import WrapsModel, fit_or_nothing
 from aekit.estimators._detector import AnomalyDetector
 from aekit.estimators._outlier import BaseDetector
-from aekit.estimators._series_events import EventsMixin, shifted
+from aekit.estimators._series_events import EventsMixin
+from aekit.estimators._series_scores import ScoresMixin
 from aekit.estimators._series_stream import StreamMixin
-from aekit.metrics import median_mad, usable_scale
 from aekit.registry import register
 from aekit.training import resolve_device
 
-TINY = np.finfo(np.float64).tiny
 MAX_TRAIN_WINDOWS = 20_000  # stride="auto" keeps at most this many windows
 PCA_WINDOWS = 2_000  # windows the latent_dim="auto" rule looks at
 EXPLAINED = 0.9  # latent_dim="auto": components for this share of the variance
 MAX_LATENT = 32
-CONTROL_Z = 2.326  # contamination="control": a normal's 99% quantile, in sigmas
 CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
 
 
 @register("series")
-class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
+class SeriesDetector(ScoresMixin, EventsMixin, StreamMixin, WrapsModel, BaseDetector):
     """Anomaly detector for time series: one score per time point.
 
     Each channel is scaled on the training period; windows of ``window_``
@@ -43,7 +39,9 @@ class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
     trained through `aekit.AnomalyDetector` (which trims the worst-reconstructed
     windows and refits, for training series with anomalies). A window's score
     is the robust z-score (median, MAD over the training windows) of its log
-    reconstruction error; ``point_score`` maps window scores to points. Points
+    reconstruction error, or, with ``value_score``, how far its values lie
+    from the training values if that is larger; ``point_score`` maps window
+    scores to points. Points
     above ``threshold_`` are merged into segments (events). Read more in
     docs/series.md.
 
@@ -82,6 +80,13 @@ class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
     trim : float in [0, 0.5), default=0.1
         Share of training windows left out of the final fit (see
         `aekit.AnomalyDetector`).
+    value_score : bool, default=True
+        Also score each window by its values: per point the distance from the
+        training median in units of the training spread on that side (largest
+        over channels), its maximum over the window, scaled so the training
+        windows' 99% quantile scores 2.326; a window's score is the larger of
+        this and the reconstruction score. Catches rare levels that a window
+        reconstruction misses (a smooth window at an unseen level).
     latent_distance : bool, default=False
         Also score the window's code distance (`aekit.AnomalyDetector`'s
         score, the larger of the two robust z-scores).
@@ -102,6 +107,11 @@ class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
     shift_, scale_ : ndarray of shape (n_channels,)
     score_center_, score_scale_ : float
         Median and MAD of the training windows' log errors.
+    value_reference_ : ndarray of shape (3, n_channels)
+        Median and upper and lower spread of the scaled training values.
+    value_center_, value_scale_ : float
+        Median of the training windows' value deviations and the scale that
+        puts their 99% quantile at 2.326.
     channel_error_ : ndarray of shape (n_channels,)
         Median per-channel window error over the training windows.
     decision_scores_, labels_ : ndarray (per training point; concatenated
@@ -136,6 +146,7 @@ class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
         "min_length": v.Int(),
         "merge_gap": v.Auto(v.Int(low=0)),
         "trim": v.Real(high=0.5),
+        "value_score": v.Bool(),
         "latent_distance": v.Bool(),
         "max_epochs": v.Int(),
         "time_column": v.Optional(v.ColumnName()),
@@ -154,6 +165,7 @@ class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
         min_length: int = 1,
         merge_gap: int | str = "auto",
         trim: float = 0.1,
+        value_score: bool = True,
         latent_distance: bool = False,
         max_epochs: int = 30,
         time_column: str | None = None,
@@ -170,6 +182,7 @@ class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
         self.min_length = min_length
         self.merge_gap = merge_gap
         self.trim = trim
+        self.value_score = value_score
         self.latent_distance = latent_distance
         self.max_epochs = max_epochs
         self.time_column = time_column
@@ -207,6 +220,7 @@ class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
             self._resolve_window(parts)
             self.shift_, self.scale_ = ts.fit_channel_scaler(values, self.scaling)
             scaled = [self._scaled(p.values) for p in parts]
+            self.value_reference_ = ts.fit_value_reference(np.concatenate(scaled))
             self._resolve_stride(scaled)
             train = np.concatenate(
                 [ts.sliding_windows(s, self.window_, self.stride_) for s in scaled]
@@ -305,79 +319,11 @@ class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
         names = ("window", "stride", "latent_dim", "merge_gap")
         return {name: getattr(self, f"{name}_") for name in names}
 
-    def _fit_scores(self, scaled: list[np.ndarray], indexes: list[pd.Index]) -> None:
-        """Score centre and scale, per-channel error scale, training scores,
-        threshold, labels and segments."""
-        self.score_center_, self.score_scale_ = 0.0, 1.0
-        self.channel_error_ = np.ones(self.n_features_in_)
-        raw = [self._window_outputs(s) for s in scaled]
-        if not self.latent_distance:
-            logs = np.log(np.maximum(np.concatenate([r[0] for r in raw]), TINY))
-            center, scale = median_mad(logs)
-            self.score_center_ = float(center)
-            self.score_scale_ = float(usable_scale(scale, center, 1e-9))
-        channel = np.concatenate([r[1] for r in raw])
-        self.channel_error_ = usable_scale(np.median(channel, axis=0), 1.0, 1e-12)
-        points = [self._points(self._standardise(r[0])) for r in raw]
-        self.decision_scores_ = np.concatenate(points)
-        self.threshold_ = self._threshold(self.decision_scores_)
-        self.segments_: list[dict] = []
-        labels: list[np.ndarray] = []
-        offset = 0
-        for part, (_, channels), index in zip(points, raw, indexes, strict=True):
-            found = self._described(part, channels / self.channel_error_, index)
-            flags = self._segments_of(part)[1]
-            self.segments_ += [shifted(s, offset) for s in found]
-            labels.append(flags)
-            offset += len(part)
-        self.labels_ = np.concatenate(labels)
-
-    def _threshold(self, scores: np.ndarray) -> float:
-        if self.contamination == "auto":
-            return thresholds.auto_threshold(scores)
-        if self.contamination == "control":
-            median, mad = median_mad(scores)
-            limit = CONTROL_Z * thresholds.MAD_TO_SIGMA * float(mad)
-            return float(median) + self.control_margin * limit
-        return float(np.quantile(scores, 1.0 - float(self.contamination)))
-
     # -- scoring -------------------------------------------------------------------
 
-    def _scaled(self, values: np.ndarray) -> np.ndarray:
-        return (values - self.shift_) / self.scale_
-
-    def _graph(self) -> Any:
-        """The window model's float64 inference graph (cached): windows ->
-        (codes, reconstruction, raw score)."""
-        graph = getattr(self, "_graph_cache", None)
-        if graph is None:
-            graph = self.model_.inference_graph(torch.float64)
-            self._graph_cache = graph
-        return graph
-
-    def _window_outputs(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Raw scores and per-channel errors (relative to the training median)
-        of every window (stride 1) of one scaled series."""
-        windows = ts.sliding_windows(scaled, self.window_)
-        recon, raw = run_graph(self._graph(), windows, torch.float64, keep=(1, 2))
-        shape = (len(windows), self.window_, self.n_features_in_)
-        errors = ((recon - windows) ** 2).reshape(shape).mean(axis=1)
-        return raw, errors / self.channel_error_
-
-    def _standardise(self, raw: np.ndarray) -> np.ndarray:
-        """Window scores: the robust z of the log error (or the inner
-        detector's score with ``latent_distance``)."""
-        if self.latent_distance:
-            return raw
-        logs = np.log(np.maximum(raw, TINY))
-        return (logs - self.score_center_) / self.score_scale_
-
-    def _points(self, window_values: np.ndarray) -> np.ndarray:
-        return ts.point_scores(window_values, self.window_, self.point_score)
-
     def _each(self, series: Any, what: str) -> tuple[list[Any], bool]:
-        """Per series of ``series``: ((window raw scores, per-channel errors),
-        index); and whether ``series`` was a list."""
+        """Per series of ``series``: (`_window_outputs`, index); and whether
+        ``series`` was a list."""
         check_is_fitted(self)
         parts, is_list = self._read(series, reset=False)
         out = []
@@ -398,7 +344,7 @@ class SeriesDetector(EventsMixin, StreamMixin, WrapsModel, BaseDetector):
         arrays for a list of series); higher is more anomalous, about 0 for a
         typical training window."""
         each, is_list = self._each(series, "scoring")
-        scores = [self._points(self._standardise(raw)) for (raw, _), _ in each]
+        scores = [self._points(self._window_scores(out)) for out, _ in each]
         return scores if is_list else scores[0]
 
     def predict(self, series: Any, return_confidence: bool = False) -> Any:

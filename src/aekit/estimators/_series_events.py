@@ -26,7 +26,7 @@ class EventsMixin:
     def _points(self, window_values: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _standardise(self, raw: np.ndarray) -> np.ndarray:
+    def _window_scores(self, outputs: Any) -> np.ndarray:
         raise NotImplementedError
 
     def explain(self, series: Any) -> Any:
@@ -37,7 +37,7 @@ class EventsMixin:
         input."""
         results = []
         each, is_list = self._each(series, "explaining")
-        for (_, channels), index in each:
+        for (_, channels, _), index in each:
             per_point = np.column_stack(
                 [self._points(channels[:, c]) for c in range(channels.shape[1])]
             )
@@ -56,8 +56,9 @@ class EventsMixin:
         relative to training) with ``channel_errors``."""
         results = []
         each, is_list = self._each(series, "segmenting")
-        for (raw, channels), index in each:
-            scores = self._points(self._standardise(raw))
+        for outputs, index in each:
+            scores = self._points(self._window_scores(outputs))
+            channels = outputs[1]
             results.append(self._described(scores, channels, index))
         return results if is_list else results[0]
 

@@ -1,5 +1,7 @@
 """Streaming scores for `aekit.SeriesDetector`: a ring buffer of the last window
-in front of the same float64 inference graph that batch scoring runs."""
+in front of the same float64 window model that batch scoring runs (a NumPy copy
+of its graph where `numpy_window_error` covers it: a torch call per point costs
+more than the arithmetic)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,11 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
+
+from aekit.data import series as ts
+from aekit.estimators._series_numpy import numpy_window_error
+
+TINY = float(np.finfo(np.float64).tiny)  # as batch scoring's floor of the error
 
 
 class StreamMixin:
@@ -37,13 +44,17 @@ class StreamMixin:
     score_center_: float
     score_scale_: float
     latent_distance: bool
+    value_score: bool
+    value_reference_: np.ndarray
+    value_center_: float
+    value_scale_: float
 
     def _graph(self) -> Any:
         raise NotImplementedError
 
     def _drop_stream(self) -> None:
         """Forget the stream and the cached graph (after a fit)."""
-        for name in ("_ring", "_graph_cache"):
+        for name in ("_ring", "_graph_cache", "_window_error"):
             self.__dict__.pop(name, None)
 
     def reset_stream(self) -> None:
@@ -51,12 +62,15 @@ class StreamMixin:
         check_is_fitted(self)
         width = self.n_features_in_
         self._ring = np.zeros((2 * self.window_, width))
-        self._window = torch.from_numpy(self._ring)
         self._position = 0
         self._seen = 0
         self._last = np.zeros(width)
         self._recent = np.zeros(self.window_)  # the last window scores (ring)
+        self._deviation = np.zeros(self.window_)  # the last value deviations
         self.stream_filled = 0
+        if not hasattr(self, "_window_error"):
+            graph = None if self.latent_distance else self._graph()
+            self._window_error = numpy_window_error(graph)
 
     def update(self, point: Any) -> float:
         """Take one new point (a number, or one value per channel) and return
@@ -90,17 +104,29 @@ class StreamMixin:
         scaled = (x - self.shift_) / self.scale_
         self._ring[at] = scaled
         self._ring[at + w] = scaled
+        self._deviation[at] = ts.value_deviation(scaled[None], self.value_reference_)[0]
         self._position = (at + 1) % w
         self._seen += 1
         if self._seen < w:
             return math.nan
         start = self._position
-        row = self._window[start : start + w].reshape(1, -1)
+        score = self._raw_score(self._ring[start : start + w].reshape(-1))
+        if not self.latent_distance:
+            score = (
+                math.log(max(score, TINY)) - self.score_center_
+            ) / self.score_scale_
+        if self.value_score:
+            spread = float(self._deviation.max())
+            score = max(score, (spread - self.value_center_) / self.value_scale_)
+        return score
+
+    def _raw_score(self, window: np.ndarray) -> float:
+        """The window model's raw score of one flattened window."""
+        if self._window_error is not None:
+            return self._window_error(window)
+        row = torch.from_numpy(window).reshape(1, -1)
         with torch.inference_mode():
-            raw = float(self._graph()(row)[2][0])
-        if self.latent_distance:
-            return raw
-        return (math.log(max(raw, 1e-300)) - self.score_center_) / self.score_scale_
+            return float(self._graph()(row)[2][0])
 
     def score_stream(self, points: Any, *, reset: bool = True) -> np.ndarray:
         """Feed the rows of ``points`` (n_time, n_channels) or 1-D one at a

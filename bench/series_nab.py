@@ -121,6 +121,7 @@ AEKIT = {
     "aekit-mean": {"point_score": "mean"},
     "aekit-mean-latent": {"point_score": "mean", "latent_distance": True},
     "aekit-mean-trim0": {"point_score": "mean", "trim": 0.0},
+    "aekit-recon": {"value_score": False},  # round 1's default score
 }
 
 

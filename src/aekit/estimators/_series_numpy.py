@@ -105,12 +105,15 @@ def numpy_window_error(graph: Any) -> Callable[[np.ndarray], float] | None:
     shift = graph.shift.detach().double().numpy().reshape(-1)
     scale = graph.scale.detach().double().numpy().reshape(-1)
 
+    identity = not np.any(shift) and np.all(scale == 1.0)
+
     def error(window: np.ndarray) -> float:
-        scaled = (window - shift) / scale
+        scaled = window if identity else (window - shift) / scale
         codes = encoder(scaled) + linear_in(scaled)
         recon = decoder(codes) + linear_out(codes)
         if sigmoid is not None:
             recon = sigmoid(recon)
-        return float(np.mean((recon - scaled) ** 2))
+        diff = recon - scaled
+        return float(diff @ diff) / diff.size
 
     return error

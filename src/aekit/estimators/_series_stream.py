@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from aekit.data import series as ts
 from aekit.estimators._series_numpy import numpy_window_error
 
 TINY = float(np.finfo(np.float64).tiny)  # as batch scoring's floor of the error
@@ -82,7 +81,8 @@ class StreamMixin:
             return score
         n_windows = self._seen - self.window_ + 1
         self._recent[(n_windows - 1) % self.window_] = score
-        return float(self._recent[: min(n_windows, self.window_)].mean())
+        count = min(n_windows, self.window_)
+        return float(self._recent[:count].sum()) / count
 
     def _push(self, point: Any) -> float:
         """Buffer one point; the score of the window ending at it (NaN while
@@ -104,7 +104,9 @@ class StreamMixin:
         scaled = (x - self.shift_) / self.scale_
         self._ring[at] = scaled
         self._ring[at + w] = scaled
-        self._deviation[at] = ts.value_deviation(scaled[None], self.value_reference_)[0]
+        median, up, down = self.value_reference_
+        above = scaled - median
+        self._deviation[at] = np.where(above >= 0, above / up, -above / down).max()
         self._position = (at + 1) % w
         self._seen += 1
         if self._seen < w:

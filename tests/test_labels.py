@@ -172,3 +172,15 @@ def test_labels_need_the_code_distance(data):
     with pytest.raises(ValueError, match="needs latent_distance=True"):
         det.fit(X, y)
     assert not hasattr(det, "model_")
+
+
+def test_labels_on_every_row_warn_that_the_fit_is_supervised():
+    """cross_val_score(detector, X, y) passes y to fit: a fit on full labels must
+    not pass silently for an evaluation of the unsupervised detector."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    y = (rng.random(120) < 0.1).astype(int)
+    y[:2] = 1
+    params = dict(random_state=0)
+    with pytest.warns(UserWarning, match="labels every row"):
+        aekit.AnomalyDetector(**params).fit(X, y)

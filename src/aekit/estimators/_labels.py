@@ -15,6 +15,7 @@ anomalies. See docs/anomaly.md, "Known anomalies".
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,15 @@ def check_labels(y: Any, n_samples: int) -> np.ndarray | None:
             f"(unknown), got {np.unique(numbers[bad])[:5].tolist()}."
         )
     labels = numbers.astype(np.int64)
+    if (labels != UNKNOWN).all() and len(np.unique(labels)) == 2:
+        warnings.warn(
+            "y labels every row of X, so the detector is fitted as a supervised "
+            "model of these labels. To measure the unsupervised detector against "
+            "labels (e.g. in cross-validation), fit it on X alone; to use a few "
+            "known labels, mark the other rows -1 or NaN.",
+            UserWarning,
+            stacklevel=3,
+        )
     if (labels != 1).sum() < 2:
         raise ValueError(
             f"y labels {int((labels == 1).sum())} of the {n_samples} rows as "

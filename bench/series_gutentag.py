@@ -1,4 +1,6 @@
-"""Labelled synthetic series from GutenTAG (``pip install timeeval-gutentag``),
+"""Labelled synthetic series from GutenTAG (``pip install --no-deps
+timeeval-gutentag gitpython jsonschema neurokit2 pyyaml``: its own pin of
+scipy<1.15 would downgrade numpy and scipy; it works with current ones),
 generated offline with fixed seeds: a tuning family (chooses rules) and a
 held-apart family (judges them once). Both definitions are fixed here before
 any detector ran on the held-apart one.

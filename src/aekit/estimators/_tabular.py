@@ -220,7 +220,8 @@ class BaseAutoencoder(TableMixin, AutoencoderTransformer):
         """``scaling_``: the explicit value, or `aekit.defaults.scaling_rule`."""
         if self.scaling == "auto":
             raw = np.stack([stats.low, stats.high])
-            return defaults.scaling_rule(raw, whole=stats.whole)
+            spread = stats.unit_spread(np.zeros_like(stats.mean), 1.0)
+            return defaults.scaling_rule(raw, whole=stats.whole, unit_spread=spread)
         return self.scaling
 
     def _resolve_data_params(

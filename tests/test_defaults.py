@@ -197,3 +197,10 @@ def test_vae_rules():
     )
     with pytest.raises(ValueError, match="binarize=True .*bernoulli"):
         aekit.VAE(binarize=True, **fit).fit(grey)
+
+
+def test_an_explicit_cross_entropy_keeps_grey_levels_unscaled():
+    grey = unit_data(400)
+    ae = aekit.Autoencoder(latent_dim=2, loss="bce", max_epochs=2, random_state=0)
+    ae.fit(grey)
+    assert ae.scaling_ is None and ae.output_activation_ == "sigmoid"

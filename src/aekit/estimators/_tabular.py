@@ -217,10 +217,13 @@ class BaseAutoencoder(TableMixin, AutoencoderTransformer):
         return self._table_or_array(X, reset=reset, validate=super()._validate)
 
     def _resolve_scaling(self, stats: ColumnStats) -> str | None:
-        """``scaling_``: the explicit value, or `aekit.defaults.scaling_rule`."""
+        """``scaling_``: the explicit value, or `aekit.defaults.scaling_rule`
+        (which keeps [0, 1] data as they are for an explicit ``loss="bce"``)."""
         if self.scaling == "auto":
             raw = np.stack([stats.low, stats.high])
-            spread = stats.unit_spread(np.zeros_like(stats.mean), 1.0)
+            spread = None
+            if getattr(self, "loss", "auto") != "bce":
+                spread = stats.unit_spread(np.zeros_like(raw[0]), np.ones_like(raw[0]))
             return defaults.scaling_rule(raw, whole=stats.whole, unit_spread=spread)
         return self.scaling
 

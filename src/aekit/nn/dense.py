@@ -213,7 +213,7 @@ class DenseAutoencoder(nn.Module):
                 loss = loss + cfg.sparsity * z.abs().mean()
                 grad_z.add_(z.sign().mul_(cfg.sparsity / z.numel()))
             if lin_enc is not None:
-                manual.linear_backward(lin_enc, x_in, grad_z)
+                manual.linear_backward(lin_enc, x_in, grad_z, input_grad=False)
             manual.backward(encoder, saved_enc, grad_z)
             return loss
 

@@ -182,10 +182,10 @@ def backward(
 
 @torch.no_grad()
 def linear_backward(
-    linear: nn.Linear, x: torch.Tensor, grad: torch.Tensor
-) -> torch.Tensor:
+    linear: nn.Linear, x: torch.Tensor, grad: torch.Tensor, input_grad: bool = True
+) -> torch.Tensor | None:
     """Write the gradients of ``y = linear(x)`` given ``grad`` = d(loss)/d(y) into
-    the layer's ``.grad``; returns d(loss)/d(x)."""
+    the layer's ``.grad``; returns d(loss)/d(x) with ``input_grad``, else None."""
     torch.mm(grad.t(), x, out=_grad(linear.weight))
     torch.sum(grad, dim=0, out=_grad(linear.bias))
-    return grad.mm(linear.weight)
+    return grad.mm(linear.weight) if input_grad else None

@@ -218,11 +218,14 @@ class BaseAutoencoder(TableMixin, AutoencoderTransformer):
 
     def _resolve_scaling(self, stats: ColumnStats) -> str | None:
         """``scaling_``: the explicit value, or `aekit.defaults.scaling_rule`
-        (which keeps [0, 1] data as they are for an explicit ``loss="bce"``)."""
+        (which keeps [0, 1] data as they are for an explicit ``loss="bce"`` or
+        sigmoid output: they need them so)."""
         if self.scaling == "auto":
             raw = np.stack([stats.low, stats.high])
             spread = None
-            if getattr(self, "loss", "auto") != "bce":
+            bounded = getattr(self, "loss", "auto") == "bce"
+            bounded = bounded or getattr(self, "output_activation", "") == "sigmoid"
+            if not bounded:
                 spread = stats.unit_spread(np.zeros_like(raw[0]), np.ones_like(raw[0]))
             return defaults.scaling_rule(raw, whole=stats.whole, unit_spread=spread)
         return self.scaling

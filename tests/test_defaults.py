@@ -18,11 +18,6 @@ def unit_data(n=300, d=16, seed=0):
 
 def test_scaling_rule():
     assert defaults.scaling_rule(unit_data()) is None
-    # grey levels in [0, 1] are standardised, near-binary ones are left alone
-    grey = unit_data()
-    assert defaults.scaling_rule(grey, unit_spread=spread(grey)) == "standard"
-    ink = np.round(unit_data())
-    assert defaults.scaling_rule(ink, unit_spread=spread(ink)) is None
     # 8-bit pixels, most columns saturating somewhere: one shared range
     pixels = np.round(np.clip(1.5 * unit_data() - 0.25, 0, 1) * 255)
     assert defaults.scaling_rule(pixels) == "global"
@@ -87,7 +82,7 @@ def fitted():
 
 def test_fit_resolves_every_auto_parameter(fitted):
     assert fitted.resolved_params_ == {
-        "scaling": "standard",  # grey levels in [0, 1]
+        "scaling": None,
         "hidden_dims": (128, 64),
         "loss": "mse",
         "output_activation": "linear",
@@ -95,7 +90,7 @@ def test_fit_resolves_every_auto_parameter(fitted):
         "max_epochs": 30,  # explicit
         "patience": 56,  # 500 steps at ceil(270 / 32) = 9 steps an epoch
     }
-    assert fitted.scaling_ == "standard" and fitted.batch_size_ == 32  # grey levels
+    assert fitted.scaling_ is None and fitted.batch_size_ == 32
     assert fitted.module_.config.hidden_dims == (128, 64)
 
 
@@ -199,7 +194,7 @@ def test_vae_rules():
         aekit.VAE(binarize=True, **fit).fit(grey)
 
 
-def test_an_explicit_cross_entropy_keeps_grey_levels_unscaled():
+def test_an_explicit_cross_entropy_on_grey_levels():
     grey = unit_data(400)
     ae = aekit.Autoencoder(latent_dim=2, loss="bce", max_epochs=2, random_state=0)
     ae.fit(grey)

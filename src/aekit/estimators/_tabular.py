@@ -217,17 +217,10 @@ class BaseAutoencoder(TableMixin, AutoencoderTransformer):
         return self._table_or_array(X, reset=reset, validate=super()._validate)
 
     def _resolve_scaling(self, stats: ColumnStats) -> str | None:
-        """``scaling_``: the explicit value, or `aekit.defaults.scaling_rule`
-        (which keeps [0, 1] data as they are for an explicit ``loss="bce"`` or
-        sigmoid output: they need them so)."""
+        """``scaling_``: the explicit value, or `aekit.defaults.scaling_rule`."""
         if self.scaling == "auto":
             raw = np.stack([stats.low, stats.high])
-            spread = None
-            bounded = getattr(self, "loss", "auto") == "bce"
-            bounded = bounded or getattr(self, "output_activation", "") == "sigmoid"
-            if not bounded:
-                spread = stats.unit_spread(np.zeros_like(raw[0]), np.ones_like(raw[0]))
-            return defaults.scaling_rule(raw, whole=stats.whole, unit_spread=spread)
+            return defaults.scaling_rule(raw, whole=stats.whole)
         return self.scaling
 
     def _resolve_data_params(

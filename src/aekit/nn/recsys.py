@@ -203,12 +203,7 @@ class MultVAENet(nn.Module):
 
     def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
         """Multinomial negative log-likelihood (+ beta * KL for the VAE)."""
-        log_p = F.log_softmax(out["recon"], dim=1)
-        if x.layout == torch.sparse_csr:
-            rows, cols, values = csr_parts(x)
-            nll = -(log_p[rows, cols] * values).sum() / x.shape[0]
-        else:
-            nll = -(log_p * x).sum(dim=1).mean()
+        nll = multinomial_nll(x, out["recon"])
         if not self.variational:
             return {"loss": nll, "recon": nll}
         kl = losses.kl_normal(out["mu"], out["logvar"]).mean()
@@ -263,3 +258,13 @@ class EASENet(nn.Module):
         recon = part.new_full((x.shape[0], self.n_items), -torch.inf)
         recon[:, self.items] = part
         return {"recon": recon}
+
+
+def multinomial_nll(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """The multinomial negative log-likelihood of the click rows ``x`` (dense or
+    sparse CSR) under ``softmax(logits)``, summed over items, averaged over rows."""
+    log_p = F.log_softmax(logits, dim=1)
+    if x.layout == torch.sparse_csr:
+        rows, cols, values = csr_parts(x)
+        return -(log_p[rows, cols] * values).sum() / x.shape[0]
+    return -(log_p * x).sum(dim=1).mean()

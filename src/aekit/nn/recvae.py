@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aekit.nn.recsys import csr_parts
+from aekit.nn.recsys import csr_parts, multinomial_nll
 
 MIXTURE_WEIGHTS = (3 / 20, 3 / 4, 1 / 10)  # standard, previous posterior, wide
 WIDE_LOGVAR = 10.0
@@ -169,12 +169,7 @@ class RecVAENet(nn.Module):
         """Multinomial negative log-likelihood, plus (encoder phase, and in
         eval mode) ``gamma * clicks`` times the KL estimate to the composite
         prior for each user."""
-        log_p = F.log_softmax(out["recon"], dim=1)
-        if x.layout == torch.sparse_csr:
-            rows, cols, values = csr_parts(x)
-            nll = -(log_p[rows, cols] * values).sum() / x.shape[0]
-        else:
-            nll = -(log_p * x).sum(dim=1).mean()
+        nll = multinomial_nll(x, out["recon"])
         if self.training and self.phase == "decoder":
             return {"loss": nll, "recon": nll}
         z, mu, logvar = out["z"], out["mu"], out["logvar"]

@@ -31,6 +31,7 @@ from aekit.nn import AutoencoderGraph
 from aekit.training import (
     LR_SCHEDULES,
     OPTIMIZERS,
+    BinarizedSource,
     Callback,
     TrainConfig,
     fit_module,
@@ -556,14 +557,23 @@ _CHECKED_ROWS = 2048
 @torch.no_grad()
 def explained_variance(module: Any, source: Any) -> float | None:
     """1 - (squared error of ``module``'s reconstructions) / (squared error of
-    the rows' mean) on up to `_CHECKED_ROWS` evenly spaced rows of ``source``.
-    None where it is not measured: a source that is not one tensor (streams,
-    sparse ratings), reconstructions of another shape (mixed-type tables) or
-    missing values."""
-    if not isinstance(source, torch.Tensor) or len(source) < 2:
+    the rows' mean) on up to `_CHECKED_ROWS` evenly spaced rows of ``source``
+    (of the intensities, for a dynamically binarised source). None where it is
+    not measured: streams and sparse ratings, reconstructions of another shape
+    (mixed-type tables) or missing values."""
+    if isinstance(source, BinarizedSource):
+        source = source.data
+    rows = isinstance(source, torch.Tensor) or callable(getattr(source, "take", None))
+    if not rows or len(source) < 2:  # (a stream has no `take`)
         return None
-    idx = torch.linspace(0, len(source) - 1, min(len(source), _CHECKED_ROWS))
-    x = source[idx.long().to(source.device)].float()
+    idx = torch.linspace(0, len(source) - 1, min(len(source), _CHECKED_ROWS)).long()
+    if isinstance(source, torch.Tensor):
+        x = source[idx.to(source.device)]
+    else:
+        x = source.take(idx)
+    if x.layout != torch.strided:
+        return None
+    x = x.float()
     was_training = module.training
     module.eval()
     try:

@@ -18,7 +18,9 @@ def add_commands(subparsers: Subcommands) -> None:
     p = subparsers.add_parser(
         "recommend", help="top-k items for users of a recommender"
     )
-    p.add_argument("model", help="model folder (--model autorec, multvae, multdae)")
+    p.add_argument(
+        "model", help="model folder (--model ease, multvae, multdae, recvae, autorec)"
+    )
     p.add_argument("--user", action="append", default=[], help="a training user id")
     p.add_argument("--users-file", help="a file of training user ids, one a line")
     p.add_argument(
@@ -54,7 +56,8 @@ def cmd_recommend(args: argparse.Namespace) -> None:
     if not hasattr(estimator, "recommend"):
         raise ValueError(
             f"the model in {args.model} ({type(estimator).__name__}) is not a "
-            "recommender; train one with --model autorec, multvae or multdae"
+            "recommender; train one with --model ease, multvae, multdae, recvae "
+            "or autorec"
         )
     users = list(args.user)
     if args.users_file:

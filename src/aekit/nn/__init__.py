@@ -11,6 +11,7 @@ from aekit.nn.conv import ConvAutoencoder, ConvConfig, ConvDecoder, ConvEncoder
 from aekit.nn.dense import DenseAutoencoder, DenseConfig
 from aekit.nn.graph import (
     AutoencoderGraph,
+    FeatureTails,
     LatentDistanceScore,
     NeighbourDistanceScore,
     ScoredGraph,
@@ -35,6 +36,7 @@ __all__ = [
     "DenseAutoencoder",
     "DenseConfig",
     "LatentDistanceScore",
+    "FeatureTails",
     "NeighbourDistanceScore",
     "ScoredGraph",
     "MixedAutoencoder",

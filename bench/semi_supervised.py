@@ -185,7 +185,9 @@ def peer_catboost(X_tr, X_te, labels, seed):
     from catboost import CatBoostClassifier
 
     return {
-        r: CatBoostClassifier(random_seed=seed, thread_count=1, verbose=False)
+        r: CatBoostClassifier(
+            random_seed=seed, thread_count=1, verbose=False, allow_writing_files=False
+        )
         .fit(X_tr, labels[r])
         .predict_proba(X_te)[:, 1]
         for r in RATIOS

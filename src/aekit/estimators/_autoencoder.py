@@ -15,8 +15,8 @@ from torch import nn
 from aekit import _validation as v
 from aekit import defaults
 from aekit.defaults import in_unit_range
-from aekit.estimators._base import training_mean
 from aekit.estimators._checks import check_noise_level
+from aekit.estimators._collapse import training_mean
 from aekit.estimators._tabular import (
     OUTPUT_ACTIVATIONS,
     SCALINGS,

@@ -9,8 +9,8 @@ import numpy as np
 from torch import nn
 
 from aekit import _validation as v
-from aekit.estimators._base import training_mean
 from aekit.estimators._checks import check_noise_level, resolve_output_activation
+from aekit.estimators._collapse import training_mean
 from aekit.estimators._image_base import BaseImageAutoencoder
 from aekit.estimators._tabular import OUTPUT_ACTIVATIONS
 from aekit.losses import NOISE_TYPES

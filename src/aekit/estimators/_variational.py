@@ -14,8 +14,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from aekit import _validation as v
 from aekit import defaults
-from aekit.estimators._base import chunkwise, training_mean
+from aekit.estimators._base import chunkwise
 from aekit.estimators._checks import require_unit_range
+from aekit.estimators._collapse import training_mean
 from aekit.nn.vae import LIKELIHOODS
 from aekit.training import BinarizedSource, Callback, KLWarmup
 from aekit.training.sources import is_stream

@@ -307,13 +307,32 @@ def fit_value_reference(scaled: np.ndarray) -> np.ndarray:
     return np.stack([median, up, down])
 
 
-def value_deviation(scaled: np.ndarray, reference: np.ndarray) -> np.ndarray:
+def trend_share(values: np.ndarray) -> np.ndarray:
+    """Per channel of one series (n_time, n_channels), the share of its
+    variance that a straight line in time explains (R squared, 0 for a
+    constant channel): how much the level moves over the period."""
+    t = np.arange(len(values), dtype=np.float64)
+    t = (t - t.mean()) / max(float(t.std()), 1e-300)
+    centred = values - values.mean(axis=0)
+    slope = t @ centred / len(t)
+    total = (centred**2).mean(axis=0)
+    return np.where(total > 0, slope**2 / np.maximum(total, 1e-300), 0.0)
+
+
+def value_deviation(
+    scaled: np.ndarray, reference: np.ndarray, channels: np.ndarray | None = None
+) -> np.ndarray:
     """Per point, the largest over channels of the distance of the (scaled)
     value from the training median in units of the training spread on its side
     (above: the upper quartile's distance; below: the lower one's). Shape
     (n_time,): a point-level view of rare values that a reconstruction of
     windows can miss (a smooth window at a level never seen reconstructs well
-    by its mean)."""
+    by its mean). Only the ``channels`` (a boolean mask) count when given;
+    with none of them, 0 everywhere."""
+    if channels is not None:
+        if not channels.any():
+            return np.zeros(len(scaled))
+        scaled, reference = scaled[:, channels], reference[:, channels]
     median, up, down = reference
     above = scaled >= median
     return np.where(above, (scaled - median) / up, (median - scaled) / down).max(axis=1)

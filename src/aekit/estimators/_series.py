@@ -16,21 +16,28 @@ from aekit.estimators._autoencoder import Autoencoder
 from aekit.estimators._base import WrapsModel, fit_or_nothing
 from aekit.estimators._detector import AnomalyDetector
 from aekit.estimators._outlier import BaseDetector
+from aekit.estimators._series_calibrate import CalibrationMixin
 from aekit.estimators._series_events import EventsMixin
+from aekit.estimators._series_resolve import ResolveMixin
 from aekit.estimators._series_scores import ScoresMixin
 from aekit.estimators._series_stream import StreamMixin
 from aekit.registry import register
 from aekit.training import resolve_device
 
-MAX_TRAIN_WINDOWS = 20_000  # stride="auto" keeps at most this many windows
-PCA_WINDOWS = 2_000  # windows the latent_dim="auto" rule looks at
-EXPLAINED = 0.9  # latent_dim="auto": components for this share of the variance
-MAX_LATENT = 32
 CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
+CALIBRATIONS = ("in-sample", "cross-fit")
 
 
 @register("series")
-class SeriesDetector(ScoresMixin, EventsMixin, StreamMixin, WrapsModel, BaseDetector):
+class SeriesDetector(
+    ScoresMixin,
+    EventsMixin,
+    StreamMixin,
+    CalibrationMixin,
+    ResolveMixin,
+    WrapsModel,
+    BaseDetector,
+):
     """Anomaly detector for time series: one score per time point.
 
     Each channel is scaled on the training period; windows of ``window_``
@@ -80,13 +87,24 @@ class SeriesDetector(ScoresMixin, EventsMixin, StreamMixin, WrapsModel, BaseDete
     trim : float in [0, 0.5), default=0.1
         Share of training windows left out of the final fit (see
         `aekit.AnomalyDetector`).
-    value_score : bool, default=True
+    value_score : bool or "auto", default="auto"
         Also score each window by its values: per point the distance from the
         training median in units of the training spread on that side (largest
-        over channels), its maximum over the window, scaled so the training
-        windows' 99% quantile scores 2.326; a window's score is the larger of
-        this and the reconstruction score. Catches rare levels that a window
-        reconstruction misses (a smooth window at an unseen level).
+        over the channels read), its maximum over the window, scaled so the
+        training windows' 99% quantile scores 2.326; a window's score is the
+        larger of this and the reconstruction score. Catches rare levels that
+        a window reconstruction misses (a smooth window at an unseen level).
+        True: every channel; "auto": a univariate series whose level does
+        not trend over the training period (a line in time explains under
+        half its variance), no channel of a multivariate one. Saved as the
+        mask ``value_channels_``.
+    calibration : {"in-sample", "cross-fit"}, default="in-sample"
+        Which training scores set the score scales and ``threshold_``: the
+        final model's own ("in-sample"), or each training window's score from
+        a model fitted without the block of rows around it ("cross-fit", three
+        contiguous blocks, three extra fits; fewer false alarms where a model
+        fitted on few windows scores its own windows far lower than new
+        normal ones, and more missed points).
     latent_distance : bool, default=False
         Also score the window's code distance (`aekit.AnomalyDetector`'s
         score, the larger of the two robust z-scores).
@@ -107,6 +125,9 @@ class SeriesDetector(ScoresMixin, EventsMixin, StreamMixin, WrapsModel, BaseDete
     shift_, scale_ : ndarray of shape (n_channels,)
     score_center_, score_scale_ : float
         Median and MAD of the training windows' log errors.
+    value_channels_ : ndarray of bool, shape (n_channels,)
+        The channels the value score reads.
+    calibration_ : str
     value_reference_ : ndarray of shape (3, n_channels)
         Median and upper and lower spread of the scaled training values.
     value_center_, value_scale_ : float
@@ -146,7 +167,8 @@ class SeriesDetector(ScoresMixin, EventsMixin, StreamMixin, WrapsModel, BaseDete
         "min_length": v.Int(),
         "merge_gap": v.Auto(v.Int(low=0)),
         "trim": v.Real(high=0.5),
-        "value_score": v.Bool(),
+        "value_score": v.Auto(v.Bool()),
+        "calibration": v.Choice(CALIBRATIONS),
         "latent_distance": v.Bool(),
         "max_epochs": v.Int(),
         "time_column": v.Optional(v.ColumnName()),
@@ -165,7 +187,8 @@ class SeriesDetector(ScoresMixin, EventsMixin, StreamMixin, WrapsModel, BaseDete
         min_length: int = 1,
         merge_gap: int | str = "auto",
         trim: float = 0.1,
-        value_score: bool = True,
+        value_score: bool | str = "auto",
+        calibration: str = "in-sample",
         latent_distance: bool = False,
         max_epochs: int = 30,
         time_column: str | None = None,
@@ -183,6 +206,7 @@ class SeriesDetector(ScoresMixin, EventsMixin, StreamMixin, WrapsModel, BaseDete
         self.merge_gap = merge_gap
         self.trim = trim
         self.value_score = value_score
+        self.calibration = calibration
         self.latent_distance = latent_distance
         self.max_epochs = max_epochs
         self.time_column = time_column
@@ -221,17 +245,14 @@ class SeriesDetector(ScoresMixin, EventsMixin, StreamMixin, WrapsModel, BaseDete
             self.shift_, self.scale_ = ts.fit_channel_scaler(values, self.scaling)
             scaled = [self._scaled(p.values) for p in parts]
             self.value_reference_ = ts.fit_value_reference(np.concatenate(scaled))
+            self.value_channels_ = self._value_channels(scaled)
             self._resolve_stride(scaled)
             train = np.concatenate(
                 [ts.sliding_windows(s, self.window_, self.stride_) for s in scaled]
             )
             self.latent_dim_ = self._resolve_latent_dim(train)
-            self.model_ = AnomalyDetector(
-                self._window_model(),
-                trim=self.trim,
-                latent_distance=self.latent_distance,
-                random_state=self.random_state,
-            ).fit(train)
+            self.calibration_ = self._resolve_calibration(scaled)
+            self.model_ = self._make_model().fit(train)
             self._drop_stream()
             self._fit_scores(scaled, [p.index for p in parts])
         return self
@@ -250,51 +271,15 @@ class SeriesDetector(ScoresMixin, EventsMixin, StreamMixin, WrapsModel, BaseDete
             part.values, part.n_filled = ts.fill_missing(part.values)
         return parts, is_list
 
-    def _resolve_window(self, parts: list[ts.Series]) -> None:
-        shortest = min(len(p.values) for p in parts)
-        if self.window == "auto":
-            longest = max(parts, key=lambda p: len(p.values)).values
-            window, self.period_ = ts.auto_window(longest)
-            window = min(window, max(2, shortest // 4))
-        else:
-            window, self.period_ = int(self.window), None
-        self.window_ = window
-        self._check_length(shortest, "training series")
-        self.merge_gap_ = (
-            window // 4 if self.merge_gap == "auto" else int(self.merge_gap)
+    def _make_model(self) -> AnomalyDetector:
+        """The unfitted window detector: the window autoencoder inside
+        `aekit.AnomalyDetector` (trimming, optional code distance)."""
+        return AnomalyDetector(
+            self._window_model(),
+            trim=self.trim,
+            latent_distance=self.latent_distance,
+            random_state=self.random_state,
         )
-
-    def _check_length(self, n_time: int, what: str) -> None:
-        need = self.window_ + 1
-        if n_time < need:
-            raise ValueError(
-                f"the {what} has n_samples={n_time} points, fewer than window_ + 1 "
-                f"= {need}: give a longer series or a smaller window"
-            )
-
-    def _resolve_stride(self, scaled: list[np.ndarray]) -> None:
-        n_windows = sum(len(s) - self.window_ + 1 for s in scaled)
-        if self.stride == "auto":
-            self.stride_ = max(1, -(-n_windows // MAX_TRAIN_WINDOWS))
-        else:
-            self.stride_ = int(self.stride)
-
-    def _resolve_latent_dim(self, windows: np.ndarray) -> int:
-        """``latent_dim="auto"``: components explaining 90% of the variance of
-        (at most 2,000 evenly spread) training windows, in [1, 32] and below
-        the window's width."""
-        width = windows.shape[1]
-        if self.latent_dim != "auto":
-            return int(self.latent_dim)
-        pick = np.linspace(0, len(windows) - 1, min(len(windows), PCA_WINDOWS))
-        sample = windows[pick.astype(int)]
-        sample = sample - sample.mean(axis=0)
-        spectrum = np.linalg.svd(sample, compute_uv=False) ** 2
-        total = spectrum.sum()
-        if total <= 0:
-            return 1
-        k = int(np.searchsorted(np.cumsum(spectrum) / total, EXPLAINED)) + 1
-        return int(np.clip(k, 1, min(MAX_LATENT, max(1, width - 1))))
 
     def _window_model(self) -> Autoencoder:
         """The dense window autoencoder: one hidden layer of 64, the PCA path,
@@ -316,7 +301,7 @@ class SeriesDetector(ScoresMixin, EventsMixin, StreamMixin, WrapsModel, BaseDete
     def resolved_params_(self) -> dict[str, Any]:
         """The value used for each parameter that may be "auto"."""
         check_is_fitted(self)
-        names = ("window", "stride", "latent_dim", "merge_gap")
+        names = ("window", "stride", "latent_dim", "merge_gap", "calibration")
         return {name: getattr(self, f"{name}_") for name in names}
 
     # -- scoring -------------------------------------------------------------------

@@ -30,23 +30,25 @@ class ScoresMixin:
     n_features_in_: int
     point_score: str
     latent_distance: bool
-    value_score: bool
+    value_score: bool | str
     contamination: Any
     control_margin: float
     shift_: np.ndarray
     scale_: np.ndarray
     value_reference_: np.ndarray
+    value_channels_: np.ndarray
     model_: Any
 
     _described: Any  # EventsMixin's
     _segments_of: Any
+    _training_outputs: Any  # CalibrationMixin's
 
     def _fit_scores(self, scaled: list[np.ndarray], indexes: list[pd.Index]) -> None:
         """Score centre and scale, per-channel error scale, training scores,
         threshold, labels and segments."""
         self.score_center_, self.score_scale_ = 0.0, 1.0
         self.channel_error_ = np.ones(self.n_features_in_)
-        raw = [self._window_outputs(s) for s in scaled]
+        raw = self._training_outputs(scaled)
         if not self.latent_distance:
             logs = np.log(np.maximum(np.concatenate([r[0] for r in raw]), TINY))
             center, scale = median_mad(logs)
@@ -99,15 +101,18 @@ class ScoresMixin:
             self._graph_cache = graph
         return graph
 
-    def _window_outputs(self, scaled: np.ndarray) -> Outputs:
+    def _window_outputs(self, scaled: np.ndarray, graph: Any = None) -> Outputs:
         """Of every window (stride 1) of one scaled series: the raw score, the
         per-channel errors (relative to the training median) and the largest
-        value deviation."""
+        value deviation; from the fitted window model's graph, or ``graph``."""
         windows = ts.sliding_windows(scaled, self.window_)
-        recon, raw = run_graph(self._graph(), windows, torch.float64, keep=(1, 2))
+        graph = self._graph() if graph is None else graph
+        recon, raw = run_graph(graph, windows, torch.float64, keep=(1, 2))
         shape = (len(windows), self.window_, self.n_features_in_)
         errors = ((recon - windows) ** 2).reshape(shape).mean(axis=1)
-        deviation = ts.value_deviation(scaled, self.value_reference_)
+        deviation = ts.value_deviation(
+            scaled, self.value_reference_, self.value_channels_
+        )
         spread = ts.window_max(deviation, self.window_)
         return raw, errors / self.channel_error_, spread
 
@@ -120,7 +125,7 @@ class ScoresMixin:
         if not self.latent_distance:
             logs = np.log(np.maximum(raw, TINY))
             scores = (logs - self.score_center_) / self.score_scale_
-        if self.value_score:
+        if self.value_score and self.value_channels_.any():
             values = (spread - self.value_center_) / self.value_scale_
             scores = np.maximum(scores, values)
         return scores

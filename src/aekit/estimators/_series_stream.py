@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from aekit.data import series as ts
 from aekit.estimators._series_numpy import numpy_window_error
 
 TINY = float(np.finfo(np.float64).tiny)  # as batch scoring's floor of the error
@@ -43,8 +44,9 @@ class StreamMixin:
     score_center_: float
     score_scale_: float
     latent_distance: bool
-    value_score: bool
+    value_score: bool | str
     value_reference_: np.ndarray
+    value_channels_: np.ndarray
     value_center_: float
     value_scale_: float
 
@@ -104,9 +106,9 @@ class StreamMixin:
         scaled = (x - self.shift_) / self.scale_
         self._ring[at] = scaled
         self._ring[at + w] = scaled
-        median, up, down = self.value_reference_
-        above = scaled - median
-        self._deviation[at] = np.where(above >= 0, above / up, -above / down).max()
+        self._deviation[at] = ts.value_deviation(
+            scaled[None, :], self.value_reference_, self.value_channels_
+        )[0]
         self._position = (at + 1) % w
         self._seen += 1
         if self._seen < w:
@@ -117,7 +119,7 @@ class StreamMixin:
             score = (
                 math.log(max(score, TINY)) - self.score_center_
             ) / self.score_scale_
-        if self.value_score:
+        if self.value_score and self.value_channels_.any():
             spread = float(self._deviation.max())
             score = max(score, (spread - self.value_center_) / self.value_scale_)
         return score

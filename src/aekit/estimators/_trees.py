@@ -54,7 +54,7 @@ class ForestArrays:
 def forest_arrays(forest: Any) -> ForestArrays:
     """The arrays of a fitted binary scikit-learn forest classifier (classes
     0 and 1)."""
-    classes = list(getattr(forest, "classes_", []))
+    classes = np.asarray(getattr(forest, "classes_", [])).tolist()
     if classes != [0, 1]:
         raise ValueError(f"the forest must have classes [0, 1], got {classes}.")
     parts: dict[str, list[np.ndarray]] = {

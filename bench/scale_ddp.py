@@ -24,6 +24,17 @@ the decoder's (batch x 600 x 26,744 GEMMs), not users x items.
 
 Part 4 (bf16 autocast on CUDA) needs a GPU; without one it says so.
 
+Part 5 (issue 25), on part 3's matrix, each model in its own process with one
+torch thread (see ``recommender_child``): ``EASE()`` at its defaults (refused
+above 20,000 items: the message is reported), ``EASE(top_items=20000)`` (fit
+seconds, peak RSS, ``recommend`` for 1,000 users), and one epoch of
+``MultVAE`` against two of ``RecVAE`` (``early_stopping=False``; RecVAE with
+``encoder_epochs=1`` so that its two epochs are one encoder epoch and one
+decoder epoch; the default cycle is three of the first and one of the second).
+``--users N`` fits on the first N users only.
+
+    nice -n 10 python bench/scale_ddp.py --part 5 --workdir /tmp/aekit-ddp-bench
+
     nice -n 10 python bench/scale_ddp.py [--part 2 3 4] [--rows 200000]
 """
 
@@ -227,7 +238,7 @@ def peak_rss_gb() -> float:
 
 
 def report(**values: object) -> None:
-    print(json.dumps(values), flush=True)
+    print(json.dumps(values, default=str), flush=True)
 
 
 def multvae_child(path: str, fit_seconds: float, sample_batches: int) -> None:
@@ -329,6 +340,65 @@ def part_multvae(workdir: Path, fit_seconds: float, sample_batches: int) -> None
     )
 
 
+# ------------------------------ part 5: EASE and RecVAE on the ML-20M shape
+# Part 5's models, each fitted in its own process: name -> (class, parameters).
+_ONE_RUN = {"early_stopping": False, "random_state": 0, "device": "cpu"}
+PART5_MODELS: dict[str, tuple[str, dict]] = {
+    "ease_default": ("EASE", {"device": "cpu"}),
+    "ease_top20000": ("EASE", {"top_items": 20000, "device": "cpu"}),
+    "multvae": ("MultVAE", {"max_epochs": 1, **_ONE_RUN}),
+    "recvae": ("RecVAE", {"max_epochs": 2, "encoder_epochs": 1, **_ONE_RUN}),
+}
+
+
+def recommender_child(path: str, name: str, users: int) -> None:
+    """Run in a fresh process (one torch thread): fit ``PART5_MODELS[name]`` on
+    the first ``users`` rows of the matrix (0: all), reporting the fit's
+    seconds, its CPU seconds (with one thread, the compute time even when the
+    process is paused by others' work) and peak RSS (or the refusal's
+    message), then ``recommend`` (top 100) for the first 1,000 users."""
+    torch.set_num_threads(1)
+    M = sp.load_npz(path).tocsr()
+    if users:
+        M = M[:users]
+    report(model=name, shape=list(M.shape), nnz=int(M.nnz), rss_loaded_gb=peak_rss_gb())
+    cls, params = PART5_MODELS[name]
+    model = getattr(aekit, cls)(**params)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    try:
+        model.fit(M)
+    except ValueError as exc:
+        report(refused=str(exc), seconds=time.perf_counter() - start)
+        report(rss_peak_gb=peak_rss_gb())
+        return
+    report(
+        fit_seconds=time.perf_counter() - start,
+        fit_cpu_seconds=time.process_time() - cpu_start,
+        epoch_seconds=[record["seconds"] for record in model.history_],
+        resolved=getattr(model, "resolved_params_", None),
+        rss_after_fit_gb=peak_rss_gb(),
+    )
+    start = time.perf_counter()
+    top = model.recommend(M[:1000], k=100)
+    report(
+        recommend_1000_seconds=time.perf_counter() - start,
+        recommend_shape=list(top.items.shape),
+        rss_peak_gb=peak_rss_gb(),
+    )
+
+
+def part_recommenders(workdir: Path, names: list[str], users: int) -> None:
+    n_users, n_items, n_inter = ML20M
+    print(f"## part 5: EASE and RecVAE, ML-20M-shaped ({n_users} x {n_items})")
+    path = workdir / "ml20m_like.npz"
+    ml20m_like(path)  # built once, cached
+    code = "import sys, bench.scale_ddp as b; b.recommender_child(*sys.argv[1:3], %d)"
+    for name in names:
+        sys.stdout.flush()
+        command = [sys.executable, "-c", code % users, str(path), name]
+        subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
 # ------------------------------------------------------------ part 4: the GPU
 def part_gpu() -> None:
     print("## part 4: bf16 autocast on CUDA")
@@ -356,6 +426,16 @@ def main() -> None:
         default=40,
         help="part 3: batches of users in the short fit that times a step",
     )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=list(PART5_MODELS),
+        choices=list(PART5_MODELS),
+        help="part 5's models, each in its own process, in this order",
+    )
+    parser.add_argument(
+        "--users", type=int, default=0, help="part 5: the first N users (0: all)"
+    )
     parser.add_argument("--workdir", default=tempfile.gettempdir())
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -365,6 +445,8 @@ def main() -> None:
         part_multvae(Path(args.workdir), args.fit_seconds, args.sample_batches)
     if 4 in args.part:
         part_gpu()
+    if 5 in args.part:
+        part_recommenders(Path(args.workdir), args.models, args.users)
 
 
 if __name__ == "__main__":

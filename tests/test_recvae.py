@@ -95,6 +95,40 @@ def test_phases_train_one_part_each():
     assert model.decoder.weight.grad.abs().sum() > 0
 
 
+def adam_steps(model, optimiser, x, n=3):
+    """Steps as aekit's loop takes them: every gradient zero, not None, so Adam's
+    momentum moves the part that gets no gradient."""
+    for _ in range(n):
+        for p in model.parameters():
+            p.grad = torch.zeros_like(p)
+        model.loss(x, model(x))["loss"].backward()
+        optimiser.step()
+
+
+def test_part_held_fixed_is_read_from_its_copy_and_put_back():
+    model, x = net(dropout=0.5), clicks()
+    model.update_prior()
+    model.train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
+    model.start_phase("encoder")
+    adam_steps(model, optimiser, x)  # momentum for the encoder
+    model.restore_held()
+    model.start_phase("decoder")  # the prior becomes the encoder as it is now
+    encoder = {k: t.clone() for k, t in model.encoder.state_dict().items()}
+    adam_steps(model, optimiser, x)
+    moved = model.encoder.layers[0].weight
+    assert not torch.equal(moved, encoder["layers.0.weight"])  # momentum moved it
+    model.restore_held()
+    for key, value in model.encoder.state_dict().items():
+        torch.testing.assert_close(value, encoder[key], rtol=0, atol=0)
+    decoder = model.decoder.weight.detach().clone()
+    model.start_phase("encoder")
+    adam_steps(model, optimiser, x)
+    assert not torch.equal(model.decoder.weight, decoder)
+    model.restore_held()
+    torch.testing.assert_close(model.decoder.weight, decoder, rtol=0, atol=0)
+
+
 def test_sparse_batches_equal_dense_ones():
     model, x = net(), clicks()
     model.update_prior()

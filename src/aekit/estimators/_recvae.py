@@ -19,25 +19,33 @@ RECVAE_WIDTH, RECVAE_LAYERS, RECVAE_CODE = 600, 5, 200  # Shenbin et al.'s sizes
 
 class AlternatingPhases(Callback):
     """Each cycle of ``encoder_epochs + 1`` epochs trains the encoder for
-    ``encoder_epochs`` epochs, then the decoder for one; after the decoder's
-    epoch the prior takes a copy of the encoder (`RecVAENet.update_prior`)."""
+    ``encoder_epochs`` epochs, then the decoder for one; when the decoder's
+    epoch begins the prior takes a copy of the encoder. After every epoch the
+    part held fixed is put back to its copy (`RecVAENet.restore_held`), before
+    other callbacks (validation, early stopping) see the module."""
 
     def __init__(self, encoder_epochs: int) -> None:
         self.encoder_epochs = encoder_epochs
 
     def on_train_begin(self, module: nn.Module, config: Any) -> None:
-        cast(RecVAENet, module).update_prior()
+        net = cast(RecVAENet, module)
+        net.update_prior()
+        net.phase = ""  # the first epoch starts a phase
 
     def on_epoch_begin(self, module: nn.Module, epoch: int) -> None:
         in_cycle = (epoch - 1) % (self.encoder_epochs + 1)
         phase = "encoder" if in_cycle < self.encoder_epochs else "decoder"
-        cast(RecVAENet, module).phase = phase
+        net = cast(RecVAENet, module)
+        if phase != net.phase:
+            net.start_phase(phase)
 
     def on_epoch_end(self, module: nn.Module, record: dict[str, float]) -> None:
         net = cast(RecVAENet, module)
+        net.restore_held()
         record["decoder_phase"] = float(net.phase == "decoder")
-        if net.phase == "decoder":
-            net.update_prior()
+
+    def on_train_end(self, module: nn.Module, history: list[dict]) -> None:
+        cast(RecVAENet, module).phase = "encoder"
 
 
 @register("recvae", input_kind="ratings")
@@ -171,7 +179,7 @@ class RecVAE(_MultBase):
 
     def _train(self, data: Any, to_device: Any, callbacks: Any = None) -> None:
         phases = AlternatingPhases(self.encoder_epochs)
-        super()._train(data, to_device, [*(callbacks or []), phases])
+        super()._train(data, to_device, [phases, *(callbacks or [])])
 
     def _build_module(self) -> nn.Module:
         config = RecVAEConfig(

@@ -6,10 +6,17 @@
   encoder as it was at the end of the previous training cycle (a frozen copy),
   and a wide normal N(0, e^10);
 - a KL weight per user, ``gamma`` times the user's number of clicks;
-- alternating updates: in the encoder phase the decoder is held fixed (its
-  output is computed from detached weights) and the input is dropped out; in
-  the decoder phase the code is detached, there is no dropout and the loss is
-  the likelihood alone. `RecVAENet.phase` says which; a callback sets it.
+- alternating updates: in the encoder phase the decoder is held fixed and the
+  input is dropped out; in the decoder phase the encoder is held fixed, there
+  is no dropout and the loss is the likelihood alone. `RecVAENet.start_phase`
+  switches; a callback calls it.
+
+The authors give each part its own optimiser; aekit's one training loop has one
+Adam over all the parameters, whose momentum keeps moving the part held fixed
+for some steps after a switch. So the held part is read from a copy taken when
+its phase began (the decoder's weights; for the encoder, the prior's copy), and
+`RecVAENet.restore_held` puts the copy back at the end of each epoch: the held
+part does not move, as in the authors' code.
 """
 
 from __future__ import annotations
@@ -117,6 +124,28 @@ class RecVAENet(nn.Module):
         self.decoder = nn.Linear(config.latent_dim, config.n_items)
         self.phase = "encoder"
         self._prior: list[DenseEncoder] = []  # a list: not a submodule
+        self._held_decoder: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def start_phase(self, phase: str) -> None:
+        """Begin an encoder or decoder phase: copy the part it holds fixed (the
+        decoder's weights; the encoder, into the prior, as the authors update
+        the prior after the encoder's epochs)."""
+        if phase == "decoder":
+            self.update_prior()
+        else:
+            weight, bias = self.decoder.weight, self.decoder.bias
+            self._held_decoder = (weight.detach().clone(), bias.detach().clone())
+        self.phase = phase
+
+    @torch.no_grad()
+    def restore_held(self) -> None:
+        """Put the part held fixed back to its copy (the optimiser's momentum
+        may have moved it during the epoch)."""
+        if self.phase == "decoder" and self._prior:
+            self.encoder.load_state_dict(self._prior[0].state_dict())
+        elif self.phase == "encoder" and self._held_decoder is not None:
+            self.decoder.weight.copy_(self._held_decoder[0])
+            self.decoder.bias.copy_(self._held_decoder[1])
 
     def update_prior(self) -> None:
         """The prior's posterior part becomes the encoder as it is now."""
@@ -139,14 +168,16 @@ class RecVAENet(nn.Module):
             mu, logvar = self.encoder(x, 0.0)
             return {"z": mu, "mu": mu, "logvar": logvar, "recon": self.decode(mu)}
         if self.phase == "decoder":
+            held = self._prior[0] if self._prior else self.encoder
             with torch.no_grad():
-                mu, logvar = self.encoder(x, 0.0)
+                mu, logvar = held(x, 0.0)
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
             return {"z": z, "mu": mu, "logvar": logvar, "recon": self.decode(z)}
         mu, logvar = self.encoder(x, self.config.dropout)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        weight, bias = self.decoder.weight.detach(), self.decoder.bias.detach()
-        return {"z": z, "mu": mu, "logvar": logvar, "recon": F.linear(z, weight, bias)}
+        weight, bias = self._held_decoder or (self.decoder.weight, self.decoder.bias)
+        recon = F.linear(z, weight.detach(), bias.detach())
+        return {"z": z, "mu": mu, "logvar": logvar, "recon": recon}
 
     def log_prior(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Elementwise log-density of the composite prior at ``z`` (user rows

@@ -130,7 +130,11 @@ def _autograd_step(
 # per sample for a dense stack) a CPU step is bound by per-operation overhead, and
 # a second OpenMP thread only adds synchronisation: measured on 2 cores, a
 # 100-64-32-64-100 model trains 35% faster at batch 32 and 11% faster at batch 256
-# on one thread, and 17% slower at batch 1024.
+# on one thread, and 17% slower at batch 1024. Rechecked on 2026-12-07 (idle,
+# the default 100-64-32-64-100 with its PCA path, batch 256): two threads gave
+# 0.028 s an epoch against 0.040 in one run and 0.039 against 0.033 in a later
+# one; on a 2-vCPU machine a second thread's worth varies with the host, one
+# thread does not.
 ONE_THREAD_FLOPS = 50e6
 
 

@@ -135,6 +135,13 @@ def small_series(n: int = 160, seed: int = 0) -> np.ndarray:
     return waves + 0.05 * rng.normal(size=(n, 2))
 
 
+# The 1-D convolutional window model: each row a window of one channel.
+MODEL_CASES["conv-window"] = (
+    aekit.WindowConvAutoencoder((4,), 2, **FAST),
+    small_tabular(),
+    lambda est, X: est.transform(X),
+)
+
 # The series detector scores points: its scores are compared across save/load.
 MODEL_CASES["series"] = (
     aekit.SeriesDetector(window=8, max_epochs=3, random_state=0, device="cpu"),

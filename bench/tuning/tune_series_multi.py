@@ -46,6 +46,7 @@ VARIANTS: dict[str, dict] = {
     "gap-w-minlen-w2": {"params": {"merge_gap": "window", "min_length": "window/2"}},
     "crossfit": {"params": {"calibration": "cross-fit"}},
     "value-all": {"params": {"value_score": True}},
+    "conv": {"params": {"model": "conv"}},
     "margin1.25": {"params": {"control_margin": 1.25}},
     "w16": {"params": {"window": 16}},
     "rows2": {"patch": {"ROWS_PER_INPUT": 2}},

@@ -14,6 +14,7 @@ from aekit.estimators import (
     Recommendations,
     RecVAE,
     SeriesDetector,
+    WindowConvAutoencoder,
 )
 from aekit.exceptions import AekitError, ModelFileError, TrainingError
 from aekit.persistence import load, save
@@ -38,6 +39,7 @@ __all__ = [
     "SeriesDetector",
     "TrainingError",
     "VAE",
+    "WindowConvAutoencoder",
     "__version__",
     "load",
     "registered_names",

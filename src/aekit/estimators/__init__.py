@@ -12,6 +12,7 @@ from aekit.estimators._outlier import BaseDetector
 from aekit.estimators._recommender import Recommendations
 from aekit.estimators._recvae import RecVAE
 from aekit.estimators._series import SeriesDetector
+from aekit.estimators._series_conv import WindowConvAutoencoder
 from aekit.estimators._vae import VAE
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "RecVAE",
     "Recommendations",
     "SeriesDetector",
+    "WindowConvAutoencoder",
 ]

@@ -17,7 +17,9 @@ from aekit.estimators._base import WrapsModel, fit_or_nothing
 from aekit.estimators._detector import AnomalyDetector
 from aekit.estimators._outlier import BaseDetector
 from aekit.estimators._series_calibrate import CalibrationMixin
+from aekit.estimators._series_conv import WindowConvAutoencoder
 from aekit.estimators._series_events import EventsMixin
+from aekit.estimators._series_export import SeriesExportMixin
 from aekit.estimators._series_resolve import ResolveMixin
 from aekit.estimators._series_scores import ScoresMixin
 from aekit.estimators._series_stream import StreamMixin
@@ -26,6 +28,7 @@ from aekit.training import resolve_device
 
 CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
 CALIBRATIONS = ("in-sample", "cross-fit")
+MODELS = ("dense", "conv")
 
 
 @register("series")
@@ -35,6 +38,7 @@ class SeriesDetector(
     StreamMixin,
     CalibrationMixin,
     ResolveMixin,
+    SeriesExportMixin,
     WrapsModel,
     BaseDetector,
 ):
@@ -57,6 +61,11 @@ class SeriesDetector(
     window : int >= 2 or "auto", default="auto"
         Points per window. "auto": the training series' period (the highest
         autocorrelation peak), clipped to [8, 256]; 32 when there is none.
+    model : {"dense", "conv"}, default="dense"
+        The window model: a dense `aekit.Autoencoder` on the flattened window
+        (one hidden layer of 64), or `aekit.WindowConvAutoencoder` (stride-2
+        1-D convolutions over time, 16 and 16 feature maps, kernel 5); both
+        with the PCA path. Both train through `aekit.AnomalyDetector`.
     stride : int >= 1 or "auto", default="auto"
         Step between training windows ("auto": 1, or larger so that at most
         20,000 windows are trained on). Scoring uses every window.
@@ -159,6 +168,7 @@ class SeriesDetector(
 
     _parameter_constraints: dict[str, v.Constraint] = {
         "window": v.Auto(v.Int(low=2)),
+        "model": v.Choice(MODELS),
         "stride": v.Auto(v.Int()),
         "latent_dim": v.Auto(v.Int()),
         "point_score": v.Choice(ts.POINT_RULES),
@@ -178,6 +188,7 @@ class SeriesDetector(
         self,
         window: int | str = "auto",
         *,
+        model: str = "dense",
         stride: int | str = "auto",
         latent_dim: int | str = "auto",
         point_score: str = "mean",
@@ -196,6 +207,7 @@ class SeriesDetector(
         random_state: int | None = None,
     ) -> None:
         self.window = window
+        self.model = model
         self.stride = stride
         self.latent_dim = latent_dim
         self.point_score = point_score
@@ -282,20 +294,21 @@ class SeriesDetector(
         )
 
     def _window_model(self) -> Autoencoder:
-        """The dense window autoencoder: one hidden layer of 64, the PCA path,
-        no scaling of its own (the channels are scaled already)."""
-        return Autoencoder(
-            hidden_dims=(64,),
-            latent_dim=self.latent_dim_,
-            pca_path=True,
-            scaling=None,
-            loss="mse",
-            batch_size=256,
-            max_epochs=self.max_epochs,
-            patience=5,
-            device=self.device,
-            random_state=self.random_state,
-        )
+        """The window autoencoder (``model``), with the PCA path and no
+        scaling of its own (the channels are scaled already)."""
+        common: dict[str, Any] = {
+            "latent_dim": self.latent_dim_,
+            "pca_path": True,
+            "scaling": None,
+            "batch_size": 256,
+            "max_epochs": self.max_epochs,
+            "patience": 5,
+            "device": self.device,
+            "random_state": self.random_state,
+        }
+        if self.model == "conv":
+            return WindowConvAutoencoder(n_channels=self.n_features_in_, **common)
+        return Autoencoder(hidden_dims=(64,), loss="mse", **common)
 
     @property
     def resolved_params_(self) -> dict[str, Any]:

@@ -39,8 +39,13 @@ import series_skablike
 from aekit.data import series as ts
 from series_nab import centred, finite_scores, metrics, pyod_model, windows_of
 
-METHODS = "aekit,t2q,iforest,pyod-ae"
-AEKIT: dict[str, dict] = {"aekit": {}}  # the defaults
+METHODS = "aekit,aekit-conv,aekit-crossfit,aekit-value,t2q,iforest,pyod-ae"
+AEKIT: dict[str, dict] = {
+    "aekit": {},  # the defaults
+    "aekit-conv": {"model": "conv"},
+    "aekit-crossfit": {"calibration": "cross-fit"},
+    "aekit-value": {"value_score": True},  # round 2's value score, every channel
+}
 
 
 def t2q(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -149,3 +149,26 @@ def test_auto_window_is_capped_by_rows_per_channel():
     x = np.column_stack([wave + 0.05 * rng.normal(size=400) for _ in range(8)])
     assert aekit.SeriesDetector(**FAST).fit(x).window_ == 400 // (4 * 8)
     assert aekit.SeriesDetector(**FAST).fit(x[:, 0]).window_ == 60
+
+
+def test_cli_conv_window_model_and_onnx_export(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import pandas as pd
+
+    from aekit.cli.main import main
+
+    x = two_channels(500)
+    x[400:420, 1] += 3.0
+    path = tmp_path / "series.csv"
+    pd.DataFrame(x, columns=["a", "b"]).to_csv(path, index=False)
+    out, model = tmp_path / "scores.csv", tmp_path / "m"
+    main(
+        [
+            "detect", str(path), "--series", "--window-model", "conv",
+            "-o", str(out), "--model-dir", str(model),
+        ]
+    )  # fmt: skip
+    assert aekit.load(model).model == "conv"
+    assert main(["export", str(model), "-o", str(tmp_path / "m.onnx")]) in (0, None)
+    meta = aekit.export.read_metadata(tmp_path / "m.onnx")
+    assert meta["estimator"] == "series" and meta["dtype"] == "float32"

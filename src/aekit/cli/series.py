@@ -34,6 +34,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--window", default="auto", help="with --series: points per window, or auto"
     )
+    parser.add_argument(
+        "--window-model",
+        choices=("dense", "conv"),
+        default="dense",
+        help="with --series: the window autoencoder (default dense; conv: 1-D "
+        "convolutions over time)",
+    )
 
 
 def read_series(path: str, time_column: str | None) -> pd.DataFrame:
@@ -85,6 +92,7 @@ def cmd_detect_series(args: argparse.Namespace) -> None:
     frame = frame.drop(columns=[c for c in args.drop if c in frame.columns])
     detector = SeriesDetector(
         _window(args.window),
+        model=args.window_model,
         contamination=_contamination(args.contamination),
         random_state=args.random_state,
     ).fit(frame)

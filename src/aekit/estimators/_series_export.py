@@ -96,7 +96,13 @@ class SeriesExportMixin:
     point_score: str
     contamination: Any
 
-    _onnx_dtype = "float64"  # as decision_function computes
+    model: str
+
+    @property
+    def _onnx_dtype(self) -> str:
+        """The default of `to_onnx`: float64 as `decision_function` computes,
+        float32 for the conv model (onnxruntime's CPU Conv has no float64)."""
+        return "float32" if self.model == "conv" else "float64"
 
     def inference_graph(self, dtype: torch.dtype = torch.float64) -> nn.Module:
         """The window scoring as one torch module on the CPU in ``dtype``: raw

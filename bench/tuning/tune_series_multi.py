@@ -45,6 +45,7 @@ VARIANTS: dict[str, dict] = {
     "minlen-w2": {"params": {"min_length": "window/2"}},
     "gap-w-minlen-w2": {"params": {"merge_gap": "window", "min_length": "window/2"}},
     "crossfit": {"params": {"calibration": "cross-fit"}},
+    "crossfit-m1": {"params": {"calibration": "cross-fit", "control_margin": 1.0}},
     "value-all": {"params": {"value_score": True}},
     "conv": {"params": {"model": "conv"}},
     "margin1.25": {"params": {"control_margin": 1.25}},

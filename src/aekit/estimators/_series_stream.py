@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from aekit.data import series as ts
 from aekit.estimators._series_numpy import numpy_window_error
 
 TINY = float(np.finfo(np.float64).tiny)  # as batch scoring's floor of the error
@@ -69,6 +68,8 @@ class StreamMixin:
         self._recent = np.zeros(self.window_)  # the last window scores (ring)
         self._deviation = np.zeros(self.window_)  # the last value deviations
         self.stream_filled = 0
+        self._value_on = bool(self.value_score) and bool(self.value_channels_.any())
+        self._value_ref = self.value_reference_[:, self.value_channels_]
         if not hasattr(self, "_window_error"):
             graph = None if self.latent_distance else self._graph()
             self._window_error = numpy_window_error(graph)
@@ -106,9 +107,10 @@ class StreamMixin:
         scaled = (x - self.shift_) / self.scale_
         self._ring[at] = scaled
         self._ring[at + w] = scaled
-        self._deviation[at] = ts.value_deviation(
-            scaled[None, :], self.value_reference_, self.value_channels_
-        )[0]
+        if self._value_on:
+            median, up, down = self._value_ref
+            above = scaled[self.value_channels_] - median
+            self._deviation[at] = np.where(above >= 0, above / up, -above / down).max()
         self._position = (at + 1) % w
         self._seen += 1
         if self._seen < w:
@@ -119,7 +121,7 @@ class StreamMixin:
             score = (
                 math.log(max(score, TINY)) - self.score_center_
             ) / self.score_scale_
-        if self.value_score and self.value_channels_.any():
+        if self._value_on:
             spread = float(self._deviation.max())
             score = max(score, (spread - self.value_center_) / self.value_scale_)
         return score

@@ -17,7 +17,7 @@ aekit's models are: their fold-in clicks go through the trained model
 fold-in items RecBole never saw in training are dropped, as aekit drops them.
 
     python bench/recbole_peers.py [DATA_FOLDER] [--datasets ml-latest-small ml-100k]
-        [--models EASE MultVAE RecVAE] [--seeds 0]
+        [--models EASE MultiVAE RecVAE] [--seeds 0]
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main() -> None:
         "data", nargs="?", default=str(HERE.parent / ".." / "shared" / "data")
     )
     parser.add_argument("--datasets", nargs="+", default=["ml-latest-small", "ml-100k"])
-    parser.add_argument("--models", nargs="+", default=["EASE", "MultVAE", "RecVAE"])
+    parser.add_argument("--models", nargs="+", default=["EASE", "MultiVAE", "RecVAE"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--inside", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -3,14 +3,17 @@ model that lets them shape the ranking, and the anomaly rate they imply.
 
 Encoding: 1 = a known anomaly, 0 = a known normal row, -1 or NaN = unknown.
 
-The supervised model is XGBOD's design (Zhao & Hryniewicki, IJCNN 2018) with a
-logistic regression in place of boosting, so that its parameters are arrays
-(saved in safetensors, exported to ONNX): on the raw features, the robust
-z-scores of the detector's parts and its unsupervised score, trained on every
-training row, the unlabelled ones as normal with a low weight (positive and
-unlabelled learning: most unlabelled rows are normal). The detector's score
-blends the two, with the supervised share growing with the number of labelled
-anomalies. See docs/anomaly.md, "Known anomalies".
+The supervised part follows XGBOD's design (Zhao & Hryniewicki, IJCNN 2018):
+a tree ensemble on the raw features, the robust z-scores of the detector's
+parts and its unsupervised score, trained on every training row (known
+anomalies against the rest: most unlabelled rows are normal). It is an
+`ExtraTreesClassifier` with class weights and leaves of at least
+``FOREST_LEAF`` rows, so that one or a few known anomalies still shape large
+regions of the feature space; it is kept as arrays (`aekit.estimators._trees`)
+and saved in safetensors. The detector's score blends the ranks, among the
+training rows, of the unsupervised score and of the forest's probability,
+with the supervised share growing with the number of labelled anomalies.
+See docs/anomaly.md, "Known anomalies".
 """
 
 from __future__ import annotations
@@ -22,22 +25,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import norm
-from sklearn.linear_model import LogisticRegression
+from sklearn.ensemble import ExtraTreesClassifier
 
 from aekit.data.chunks import ChunkedTable, is_chunked
-from aekit.metrics import median_mad, usable_scale
-from aekit.nn.graph import PartsScore
-from aekit.nn.labelled import LabelledScore, part_scores
+from aekit.estimators._label_rate import (
+    RATE_HALF,
+    label_rate,
+    shrunk_rate,
+    wilson_interval,
+)
+from aekit.estimators._trees import ForestArrays, forest_arrays
+from aekit.metrics import usable_scale
+from aekit.nn.labelled import part_scores
+
+__all__ = [
+    "RATE_HALF",
+    "blend_weight",
+    "check_labels",
+    "label_rate",
+    "shrunk_rate",
+    "wilson_interval",
+]
 
 UNKNOWN = -1
-BLEND_HALF = 2.0  # labelled anomalies at which the supervised score weighs half
-UNLABELLED_WEIGHT = 0.1  # weight of an unlabelled row (as a normal one)
-PENALTY_C = 1.0  # inverse L2 strength of the logistic regression
-RATE_HALF = 0.0  # shrinkage of the labels' rate (0: none; chosen on tuning sets)
-WILSON_LEVEL = 0.95
-MIN_RATE = 1e-6  # rates are kept positive (the shrinkage takes logs)
+BLEND_HALF = 1.0  # labelled anomalies at which the supervised rank weighs half
+FOREST_TREES = 200
+FOREST_LEAF = 20  # least rows in a leaf (chosen on the tuning sets)
+MAX_RANK_REFERENCE = 4096  # training scores kept to rank new rows against
 SPREAD_RTOL = 1e-9
+FOREST_ATTRIBUTES = ("left", "right", "feature", "threshold", "value", "roots")
 
 
 def check_labels(y: Any, n_samples: int) -> np.ndarray | None:
@@ -86,28 +102,48 @@ def check_labels(y: Any, n_samples: int) -> np.ndarray | None:
 
 
 def blend_weight(n_anomalies: int, half: float = BLEND_HALF) -> float:
-    """The supervised score's share of the blend: ``k / (k + half)`` for ``k``
+    """The supervised rank's share of the blend: ``k / (k + half)`` for ``k``
     labelled anomalies (0 without any)."""
     return n_anomalies / (n_anomalies + half)
+
+
+def ecdf_rank(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The mid-rank of each value among the sorted ``reference`` values, in
+    [0, 1] (ties count half)."""
+    below = np.searchsorted(reference, values, "left")
+    upto = np.searchsorted(reference, values, "right")
+    return (below + upto) / (2.0 * len(reference))
+
+
+def rank_reference(scores: np.ndarray) -> np.ndarray:
+    """The sorted scores, or at most ``MAX_RANK_REFERENCE`` evenly spaced
+    order statistics of them."""
+    ordered = np.sort(np.asarray(scores, np.float64))
+    if len(ordered) > MAX_RANK_REFERENCE:
+        keep = np.linspace(0, len(ordered) - 1, MAX_RANK_REFERENCE).round()
+        ordered = ordered[keep.astype(np.int64)]
+    return ordered
 
 
 @dataclass
 class LabelModel:
     """The fitted supervised part: the raw features' mean and scale (empty
-    when the raw features are not used), the logistic regression's
-    coefficients and intercept, the robust centre and scale of its logit over
-    the training rows, and the blend weight."""
+    when the raw features are not used), the forest, the sorted training
+    scores (unsupervised, supervised) that new rows are ranked against, and
+    the blend weight."""
 
     feature_mean: np.ndarray
     feature_scale: np.ndarray
-    coef: np.ndarray
-    intercept: np.ndarray
-    center: np.ndarray
-    scale: np.ndarray
-    weight: np.ndarray
+    forest: ForestArrays
+    reference: np.ndarray
+    weight: float
 
-    def logit(self, features: np.ndarray) -> np.ndarray:
-        return features @ self.coef + self.intercept[0]
+    def scores(self, raw: np.ndarray | None, part_z: np.ndarray) -> np.ndarray:
+        """``(1 - w) rank(unsupervised) + w rank(forest probability)``."""
+        features = label_features(raw, part_z, self.feature_mean, self.feature_scale)
+        unsupervised = ecdf_rank(self.reference[0], part_z.max(axis=1))
+        supervised = ecdf_rank(self.reference[1], self.forest.predict_proba(features))
+        return (1.0 - self.weight) * unsupervised + self.weight * supervised
 
 
 def label_features(
@@ -115,7 +151,7 @@ def label_features(
 ) -> np.ndarray:
     """[standardised raw features (if any), parts' z-scores, their max]."""
     columns = [part_z, part_z.max(axis=1, keepdims=True)]
-    if raw is not None and raw.shape[1] == len(mean):
+    if raw is not None and len(mean) and raw.shape[1] == len(mean):
         columns.insert(0, (raw - mean) / scale)
     return np.hstack(columns)
 
@@ -125,7 +161,7 @@ def fit_label_model(
     part_z: np.ndarray,
     labels: np.ndarray,
     half: float = BLEND_HALF,
-    unlabelled_weight: float = UNLABELLED_WEIGHT,
+    random_state: Any = None,
 ) -> LabelModel:
     """Fit the supervised part on the training rows (``raw``: their numeric
     features, or None to use the parts alone; ``part_z``: the parts' robust
@@ -137,95 +173,18 @@ def fit_label_model(
         scale = usable_scale(raw.std(axis=0), size, SPREAD_RTOL)
     features = label_features(raw, part_z, mean, scale)
     target = (labels == 1).astype(np.int64)
-    weights = np.where(labels == UNKNOWN, unlabelled_weight, 1.0)
-    # the labelled anomalies weigh as much as the rest together
-    weights[target == 1] = weights[target == 0].sum() / target.sum()
-    model = LogisticRegression(C=PENALTY_C, max_iter=1000)
-    model.fit(features, target, sample_weight=weights / weights.mean())
-    coef, intercept = model.coef_[0].astype(np.float64), model.intercept_
-    logit = features @ coef + intercept[0]
-    center, spread = median_mad(logit)
-    spread = usable_scale(np.atleast_1d(spread), np.atleast_1d(center), SPREAD_RTOL)
-    k = int(target.sum())
-    return LabelModel(
-        mean,
-        scale,
-        coef,
-        np.asarray(intercept, np.float64),
-        np.atleast_1d(np.float64(center)),
-        np.asarray(spread, np.float64).reshape(1),
-        np.array([blend_weight(k, half)]),
+    forest = ExtraTreesClassifier(
+        FOREST_TREES,
+        min_samples_leaf=FOREST_LEAF,
+        class_weight="balanced_subsample",
+        random_state=random_state,
+        n_jobs=1,
     )
-
-
-def wilson_interval(successes: int, n: int, level: float = WILSON_LEVEL) -> tuple:
-    """Wilson's score interval for a binomial proportion (Wilson, JASA 1927)."""
-    z = float(norm.ppf(0.5 + level / 2))
-    p = successes / n
-    middle = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, middle - half), min(1.0, middle + half)
-
-
-def label_rate(
-    scores: np.ndarray, labels: np.ndarray
-) -> tuple[float, tuple[float, float]]:
-    """The anomaly rate of the training rows that the labels imply, and an
-    interval, from a cut ``t`` on ``scores``: with labelled normals, the cut
-    that best separates them from the labelled anomalies (the highest balanced
-    accuracy); without, the median labelled anomaly's score. The share ``q``
-    of all rows above ``t``, with the share of labelled anomalies above it
-    (``tpr``) and of labelled normals (``fpr``, 0 without any), gives the
-    adjusted count ``(q - fpr) / (tpr - fpr)`` (Forman, "Quantifying counts
-    and costs via classification", 2008): it assumes the labelled rows are
-    random samples of the anomalies and of the normal rows. The interval puts
-    the ends of the Wilson intervals of ``tpr`` and ``fpr`` through the same
-    formula. Without labelled normals, normal rows above the cut count as
-    anomalies: the estimate leans high."""
-    anomalies = np.sort(scores[labels == 1])
-    normals = scores[labels == 0]
-    if len(normals):
-        cut = _best_cut(anomalies, normals)
-        n_false = int(np.sum(normals > cut))
-        fpr_low, fpr_high = wilson_interval(n_false, len(normals))
-        fpr = n_false / len(normals)
-    else:
-        cut = float(np.nextafter(anomalies[(len(anomalies) - 1) // 2], -np.inf))
-        fpr = fpr_low = fpr_high = 0.0
-    above = int(np.sum(anomalies > cut))
-    q = float(np.mean(scores > cut))
-    tpr_low, tpr_high = wilson_interval(above, len(anomalies))
-    estimate = _adjusted(q, fpr, above / len(anomalies))
-    low = _adjusted(q, fpr_high, tpr_high)
-    high = _adjusted(q, fpr_low, tpr_low)
-    return estimate, (min(low, estimate), max(high, estimate))
-
-
-def _adjusted(q: float, fpr: float, tpr: float) -> float:
-    if tpr <= fpr:
-        return 1.0
-    return float(np.clip((q - fpr) / (tpr - fpr), MIN_RATE, 1.0))
-
-
-def _best_cut(anomalies: np.ndarray, normals: np.ndarray) -> float:
-    """The cut (just below a labelled score) with the highest balanced accuracy
-    ``(tpr + 1 - fpr) / 2``; ties: the highest cut."""
-    candidates = np.unique(np.r_[anomalies, normals])
-    cuts = np.nextafter(candidates, -np.inf)
-    tpr = (anomalies[None, :] > cuts[:, None]).mean(axis=1)
-    fpr = (normals[None, :] > cuts[:, None]).mean(axis=1)
-    balanced = tpr - fpr
-    best = np.flatnonzero(balanced == balanced.max())[-1]
-    return float(cuts[best])
-
-
-def shrunk_rate(label_estimate: float, unsupervised: float, n_anomalies: int) -> float:
-    """The rate the threshold uses: the geometric blend ``label^l *
-    unsupervised^(1 - l)`` with ``l = k / (k + RATE_HALF)``, so few labels
-    move the label-free rule's rate a little and many replace it."""
-    share = n_anomalies / (n_anomalies + RATE_HALF)
-    low, high = max(label_estimate, MIN_RATE), max(unsupervised, MIN_RATE)
-    return float(np.exp(share * np.log(low) + (1 - share) * np.log(high)))
+    arrays = forest_arrays(forest.fit(features, target))
+    train = arrays.predict_proba(features)
+    reference = np.stack([rank_reference(part_z.max(axis=1)), rank_reference(train)])
+    k = int(target.sum())
+    return LabelModel(mean, scale, arrays, reference, blend_weight(k, half))
 
 
 class LabelsMixin:
@@ -240,10 +199,8 @@ class LabelsMixin:
     LABEL_ATTRIBUTES = (
         "label_feature_mean_",
         "label_feature_scale_",
-        "label_coef_",
-        "label_intercept_",
-        "label_center_",
-        "label_scale_",
+        *(f"label_tree_{name}_" for name in FOREST_ATTRIBUTES),
+        "label_reference_",
         "label_weight_",
         "n_labelled_anomalies_",
         "n_labelled_normals_",
@@ -258,7 +215,7 @@ class LabelsMixin:
             vars(self).pop(name, None)
 
     def _labelled(self) -> bool:
-        return hasattr(self, "label_coef_")
+        return hasattr(self, "label_tree_roots_")
 
     def _rows_used(self) -> bool:
         """Whether the score head reads the raw rows (tails, or the supervised
@@ -291,35 +248,53 @@ class LabelsMixin:
         raw = None
         if isinstance(X, np.ndarray) and np.isfinite(X).all():
             raw = np.asarray(X, np.float64)
-        rows = None if raw is None else torch.from_numpy(raw)
-        head = self._parts_head()  # type: ignore[attr-defined]
-        errors_t, codes_t = _tensors(errors, codes)
-        with torch.inference_mode():
-            z = part_scores(head, errors_t, codes_t, rows).numpy()
-        fitted = fit_label_model(raw, z, labels)
+        z = self._part_z(errors, codes, raw)
+        seed = getattr(self, "random_state", None)
+        fitted = fit_label_model(raw, z, labels, random_state=seed)
         self.label_feature_mean_ = fitted.feature_mean
         self.label_feature_scale_ = fitted.feature_scale
-        self.label_coef_ = fitted.coef
-        self.label_intercept_ = fitted.intercept
-        self.label_center_ = fitted.center
-        self.label_scale_ = fitted.scale
-        self.label_weight_ = fitted.weight
+        for name in FOREST_ATTRIBUTES:
+            setattr(self, f"label_tree_{name}_", getattr(fitted.forest, name))
+        self.label_reference_ = fitted.reference
+        self.label_weight_ = np.array([fitted.weight])
         self.n_labelled_anomalies_ = int((labels == 1).sum())
         self.n_labelled_normals_ = int((labels == 0).sum())
-        return self._latent_scores(errors, codes, X)  # type: ignore[attr-defined]
+        return fitted.scores(raw, z)
 
-    def _labelled_head(self, parts: PartsScore) -> LabelledScore:
-        return LabelledScore(
-            parts,
-            *_tensors(
-                self.label_feature_mean_,
-                self.label_feature_scale_,
-                self.label_coef_,
-                self.label_intercept_,
-                self.label_center_,
-                self.label_scale_,
-                self.label_weight_,
-            ),
+    def _label_model(self) -> LabelModel:
+        forest = ForestArrays(
+            *(getattr(self, f"label_tree_{name}_") for name in FOREST_ATTRIBUTES)
+        )
+        return LabelModel(
+            self.label_feature_mean_,
+            self.label_feature_scale_,
+            forest,
+            self.label_reference_,
+            float(self.label_weight_[0]),
+        )
+
+    def _part_z(self, errors: Any, codes: Any, rows: Any) -> np.ndarray:
+        """The robust z-scores of the unsupervised parts (``rows``: the raw
+        rows, read by the feature tails)."""
+        head = self._parts_head()  # type: ignore[attr-defined]
+        rows_t = None if rows is None else _tensors(rows)[0]
+        with torch.inference_mode():
+            return part_scores(head, *_tensors(errors, codes), rows_t).numpy()
+
+    def _labelled_scores(self, errors: Any, codes: Any, X: Any) -> np.ndarray:
+        """The blended score of rows (after fitting with known anomalies)."""
+        rows = np.asarray(X, np.float64) if self._rows_used() else None
+        z = self._part_z(errors, codes, rows)
+        raw = rows if self.label_feature_mean_.size > 0 else None
+        return self._label_model().scores(raw, z)
+
+    def _labelled_head(self, parts: Any) -> Any:
+        """No torch head: the supervised part is a tree ensemble."""
+        raise TypeError(
+            "an AnomalyDetector fitted with known anomalies (1 in y) has no "
+            "inference graph and cannot be exported to ONNX: its supervised part "
+            "is a tree ensemble scored by NumPy. Export a detector fitted without "
+            "labels, or save this one with aekit's save (safetensors + JSON)."
         )
 
     def _label_threshold(self, labels: np.ndarray) -> None:
@@ -341,21 +316,20 @@ class LabelsMixin:
             self.threshold_ = float(np.quantile(scores, 1.0 - rate))
 
     def _score_components(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The unsupervised score and the supervised part's robust z-score of
-        the rows ``X`` (after fitting with known anomalies): the two that the
-        score blends (for benchmarks comparing blend rules)."""
+        """The ranks (among the training rows) of the unsupervised score and
+        of the supervised part's probability for the rows ``X`` (after fitting
+        with known anomalies): the two that the score blends (for benchmarks
+        comparing blend rules)."""
         X = self._validate(X)  # type: ignore[attr-defined]
         errors, codes = self._errors_and_codes(X)  # type: ignore[attr-defined]
-        head = self._score_head()  # type: ignore[attr-defined]
-        rows = _tensors(X)[0] if self._rows_used() else None
-        errors_t, codes_t = _tensors(errors, codes)
-        with torch.inference_mode():
-            z = part_scores(head.parts, errors_t, codes_t, rows)
-            unsupervised = z.amax(dim=1)
-            total = head(errors_t, codes_t, rows)
-        w = float(self.label_weight_[0])
-        supervised = (total - (1.0 - w) * unsupervised) / w
-        return unsupervised.numpy(), supervised.numpy()
+        rows = np.asarray(X, np.float64) if self._rows_used() else None
+        z = self._part_z(errors, codes, rows)
+        model = self._label_model()
+        raw = rows if model.feature_mean.size > 0 else None
+        features = label_features(raw, z, model.feature_mean, model.feature_scale)
+        unsupervised = ecdf_rank(model.reference[0], z.max(axis=1))
+        proba = model.forest.predict_proba(features)
+        return unsupervised, ecdf_rank(model.reference[1], proba)
 
 
 def _tensors(*arrays: Any) -> list[torch.Tensor]:

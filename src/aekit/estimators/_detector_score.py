@@ -143,5 +143,7 @@ class ScoreHeadMixin:
     def _latent_scores(
         self, errors: np.ndarray, codes: np.ndarray, X: np.ndarray
     ) -> np.ndarray:
+        if self._labelled():  # type: ignore[attr-defined]
+            return self._labelled_scores(errors, codes, X)  # type: ignore[attr-defined]
         rows = _tensors(X)[0] if self._rows_used() else None  # type: ignore[attr-defined]
         return self._score_head()(*_tensors(errors, codes), rows).numpy()

@@ -1,4 +1,4 @@
-"""RecBole's EASE, MultVAE and RecVAE on the splits of `bench/recsys_topk.py`
+"""RecBole's EASE, MultiVAE and RecVAE on the splits of `bench/recsys_topk.py`
 (issue 25): the same positives, the same held-out users (seed 0) and the same
 80/20 fold-in/target split of each held-out user, judged by the same metrics.
 
@@ -13,7 +13,7 @@ clicks of users it trains on, so each training user's clicks are split 90/10
 (seed 0) into RecBole's train and valid files (its test file repeats valid and
 is not used). The held-out users are then scored by strong generalisation, as
 aekit's models are: their fold-in clicks go through the trained model
-(``forward`` of MultVAE and RecVAE in eval mode, ``history @ B`` for EASE);
+(``forward`` of MultiVAE and RecVAE in eval mode, ``history @ B`` for EASE);
 fold-in items RecBole never saw in training are dropped, as aekit drops them.
 
     python bench/recbole_peers.py [DATA_FOLDER] [--datasets ml-latest-small ml-100k]

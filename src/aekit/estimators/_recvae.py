@@ -57,9 +57,9 @@ class RecVAE(_MultBase):
     weight per user of ``gamma`` times the user's clicks, and alternating
     updates: ``encoder_epochs`` epochs of the encoder (with input dropout), then
     one of the decoder (without), each epoch of the training loop one phase.
-    Both phases share one optimiser (the authors use one per part): the part
-    held fixed gets no gradient but may move by the optimiser's momentum for a
-    few steps after the switch.
+    Both phases share one optimiser (the authors use one per part); the part
+    held fixed is read from a copy and put back after each epoch, so that its
+    momentum does not move it.
     """
         + _SHARED_DOC.replace(
             """hidden_dims : sequence of int or "auto", default="auto"

@@ -279,7 +279,8 @@ class LabelsMixin:
         head = self._parts_head()  # type: ignore[attr-defined]
         rows_t = None if rows is None else _tensors(rows)[0]
         with torch.inference_mode():
-            return part_scores(head, *_tensors(errors, codes), rows_t).numpy()
+            errors_t, codes_t = _tensors(errors, codes)
+            return part_scores(head, errors_t, codes_t, rows_t).numpy()
 
     def _labelled_scores(self, errors: Any, codes: Any, X: Any) -> np.ndarray:
         """The blended score of rows (after fitting with known anomalies)."""

@@ -76,11 +76,10 @@ def forest_arrays(forest: Any) -> ForestArrays:
         roots.append(offset)
         offset += tree.node_count
     return ForestArrays(
-        *(
-            np.concatenate(parts[k]).astype(np.int64)
-            for k in ("left", "right", "feature")
-        ),
-        np.concatenate(parts["threshold"]).astype(np.float64),
-        np.concatenate(parts["value"]).astype(np.float64),
-        np.asarray(roots, np.int64),
+        left=np.concatenate(parts["left"]).astype(np.int64),
+        right=np.concatenate(parts["right"]).astype(np.int64),
+        feature=np.concatenate(parts["feature"]).astype(np.int64),
+        threshold=np.concatenate(parts["threshold"]).astype(np.float64),
+        value=np.concatenate(parts["value"]).astype(np.float64),
+        roots=np.asarray(roots, np.int64),
     )

@@ -58,7 +58,8 @@ from tune_detector import TUNING_SETS  # noqa: E402
 OUT = BENCH / "out" / "semi_supervised"
 RATIOS = (0.01, 0.05, 0.10)
 HALVES = (1.0, 2.0, 5.0, 10.0, 20.0, float("inf"))  # blend rules compared
-RULE = "forest_rank"  # the supervised part's design (round 2); a cache of another
+RULE = "forest_rank_rate_u"  # the supervised part's design and rate rule (round
+# 2: the labels' rate read on the unsupervised scores); a cache of another
 # rule has its labelled fits redone
 RATE_HALVES = (0.0, 2.0, 5.0, 20.0, float("inf"))  # rate rules compared
 
@@ -142,6 +143,7 @@ def refit_labelled(run: dict, X, y, seed: int) -> dict:
         old = run[f"{ratio:g}"]
         row = labelled_row(X_tr, X_te, y_tr, y_te, ratio, seed)
         keep = {key: old[key] for key in ("hgb", *PEERS) if key in old}
+        keep.update({k: v for k, v in old.items() if k.startswith("aekit_labels_")})
         keep[f"aekit_labels_{before}"] = old["aekit_labels"]
         run[f"{ratio:g}"] = {**row, **keep}
     run["rule"] = RULE

@@ -259,6 +259,7 @@ class LabelsMixin:
         self.label_weight_ = np.array([fitted.weight])
         self.n_labelled_anomalies_ = int((labels == 1).sum())
         self.n_labelled_normals_ = int((labels == 0).sum())
+        self._unsupervised_training_scores = z.max(axis=1)  # for the rate only
         return fitted.scores(raw, z)
 
     def _label_model(self) -> LabelModel:
@@ -303,9 +304,13 @@ class LabelsMixin:
         its interval (`label_rate`), and ``contamination_estimate_``, that rate
         shrunk by `shrunk_rate` toward the share the label-free rule flags (or
         the given ``contamination``); with ``contamination="auto"`` the
-        threshold flags that share of the training rows."""
+        threshold flags that share of the training rows. The labels' rate is
+        read on the unsupervised training scores: the forest has seen the
+        known anomalies, so its in-sample scores would bias the cut (chosen
+        on the tuning sets, see docs/anomaly.md)."""
         scores = self.decision_scores_
-        estimate, interval = label_rate(scores, labels)
+        unsupervised_scores = vars(self).pop("_unsupervised_training_scores")
+        estimate, interval = label_rate(unsupervised_scores, labels)
         unsupervised = float(np.mean(scores > self.threshold_))
         if self.contamination != "auto":
             unsupervised = float(self.contamination)

@@ -34,6 +34,8 @@ CONFIGS = {
     "dropout_0.3": {"dropout": 0.3},
     "gamma_0.002": {"gamma": 0.002},
     "gamma_0.01": {"gamma": 0.01},
+    "gamma_0.0025": {"gamma": 0.0025},
+    "batch_128": {"batch_size": 128},
     "lr_1e-3": {"learning_rate": 1e-3},
     "code_600": {"latent_dim": 600},
     "enc_1": {"encoder_epochs": 1},

@@ -164,3 +164,35 @@ def report(results: dict, seconds: dict) -> None:
     for t, values in seconds.items():
         print(f"{t}: fit+predict seconds mean {np.mean(values):.2f} max "
               f"{np.max(values):.2f}")  # fmt: skip
+
+
+def rate_hits(folder: Path, max_rows: int) -> None:
+    """Where the labels' rate (`label_rate`) is read, on the chosen default's
+    training scores: the blended ones (the forest in-sample) or the
+    unsupervised ones; sets where the 3-seed mean lands within a factor 2 of
+    the true training rate, per share."""
+    from aekit.estimators._labels import label_rate
+
+    found: dict = {}  # (ratio, rule) -> set -> [(estimate, true)]
+    for path in sorted(folder.glob(f"*_{max_rows}.npz")):
+        name, seed, ratio, _ = path.stem.rsplit("_", 3)
+        cache = np.load(path)
+        labels, true = cache["labels"], float(cache["y_tr"].mean())
+        model = fit_label_model(
+            cache["X_tr"], cache["z_tr"], labels, random_state=int(seed)
+        )
+        rules = {
+            "blended": model.scores(cache["X_tr"], cache["z_tr"]),
+            "unsupervised": cache["z_tr"].max(axis=1),
+        }
+        for rule, scores in rules.items():
+            estimate = label_rate(scores, labels)[0]
+            found.setdefault((ratio, rule), {}).setdefault(name, []).append(
+                (estimate, true)
+            )
+    for (ratio, rule), per_set in sorted(found.items()):
+        hits = 0
+        for values in per_set.values():
+            estimate, true = np.mean(values, axis=0)
+            hits += bool(true / 2 <= estimate <= 2 * true)
+        print(f"{ratio} {rule}: {hits}/{len(per_set)}")

@@ -15,6 +15,7 @@ features and reports mean test ROC-AUC per share (no autoencoder refit).
 
     OMP_NUM_THREADS=1 python bench/tuning/tune_labels.py --extract
     OMP_NUM_THREADS=1 python bench/tuning/tune_labels.py [--candidates ...]
+    OMP_NUM_THREADS=1 python bench/tuning/tune_labels.py --rates
 """
 
 from __future__ import annotations
@@ -95,14 +96,18 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=3000)
     parser.add_argument("--extract", action="store_true")
     parser.add_argument("--candidates", nargs="*")
+    parser.add_argument("--rates", action="store_true", help="the rate rules")
     args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     if args.extract:
         extract(Path(args.data), args.seeds, args.max_rows)
         return
-    from label_candidates import evaluate
+    from label_candidates import evaluate, rate_hits
 
+    if args.rates:
+        rate_hits(OUT, args.max_rows)
+        return
     evaluate(OUT, args.max_rows, args.candidates)
 
 

@@ -111,8 +111,9 @@ class ScoreHeadMixin:
     def _score_head(self) -> nn.Module:
         """The ``latent_distance`` score as a torch module (float64), from the
         fitted statistics: what `decision_function` computes and what
-        `inference_graph` (and so `to_onnx`) puts after the model (after
-        fitting with known anomalies, the blend with the supervised score)."""
+        `inference_graph` (and so `to_onnx`) puts after the model. After
+        fitting with known anomalies there is none (the supervised part is a
+        tree ensemble scored by NumPy): `_labelled_head` raises a TypeError."""
         head = self._parts_head()
         if self._labelled():  # type: ignore[attr-defined]
             return self._labelled_head(head)  # type: ignore[attr-defined]

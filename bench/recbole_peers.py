@@ -121,7 +121,11 @@ def main() -> None:
             for seed in args.seeds:
                 command = [str(python), __file__, "--inside", str(folder), model]
                 out = subprocess.run(
-                    [*command, str(seed)], check=True, capture_output=True, text=True
+                    [*command, str(seed)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=WORK,  # RecBole writes log/ and log_tensorboard/ there
                 )
                 result = json.loads(out.stdout.strip().splitlines()[-1])
                 m = judge(folder, result.pop("ranked"))

@@ -119,7 +119,8 @@ def main() -> None:
         print("|---|---|---|---|---|")
         for model in args.models:
             for seed in args.seeds:
-                command = [str(python), __file__, "--inside", str(folder), model]
+                command = [str(python), str(Path(__file__).resolve()), "--inside"]
+                command += [str(folder), model]
                 out = subprocess.run(
                     [*command, str(seed)],
                     check=True,

@@ -33,6 +33,32 @@ def raw_output_for(mean: torch.Tensor, sigmoid: bool) -> torch.Tensor:
     return torch.logit(mean.clamp(MEAN_MARGIN, 1 - MEAN_MARGIN))
 
 
+@torch.no_grad()
+def set_pca_pair(
+    encoder: nn.Linear | None,
+    decoder: nn.Linear | None,
+    mean: torch.Tensor,
+    components: torch.Tensor,
+    scales: torch.Tensor,
+) -> None:
+    """Set a linear encoder/decoder pair to PCA: codes ``components @ (x - mean)
+    / scales`` (whitened when ``scales`` are the components' standard
+    deviations) and back. ``components`` (k, n_features) may have fewer rows
+    than the code; the remaining code units start at zero."""
+    if encoder is None or decoder is None:
+        raise ValueError("init_linear_path needs a module with linear_path=True")
+    k = len(components)
+    mean, components, scales = (
+        t.to(encoder.weight.dtype) for t in (mean, components, scales)
+    )
+    encoder.weight.zero_()
+    decoder.weight.zero_()
+    encoder.weight[:k] = components / scales[:, None]
+    encoder.bias.copy_(-(encoder.weight @ mean))
+    decoder.weight[:, :k] = (components * scales[:, None]).T
+    decoder.bias.copy_(mean)
+
+
 def activation(name: str) -> nn.Module:
     """A fresh activation module by name (see ``ACTIVATIONS``)."""
     return ACTIVATIONS[name]()

@@ -26,7 +26,7 @@ from torch import nn
 
 from aekit import losses
 from aekit.nn import manual
-from aekit.nn.blocks import mlp, raw_output_for
+from aekit.nn.blocks import mlp, raw_output_for, set_pca_pair
 
 
 @dataclass(frozen=True)
@@ -98,19 +98,7 @@ class DenseAutoencoder(nn.Module):
         (whitened when ``scales`` are the components' standard deviations) and
         back. ``components`` (k, n_features) may have fewer rows than the code;
         the remaining code units start at zero."""
-        if self.linear_encoder is None or self.linear_decoder is None:
-            raise ValueError("init_linear_path needs a module with linear_path=True")
-        k = len(components)
-        enc, dec = self.linear_encoder, self.linear_decoder
-        mean, components, scales = (
-            t.to(enc.weight.dtype) for t in (mean, components, scales)
-        )
-        enc.weight.zero_()
-        dec.weight.zero_()
-        enc.weight[:k] = components / scales[:, None]
-        enc.bias.copy_(-(enc.weight @ mean))
-        dec.weight[:, :k] = (components * scales[:, None]).T
-        dec.bias.copy_(mean)
+        set_pca_pair(self.linear_encoder, self.linear_decoder, mean, components, scales)
 
     @torch.no_grad()
     def start_output_at(self, mean: torch.Tensor) -> None:

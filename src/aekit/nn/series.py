@@ -28,6 +28,7 @@ from torch import nn
 
 from aekit import losses
 from aekit.nn.blocks import activation as make_activation
+from aekit.nn.blocks import set_pca_pair
 
 
 @dataclass(frozen=True)
@@ -103,19 +104,7 @@ class ConvWindowAutoencoder(nn.Module):
     ) -> None:
         """Set the linear pair to PCA (as `aekit.nn.dense.DenseAutoencoder`'s):
         codes ``components @ (x - mean) / scales`` and back."""
-        if self.linear_encoder is None or self.linear_decoder is None:
-            raise ValueError("init_linear_path needs a module with linear_path=True")
-        k = len(components)
-        enc, dec = self.linear_encoder, self.linear_decoder
-        mean, components, scales = (
-            t.to(enc.weight.dtype) for t in (mean, components, scales)
-        )
-        enc.weight.zero_()
-        dec.weight.zero_()
-        enc.weight[:k] = components / scales[:, None]
-        enc.bias.copy_(-(enc.weight @ mean))
-        dec.weight[:, :k] = (components * scales[:, None]).T
-        dec.bias.copy_(mean)
+        set_pca_pair(self.linear_encoder, self.linear_decoder, mean, components, scales)
 
     def _as_maps(self, x: torch.Tensor) -> torch.Tensor:
         """(n, window * n_channels) time-major -> (n, n_channels, window)."""

@@ -362,10 +362,16 @@ class Autoencoder(BaseAutoencoder):
                 assert isinstance(module, DenseAutoencoder)  # built by _build_module
                 module.start_output_at(training_mean(data).float())
             return
+        assert isinstance(module, DenseAutoencoder)  # built by _build_module
+        self._start_at_pca(module, data)
+
+    def _start_at_pca(self, module: Any, data: ScaledData) -> None:
+        """Set ``module``'s linear pair (its ``init_linear_path``) to the whitened
+        PCA solution of the scaled training rows, from the covariance gathered
+        with the scaling statistics."""
         mean, cov = data.stats.scaled_covariance(data.shift, data.scale)
         k = min(self.latent_dim, len(data), len(mean))
         components, scales = pca_solution(cov, k)
-        assert isinstance(module, DenseAutoencoder)  # built by _build_module
         module.init_linear_path(
             *(torch.from_numpy(a) for a in (mean, components, scales))
         )

@@ -28,6 +28,7 @@ import torch
 from sklearn.ensemble import ExtraTreesClassifier
 
 from aekit.data.chunks import ChunkedTable, is_chunked
+from aekit.estimators._code_distance import _tensors
 from aekit.estimators._label_rate import (
     RATE_HALF,
     label_rate,
@@ -138,11 +139,19 @@ class LabelModel:
     reference: np.ndarray
     weight: float
 
-    def scores(self, raw: np.ndarray | None, part_z: np.ndarray) -> np.ndarray:
-        """``(1 - w) rank(unsupervised) + w rank(forest probability)``."""
+    def ranks(
+        self, raw: np.ndarray | None, part_z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ranks, among the training rows, of the unsupervised score and of
+        the forest's probability: the two that `scores` blends."""
         features = label_features(raw, part_z, self.feature_mean, self.feature_scale)
         unsupervised = ecdf_rank(self.reference[0], part_z.max(axis=1))
         supervised = ecdf_rank(self.reference[1], self.forest.predict_proba(features))
+        return unsupervised, supervised
+
+    def scores(self, raw: np.ndarray | None, part_z: np.ndarray) -> np.ndarray:
+        """``(1 - w) rank(unsupervised) + w rank(forest probability)``."""
+        unsupervised, supervised = self.ranks(raw, part_z)
         return (1.0 - self.weight) * unsupervised + self.weight * supervised
 
 
@@ -283,12 +292,18 @@ class LabelsMixin:
             errors_t, codes_t = _tensors(errors, codes)
             return part_scores(head, errors_t, codes_t, rows_t).numpy()
 
-    def _labelled_scores(self, errors: Any, codes: Any, X: Any) -> np.ndarray:
-        """The blended score of rows (after fitting with known anomalies)."""
+    def _label_inputs(
+        self, errors: Any, codes: Any, X: Any
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """What the supervised part reads of rows: their raw features (None
+        when it does not use them) and the parts' z-scores."""
         rows = np.asarray(X, np.float64) if self._rows_used() else None
         z = self._part_z(errors, codes, rows)
-        raw = rows if self.label_feature_mean_.size > 0 else None
-        return self._label_model().scores(raw, z)
+        return (rows if self.label_feature_mean_.size > 0 else None), z
+
+    def _labelled_scores(self, errors: Any, codes: Any, X: Any) -> np.ndarray:
+        """The blended score of rows (after fitting with known anomalies)."""
+        return self._label_model().scores(*self._label_inputs(errors, codes, X))
 
     def _labelled_head(self, parts: Any) -> Any:
         """No torch head: the supervised part is a tree ensemble."""
@@ -328,15 +343,4 @@ class LabelsMixin:
         comparing blend rules)."""
         X = self._validate(X)  # type: ignore[attr-defined]
         errors, codes = self._errors_and_codes(X)  # type: ignore[attr-defined]
-        rows = np.asarray(X, np.float64) if self._rows_used() else None
-        z = self._part_z(errors, codes, rows)
-        model = self._label_model()
-        raw = rows if model.feature_mean.size > 0 else None
-        features = label_features(raw, z, model.feature_mean, model.feature_scale)
-        unsupervised = ecdf_rank(model.reference[0], z.max(axis=1))
-        proba = model.forest.predict_proba(features)
-        return unsupervised, ecdf_rank(model.reference[1], proba)
-
-
-def _tensors(*arrays: Any) -> list[torch.Tensor]:
-    return [torch.from_numpy(np.asarray(a, np.float64)) for a in arrays]
+        return self._label_model().ranks(*self._label_inputs(errors, codes, X))

@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from aekit import _validation as v
-from aekit.estimators._autoencoder import Autoencoder, pca_solution
+from aekit.estimators._autoencoder import Autoencoder
 from aekit.nn.series import ConvWindowAutoencoder, ConvWindowConfig
 from aekit.registry import register
 
@@ -165,13 +164,6 @@ class WindowConvAutoencoder(Autoencoder):
     def _initialise_module(self, module: nn.Module, data: Any) -> None:
         """With ``pca_path``: the linear pair at the PCA solution of the
         scaled training rows (as `aekit.Autoencoder` does)."""
-        if not self.pca_path:
-            return
-        mean, cov = data.stats.scaled_covariance(data.shift, data.scale)
-        k = min(self.latent_dim, len(data), len(mean))
-        components, scales = pca_solution(cov, k)
-        if not isinstance(module, ConvWindowAutoencoder):
-            raise TypeError(f"expected a ConvWindowAutoencoder, got {module!r}")
-        module.init_linear_path(
-            *(torch.from_numpy(a) for a in (mean, components, scales))
-        )
+        if self.pca_path:
+            assert isinstance(module, ConvWindowAutoencoder)  # by _build_module
+            self._start_at_pca(module, data)

@@ -267,14 +267,16 @@ class AnomalyDetector(
             self.model_ = model
             self.n_trimmed_ = n_trim
             if labels is not None:
-                self.decision_scores_ = self._fit_labelled(X, train, labels)
+                self.decision_scores_, unsupervised = self._fit_labelled(
+                    X, train, labels
+                )
             elif self.latent_distance:
                 self.decision_scores_ = self._fit_latent_distance(X)
             else:
                 self.decision_scores_ = self._scores(X)
             self.threshold_ = self._threshold(self.decision_scores_)
             if labels is not None:
-                self._label_threshold(labels)
+                self._label_threshold(labels, unsupervised)
             self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
 

@@ -248,10 +248,13 @@ class LabelsMixin:
         keep = np.flatnonzero(labels != 1)
         return X.iloc[keep] if isinstance(X, pd.DataFrame) else X[keep]
 
-    def _fit_labelled(self, X: Any, train: Any, labels: np.ndarray) -> np.ndarray:
+    def _fit_labelled(
+        self, X: Any, train: Any, labels: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The unsupervised statistics from the rows that are not known
         anomalies, then the supervised part on all the rows; returns the
-        training rows' (blended) scores."""
+        training rows' blended scores and their unsupervised scores (which
+        `_label_threshold` reads the labels' rate on)."""
         self._fit_latent_distance(train)  # type: ignore[attr-defined]
         errors, codes = self._errors_and_codes(X)  # type: ignore[attr-defined]
         raw = None
@@ -268,8 +271,7 @@ class LabelsMixin:
         self.label_weight_ = np.array([fitted.weight])
         self.n_labelled_anomalies_ = int((labels == 1).sum())
         self.n_labelled_normals_ = int((labels == 0).sum())
-        self._unsupervised_training_scores = z.max(axis=1)  # for the rate only
-        return fitted.scores(raw, z)
+        return fitted.scores(raw, z), z.max(axis=1)
 
     def _label_model(self) -> LabelModel:
         forest = ForestArrays(
@@ -314,7 +316,9 @@ class LabelsMixin:
             "labels, or save this one with aekit's save (safetensors + JSON)."
         )
 
-    def _label_threshold(self, labels: np.ndarray) -> None:
+    def _label_threshold(
+        self, labels: np.ndarray, unsupervised_scores: np.ndarray
+    ) -> None:
         """``label_rate_`` and ``contamination_interval_``, the labels' rate and
         its interval (`label_rate`), and ``contamination_estimate_``, that rate
         shrunk by `shrunk_rate` toward the share the label-free rule flags (or
@@ -324,7 +328,6 @@ class LabelsMixin:
         known anomalies, so its in-sample scores would bias the cut (chosen
         on the tuning sets, see docs/anomaly.md)."""
         scores = self.decision_scores_
-        unsupervised_scores = vars(self).pop("_unsupervised_training_scores")
         estimate, interval = label_rate(unsupervised_scores, labels)
         unsupervised = float(np.mean(scores > self.threshold_))
         if self.contamination != "auto":

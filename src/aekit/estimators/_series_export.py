@@ -54,7 +54,7 @@ class SeriesWindowGraph(nn.Module):
         self.register_buffer("tiny", tensor(TINY))
         self.register_buffer("center", tensor(detector.score_center_))
         self.register_buffer("spread", tensor(detector.score_scale_))
-        self.value = bool(detector.value_score) and bool(detector.value_channels_.any())
+        self.value = bool(detector.value_channels_.any())
         keep = np.flatnonzero(detector.value_channels_)
         self.register_buffer("keep", torch.as_tensor(keep, dtype=torch.int64))
         reference = detector.value_reference_[:, keep]

@@ -30,7 +30,6 @@ class ScoresMixin:
     n_features_in_: int
     point_score: str
     latent_distance: bool
-    value_score: bool | str
     contamination: Any
     control_margin: float
     shift_: np.ndarray
@@ -125,7 +124,7 @@ class ScoresMixin:
         if not self.latent_distance:
             logs = np.log(np.maximum(raw, TINY))
             scores = (logs - self.score_center_) / self.score_scale_
-        if self.value_score and self.value_channels_.any():
+        if self.value_channels_.any():
             values = (spread - self.value_center_) / self.value_scale_
             scores = np.maximum(scores, values)
         return scores

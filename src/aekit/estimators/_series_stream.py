@@ -43,7 +43,6 @@ class StreamMixin:
     score_center_: float
     score_scale_: float
     latent_distance: bool
-    value_score: bool | str
     value_reference_: np.ndarray
     value_channels_: np.ndarray
     value_center_: float
@@ -68,7 +67,7 @@ class StreamMixin:
         self._recent = np.zeros(self.window_)  # the last window scores (ring)
         self._deviation = np.zeros(self.window_)  # the last value deviations
         self.stream_filled = 0
-        self._value_on = bool(self.value_score) and bool(self.value_channels_.any())
+        self._value_on = bool(self.value_channels_.any())
         self._value_ref = self.value_reference_[:, self.value_channels_]
         if not hasattr(self, "_window_error"):
             graph = None if self.latent_distance else self._graph()

@@ -158,5 +158,56 @@ def test_estimator_alternates_and_resolves_defaults(tmp_path):
 
 
 def test_unequal_widths_are_refused():
-    with pytest.raises(ValueError, match="hidden_dims must be 'auto' or one or"):
+    with pytest.raises(ValueError, match=r"hidden_dims must be 'auto', \(\) or"):
         aekit.RecVAE((8, 4), device="cpu").fit(small_ratings())
+
+
+def test_linear_encoder_maps_the_input_straight_to_the_code():
+    model, x = net(n_layers=0, latent_dim=4), clicks()
+    assert len(model.encoder.layers) == 1 and len(model.encoder.norms) == 0
+    assert model.encoder.layers[0].weight.shape == (8, 12)  # mu and logvar
+    model.eval()
+    out = model(x)
+    assert out["mu"].shape == out["logvar"].shape == (len(x), 4)
+    assert out["recon"].shape == (len(x), 12)
+    first = model.encoder.layers[0]
+    with torch.no_grad():
+        expected = first(torch.nn.functional.normalize(x, dim=1))
+    torch.testing.assert_close(out["mu"], expected[:, :4])
+    torch.testing.assert_close(out["logvar"], expected[:, 4:])
+
+
+def test_linear_encoder_keeps_the_composite_prior_and_sparse_batches():
+    model, x = net(n_layers=0, latent_dim=4), clicks()
+    model.update_prior()
+    z = torch.randn(len(x), 4)
+    with torch.no_grad():
+        mu_old, logvar_old = model.encoder(x, 0.0)
+        got = model.log_prior(x, z).numpy()
+    w = MIXTURE_WEIGHTS
+    density = (
+        w[0] * normal_pdf(z.numpy(), 0.0, 1.0)
+        + w[1] * normal_pdf(z.numpy(), mu_old.numpy(), logvar_old.exp().numpy())
+        + w[2] * normal_pdf(z.numpy(), 0.0, math.exp(WIDE_LOGVAR))
+    )
+    np.testing.assert_allclose(got, np.log(density), rtol=1e-5, atol=1e-5)
+    model.eval()
+    sparse = SparseRows(sp.csr_matrix(x.numpy()), torch.device("cpu"), sparse=True)
+    xs = sparse.take(np.arange(len(x)))
+    torch.testing.assert_close(model(xs)["recon"], model(x)["recon"])
+    torch.testing.assert_close(
+        model.loss(xs, model(xs))["loss"], model.loss(x, model(x))["loss"]
+    )
+
+
+def test_estimator_with_a_linear_encoder_saves_and_loads(tmp_path):
+    model = aekit.RecVAE((), 4, max_epochs=8, batch_size=8, random_state=0)
+    model.set_params(device="cpu").fit(small_ratings())
+    assert model.hidden_dims_ == () and model.resolved_params_["latent_dim"] == 4
+    assert [h["decoder_phase"] for h in model.history_] == [0.0, 0.0, 0.0, 1.0] * 2
+    model.save(tmp_path / "m")
+    loaded = aekit.load(tmp_path / "m")
+    assert tuple(loaded.hidden_dims_) == ()
+    a, b = model.recommend([10, 20], k=4), loaded.recommend([10, 20], k=4)
+    np.testing.assert_array_equal(a.items, b.items)
+    np.testing.assert_allclose(a.scores, b.scores)

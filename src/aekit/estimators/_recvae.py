@@ -74,7 +74,8 @@ class RecVAE(_MultBase):
         0.3 below 5,000 training users, else Liang et al.'s 0.5.""",
             """hidden_dims : sequence of int or "auto", default="auto"
         Widths of the encoder's layers, all equal (each layer adds the outputs
-        of those before it); the decoder is one linear map from the code.
+        of those before it); () makes the encoder one linear map to the code's
+        mean and log-variance. The decoder is one linear map from the code.
         "auto": Shenbin et al.'s five layers of 600 (at most n_items wide).
     latent_dim : int or "auto", default="auto"
         "auto": 200, at most n_items // 2.
@@ -158,10 +159,10 @@ class RecVAE(_MultBase):
     def _check_param_rules(self) -> None:
         super()._check_param_rules()
         sizes = self.hidden_dims
-        if not isinstance(sizes, str) and len(set(v.check_sizes("h", sizes))) != 1:
+        if not isinstance(sizes, str) and len(set(v.check_sizes("h", sizes))) > 1:
             raise ValueError(
-                f"hidden_dims must be 'auto' or one or more equal widths (RecVAE's "
-                f"layers add each other's outputs), got {sizes!r}"
+                f"hidden_dims must be 'auto', () or equal widths (RecVAE's layers "
+                f"add each other's outputs), got {sizes!r}"
             )
 
     def _resolve_shape(self, n_users: int, n_items: int) -> None:
@@ -184,7 +185,7 @@ class RecVAE(_MultBase):
     def _build_module(self) -> nn.Module:
         config = RecVAEConfig(
             n_items=len(self.item_ids_),
-            hidden_dim=self.hidden_dims_[0],
+            hidden_dim=(*self.hidden_dims_, RECVAE_WIDTH)[0],
             n_layers=len(self.hidden_dims_),
             latent_dim=self.latent_dim_,
             dropout=self.dropout_,

@@ -1,7 +1,9 @@
 """RecVAE (Shenbin et al. 2020, https://arxiv.org/abs/1912.11160): Mult-VAE with
 
 - a deeper encoder: dense skip connections (each layer adds the outputs of all
-  the layers before it, as the authors' code does), swish and layer norm;
+  the layers before it, as the authors' code does), swish and layer norm; with
+  no hidden layer (``n_layers=0``) the encoder is one linear map to the code's
+  mean and log-variance, as Mult-VAE's linear encoder;
 - a composite prior: a per-dimension mixture of N(0, I), the posterior of the
   encoder as it was at the end of the previous training cycle (a frozen copy),
   and a wide normal N(0, e^10);
@@ -40,8 +42,8 @@ class RecVAEConfig:
     """Everything that defines a `RecVAENet`."""
 
     n_items: int  # length of a click vector
-    hidden_dim: int = 600  # width of every encoder layer
-    n_layers: int = 5  # encoder layers (densely connected)
+    hidden_dim: int = 600  # width of every encoder layer (unused without layers)
+    n_layers: int = 5  # encoder layers (densely connected); 0: a linear encoder
     latent_dim: int = 200  # size of the code
     dropout: float = 0.5  # input dropout in the encoder phase
     gamma: float = 0.005  # KL weight per click of the user
@@ -56,22 +58,26 @@ def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch
 class DenseEncoder(nn.Module):
     """Click rows -> (mu, logvar). Layer i computes ``norm_i(swish(fc_i(h_{i-1})
     + h_1 + ... + h_{i-1}))``; the first layer's weight is item-major so a
-    sparse CSR batch meets it as a weighted sum of item rows."""
+    sparse CSR batch meets it as a weighted sum of item rows. Without hidden
+    layers the first (only) layer gives mu and logvar side by side."""
 
     def __init__(self, config: RecVAEConfig) -> None:
         super().__init__()
-        width = config.hidden_dim
+        width, code = config.hidden_dim, config.latent_dim
         dims = [config.n_items] + [width] * config.n_layers
+        if not config.n_layers:  # linear: one map to (mu, logvar)
+            dims.append(2 * code)
         self.layers = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True)
         )
         first = cast(nn.Linear, self.layers[0])
         first.weight = nn.Parameter(first.weight.detach().t().contiguous().t())
         self.norms = nn.ModuleList(
-            nn.LayerNorm(width, eps=config.norm_eps) for _ in dims[1:]
+            nn.LayerNorm(width, eps=config.norm_eps) for _ in range(config.n_layers)
         )
-        self.mu = nn.Linear(width, config.latent_dim)
-        self.logvar = nn.Linear(width, config.latent_dim)
+        if config.n_layers:
+            self.mu = nn.Linear(width, code)
+            self.logvar = nn.Linear(width, code)
 
     def first_layer(self, x: torch.Tensor, dropout: float) -> torch.Tensor:
         """The first linear layer on the L2-normalised, dropped-out rows."""
@@ -92,6 +98,9 @@ class DenseEncoder(nn.Module):
     def forward(
         self, x: torch.Tensor, dropout: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.norms:
+            mu, logvar = self.first_layer(x, dropout).chunk(2, dim=1)
+            return mu, logvar
         h = self.norms[0](F.silu(self.first_layer(x, dropout)))
         total = h
         for layer, norm in zip(self.layers[1:], self.norms[1:], strict=True):

@@ -21,11 +21,13 @@ import numpy as np
 import torch
 
 import aekit
+from aekit import defaults
 from aekit.metrics import strong_generalization_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tune_recsys import DEFAULT_DATA, clicks_set, evaluate  # noqa: E402
 
+LINEAR = {"hidden_dims": (), "latent_dim": "mult", "dropout": 0.3}
 CONFIGS = {
     "multvae": {"model": "multvae"},
     "paper": {},
@@ -39,6 +41,14 @@ CONFIGS = {
     "lr_1e-3": {"learning_rate": 1e-3},
     "code_600": {"latent_dim": 600},
     "enc_1": {"encoder_epochs": 1},
+    # Round 3: RecVAE's prior, per-user beta and alternating epochs on Mult-VAE's
+    # small-data shape (no hidden layer, code min(600, n_items // 2), dropout
+    # 0.3); "mult" is that code size for the data at hand.
+    "linear": LINEAR,
+    "linear_gamma_0.002": dict(LINEAR, gamma=0.002),
+    "linear_gamma_0.01": dict(LINEAR, gamma=0.01),
+    "linear_enc_1": dict(LINEAR, encoder_epochs=1),
+    "linear_1x600": dict(LINEAR, hidden_dims=(600,)),
 }
 
 
@@ -46,6 +56,9 @@ def run(frame, config: dict, seed: int, split: int) -> tuple[float, int, float]:
     params = dict(config)
     cls = aekit.MultVAE if params.pop("model", "recvae") == "multvae" else aekit.RecVAE
     train, fold, target = strong_generalization_split(frame, random_state=split)
+    if params.get("latent_dim") == "mult":  # Mult-VAE's small-data code size
+        n_items = train["item"].nunique()
+        params["latent_dim"] = defaults.mult_shape_rule(0, n_items)[1]
     start = time.perf_counter()
     model = cls(**params, random_state=seed, device="cpu").fit(train)
     seconds = time.perf_counter() - start

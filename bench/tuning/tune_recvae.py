@@ -6,7 +6,7 @@
         [--configs paper ...] [--seeds 0] [--splits 13]
 
 Prints, per (data, config), NDCG@100 of the held-out users (mean over seeds and
-splits), the best epochs and the fit time; Mult-VAE at its defaults alongside.
+splits, then each run's), the best epochs and the fit time; Mult-VAE at its defaults alongside.
 """
 
 from __future__ import annotations
@@ -88,9 +88,10 @@ def main() -> None:
             ndcg = np.mean([r[0] for r in runs])
             epochs = [r[1] for r in runs]
             secs = np.mean([r[2] for r in runs])
+            each = " ".join(f"{r[0]:.4f}" for r in runs)
             print(
-                f"  {config:>12}: NDCG@100 {ndcg:.4f}, best epochs {epochs}, "
-                f"fit {secs:.1f}s",
+                f"  {config:>12}: NDCG@100 {ndcg:.4f} [{each}], best epochs "
+                f"{epochs}, fit {secs:.1f}s",
                 flush=True,
             )
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()}")

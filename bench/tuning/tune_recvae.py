@@ -6,7 +6,8 @@
         [--configs paper ...] [--seeds 0] [--splits 13]
 
 Prints, per (data, config), NDCG@100 of the held-out users (mean over seeds and
-splits, then each run's), the best epochs and the fit time; Mult-VAE at its defaults alongside.
+splits, then each run's), the best epochs and the fit time; Mult-VAE at its
+defaults alongside.
 """
 
 from __future__ import annotations

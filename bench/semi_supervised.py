@@ -8,7 +8,9 @@ the labelled anomalies, -1 for the rest), scikit-learn's
 HistGradientBoostingClassifier on the raw features (labelled anomalies against
 the rest: ADBench's supervised baselines), IsolationForest, and PyOD's XGBOD
 with ``--xgbod`` (slow: it fits 41 unsupervised detectors), LightGBM and
-CatBoost on the raw features with ``--peers lightgbm catboost``. Also evaluated
+CatBoost on the raw features with ``--peers lightgbm catboost``, and deepod's
+DevNet, PReNet and DeepSAD with ``--peers devnet prenet deepsad`` (deepod
+0.4.1 pins an old torch: ``pip install --no-deps deepod`` over this one). Also evaluated
 from the same fits, without refitting: blend rules (the supervised rank's share
 ``k / (k + half)`` for k labelled anomalies) and the rate rule of
 ``contamination="auto"`` with labels (a hit: the training label rate within a
@@ -227,7 +229,37 @@ def peer_catboost(X_tr, X_te, labels, seed):
     }
 
 
-PEERS = {"xgbod": peer_xgbod, "lightgbm": peer_lightgbm, "catboost": peer_catboost}
+def _deepod_peer(name: str):
+    """A deepod 0.4.1 semi-supervised detector (``pip install --no-deps
+    deepod`` over the project's torch; its own defaults: 100 epochs, batches
+    of 64, lr 1e-3; ``device="cpu"``), fitted per label share with y = 1 for
+    the labelled anomalies and 0 for every other row, as deepod expects."""
+
+    def peer(X_tr, X_te, labels, seed):
+        from deepod.models import tabular
+
+        out = {}
+        for r in RATIOS:
+            model = getattr(tabular, name)(device="cpu", verbose=0, random_state=seed)
+            try:  # (PReNet draws pairs of labelled anomalies: it needs two)
+                model.fit(X_tr.astype(np.float32), labels[r])
+                out[r] = model.decision_function(X_te.astype(np.float32))
+            except ValueError as exc:
+                print(f"  {name} at {r:g} ({labels[r].sum()} labelled): {exc}")
+                out[r] = None
+        return out
+
+    return peer
+
+
+PEERS = {
+    "xgbod": peer_xgbod,
+    "lightgbm": peer_lightgbm,
+    "catboost": peer_catboost,
+    "devnet": _deepod_peer("DevNet"),
+    "prenet": _deepod_peer("PReNet"),
+    "deepsad": _deepod_peer("DeepSAD"),
+}
 
 
 def report(results: dict) -> None:

@@ -52,6 +52,10 @@ CONFIGS = {
     "linear_1x600": dict(LINEAR, hidden_dims=(600,)),
     "linear_lr_1e-3": dict(LINEAR, learning_rate=1e-3),  # Mult-VAE's rate
     "linear_gamma_0.002_enc_1": dict(LINEAR, gamma=0.002, encoder_epochs=1),
+    "linear_lr_1e-3_gamma_0.002": dict(LINEAR, learning_rate=1e-3, gamma=0.002),
+    "linear_lr_1e-3_gamma_0.002_enc_1": dict(
+        LINEAR, learning_rate=1e-3, gamma=0.002, encoder_epochs=1
+    ),
 }
 
 

@@ -100,6 +100,13 @@ def npz_path(family: str, name: str) -> Path:
     return OUT / "series" / family / (name.replace("/", "__") + ".npz")
 
 
+def source_version() -> str:
+    """The commit aekit was run from, "+dirty" when src/ had changes."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "src"], capture_output=True)
+    return head.stdout.decode().strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def save_aekit(family: str, limit: int | None = None) -> None:
     """Fit aekit at its defaults on each series' training part, score the
     scored series, save both with the labels."""
@@ -131,6 +138,7 @@ def save_aekit(family: str, limit: int | None = None) -> None:
             predicted=predicted,
             window=det.window_,
             seconds=seconds,
+            source=source_version(),
         )
         print(f"aekit {name}: window {det.window_}, {seconds:.1f} s", flush=True)
 

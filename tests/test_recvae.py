@@ -9,6 +9,7 @@ import scipy.sparse as sp
 import torch
 
 import aekit
+from aekit import defaults
 from aekit.nn.recvae import MIXTURE_WEIGHTS, WIDE_LOGVAR, RecVAEConfig, RecVAENet
 from aekit.training import SparseRows
 from tests.conftest import small_ratings
@@ -148,8 +149,10 @@ def test_estimator_alternates_and_resolves_defaults(tmp_path):
     model.fit(frame)
     phases = [h["decoder_phase"] for h in model.history_]
     assert phases == [0.0, 0.0, 0.0, 1.0] * 2
-    assert model.resolved_params_["hidden_dims"] == (12,) * 5  # 12 items
-    assert model.latent_dim_ == 6 and model.dropout_ == 0.5
+    resolved = model.resolved_params_  # few users: Mult-VAE's small-data shape
+    assert resolved["hidden_dims"] == () and resolved["latent_dim"] == 6  # 12 items
+    assert resolved["dropout"] == 0.3 and resolved["gamma"] == 0.002
+    assert resolved["learning_rate"] == 1e-3 == model._train_config().learning_rate
     model.save(tmp_path / "m")
     loaded = aekit.load(tmp_path / "m")
     a, b = model.recommend([10, 20], k=4), loaded.recommend([10, 20], k=4)
@@ -211,3 +214,28 @@ def test_estimator_with_a_linear_encoder_saves_and_loads(tmp_path):
     a, b = model.recommend([10, 20], k=4), loaded.recommend([10, 20], k=4)
     np.testing.assert_array_equal(a.items, b.items)
     np.testing.assert_allclose(a.scores, b.scores)
+
+
+def test_shape_rule_is_mult_vaes_below_5000_users_and_the_papers_above():
+    assert defaults.recvae_shape_rule(4_999, 5_000) == ((), 600)
+    assert defaults.recvae_shape_rule(4_999, 300) == ((), 150)
+    assert defaults.recvae_shape_rule(5_000, 20_000) == ((600,) * 5, 200)
+    assert defaults.recvae_shape_rule(5_000, 100) == ((100,) * 5, 50)
+    assert defaults.recvae_training_rule(4_999) == (0.002, 1e-3)
+    assert defaults.recvae_training_rule(5_000) == (0.005, 5e-4)
+
+
+def test_explicit_values_win_over_the_rules():
+    model = aekit.RecVAE((8, 8), 3, dropout=0.5, gamma=0.005, learning_rate=5e-4)
+    model.set_params(max_epochs=4, batch_size=8, random_state=0, device="cpu")
+    model.fit(small_ratings())
+    assert model.hidden_dims_ == (8, 8) and model.latent_dim_ == 3
+    assert model.dropout_ == 0.5 and model.gamma_ == 0.005
+    assert model.module_.config.gamma == 0.005
+    assert model._train_config().learning_rate == 5e-4
+
+
+@pytest.mark.parametrize("name, value", [("gamma", "big"), ("learning_rate", 0.0)])
+def test_bad_gamma_or_learning_rate_is_refused(name, value):
+    with pytest.raises((TypeError, ValueError), match=name):
+        aekit.RecVAE(**{name: value}, device="cpu").fit(small_ratings())

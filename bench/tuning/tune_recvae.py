@@ -31,7 +31,14 @@ from tune_recsys import DEFAULT_DATA, clicks_set, evaluate  # noqa: E402
 LINEAR = {"hidden_dims": (), "latent_dim": "mult", "dropout": 0.3}
 CONFIGS = {
     "multvae": {"model": "multvae"},
-    "paper": {},
+    "defaults": {},
+    "paper": {
+        "hidden_dims": (600,) * 5,
+        "latent_dim": 200,
+        "dropout": 0.5,
+        "gamma": 0.005,
+        "learning_rate": 5e-4,
+    },
     "layers_2": {"hidden_dims": (600, 600)},
     "layers_1": {"hidden_dims": (600,)},
     "dropout_0.3": {"dropout": 0.3},

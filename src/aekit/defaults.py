@@ -231,6 +231,35 @@ def mult_dropout_rule(n_users: int) -> float:
     return 0.3 if n_users < MULT_SHALLOW_MAX_USERS else 0.5
 
 
+# RecVAE (Shenbin et al.'s sizes and settings, made for MovieLens-20M and Netflix)
+RECVAE_WIDTH, RECVAE_LAYERS, RECVAE_CODE = 600, 5, 200
+RECVAE_GAMMA, RECVAE_LEARNING_RATE = 0.005, 5e-4
+RECVAE_SMALL_GAMMA, RECVAE_SMALL_LEARNING_RATE = 0.002, 1e-3
+
+
+def recvae_shape_rule(n_users: int, n_items: int) -> tuple[tuple[int, ...], int]:
+    """``RecVAE`` ``hidden_dims="auto"`` and ``latent_dim="auto"``: with fewer
+    than `MULT_SHALLOW_MAX_USERS` (5,000) training users Mult-VAE's small-data
+    shape (`mult_shape_rule`: no hidden layer, a code of min(600, n_items // 2));
+    from then on Shenbin et al.'s five layers of 600 (at most n_items wide) and
+    a code of 200 (at most n_items // 2). Dropout follows `mult_dropout_rule`
+    (0.3 below 5,000 training users, the paper's 0.5 from then on). The
+    evidence: docs/recommenders.md."""
+    if n_users < MULT_SHALLOW_MAX_USERS:
+        return mult_shape_rule(n_users, n_items)
+    width = min(RECVAE_WIDTH, n_items)
+    return (width,) * RECVAE_LAYERS, int(min(RECVAE_CODE, max(2, n_items // 2)))
+
+
+def recvae_training_rule(n_users: int) -> tuple[float, float]:
+    """``RecVAE`` ``gamma="auto"`` and ``learning_rate="auto"``: (0.002, 1e-3)
+    for the linear model below `MULT_SHALLOW_MAX_USERS` training users, the
+    paper's (0.005, 5e-4) from then on."""
+    if n_users < MULT_SHALLOW_MAX_USERS:
+        return RECVAE_SMALL_GAMMA, RECVAE_SMALL_LEARNING_RATE
+    return RECVAE_GAMMA, RECVAE_LEARNING_RATE
+
+
 def anneal_steps_rule(n_train: int, batch_size: int) -> int:
     """``MultVAE(anneal_steps="auto")``: the updates of `ANNEAL_EPOCHS` (150)
     epochs, so the KL weight reaches the default cap of 0.2 after 30 epochs

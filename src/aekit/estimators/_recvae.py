@@ -9,12 +9,11 @@ from typing import Any, cast
 from torch import nn
 
 from aekit import _validation as v
+from aekit import defaults
 from aekit.estimators._multvae import _SHARED_DOC, _MultBase
 from aekit.nn.recvae import RecVAEConfig, RecVAENet
 from aekit.registry import register
-from aekit.training import Callback
-
-RECVAE_WIDTH, RECVAE_LAYERS, RECVAE_CODE = 600, 5, 200  # Shenbin et al.'s sizes
+from aekit.training import Callback, TrainConfig
 
 
 class AlternatingPhases(Callback):
@@ -76,17 +75,29 @@ class RecVAE(_MultBase):
         Widths of the encoder's layers, all equal (each layer adds the outputs
         of those before it); () makes the encoder one linear map to the code's
         mean and log-variance. The decoder is one linear map from the code.
-        "auto": Shenbin et al.'s five layers of 600 (at most n_items wide).
+        "auto" (`defaults.recvae_shape_rule`): () below 5,000 training users
+        (Mult-VAE's small-data shape), Shenbin et al.'s five layers of 600 (at
+        most n_items wide) from then on.
     latent_dim : int or "auto", default="auto"
-        "auto": 200, at most n_items // 2.
+        "auto": min(600, n_items // 2) below 5,000 training users, else 200 (at
+        most n_items // 2).
     dropout : float or "auto", default="auto"
-        Input dropout in the encoder's epochs; "auto": 0.5.""",
+        Input dropout in the encoder's epochs. "auto"
+        (`defaults.mult_dropout_rule`): 0.3 below 5,000 training users, else
+        0.5.""",
         )
         + """
-    gamma : float, default=0.005
+    gamma : float or "auto", default="auto"
         KL weight per click: a user with n clicks has beta = gamma * n.
+        "auto" (`defaults.recvae_training_rule`): 0.002 below 5,000 training
+        users, the paper's 0.005 from then on.
     encoder_epochs : int, default=3
         Encoder epochs before each decoder epoch.
+    learning_rate : float or "auto", default="auto"
+        Adam's step size. "auto": 1e-3 below 5,000 training users, the paper's
+        5e-4 from then on.
+
+    Read more in docs/recommenders.md ("EASE and RecVAE").
 
     Examples
     --------
@@ -101,9 +112,11 @@ class RecVAE(_MultBase):
     )
 
     _parameter_constraints: dict[str, v.Constraint] = {
-        "gamma": v.Real(),
+        "gamma": v.Auto(v.Real()),
         "encoder_epochs": v.Int(),
+        "learning_rate": v.Auto(v.Real(low_open=True)),
     }
+    _resolved_names = ("gamma", "learning_rate", *_MultBase._resolved_names)
 
     def __init__(
         self,
@@ -111,7 +124,7 @@ class RecVAE(_MultBase):
         latent_dim: int | str = "auto",
         *,
         dropout: float | str = "auto",
-        gamma: float = 0.005,
+        gamma: float | str = "auto",
         encoder_epochs: int = 3,
         min_rating: float | None = None,
         l2: float = 0.0,
@@ -119,7 +132,7 @@ class RecVAE(_MultBase):
         item_col: str | None = None,
         rating_col: str | None = None,
         optimizer: str = "adam",
-        learning_rate: float = 5e-4,
+        learning_rate: float | str = "auto",
         lr_schedule: str | None = None,
         batch_size: int | str = "auto",
         max_epochs: int | str = "auto",
@@ -166,17 +179,30 @@ class RecVAE(_MultBase):
             )
 
     def _resolve_shape(self, n_users: int, n_items: int) -> None:
-        """``hidden_dims_``, ``latent_dim_`` and ``dropout_``: explicit values,
-        or Shenbin et al.'s sizes (no wider than the items allow) and 0.5."""
-        width = min(RECVAE_WIDTH, n_items)
+        """``hidden_dims_``, ``latent_dim_``, ``dropout_``, ``gamma_`` and
+        ``learning_rate_``: explicit values, or the rules of `aekit.defaults`
+        for ``n_users`` training users."""
+        hidden, code = defaults.recvae_shape_rule(n_users, n_items)
         self.hidden_dims_ = (
-            (width,) * RECVAE_LAYERS
+            hidden
             if isinstance(self.hidden_dims, str)
             else v.check_sizes("hidden_dims", self.hidden_dims)
         )
-        auto_code = min(RECVAE_CODE, max(2, n_items // 2))
-        self.latent_dim_ = auto_code if self.latent_dim == "auto" else self.latent_dim
-        self.dropout_ = 0.5 if self.dropout == "auto" else float(self.dropout)
+        self.latent_dim_ = code if self.latent_dim == "auto" else self.latent_dim
+        self.dropout_ = (
+            defaults.mult_dropout_rule(n_users)
+            if self.dropout == "auto"
+            else float(self.dropout)
+        )
+        gamma, rate = defaults.recvae_training_rule(n_users)
+        self.gamma_ = gamma if self.gamma == "auto" else float(self.gamma)
+        explicit = self.learning_rate
+        self.learning_rate_ = rate if explicit == "auto" else float(explicit)
+
+    def _train_config(self) -> TrainConfig:
+        config = super()._train_config()
+        config.learning_rate = self.learning_rate_
+        return config
 
     def _train(self, data: Any, to_device: Any, callbacks: Any = None) -> None:
         phases = AlternatingPhases(self.encoder_epochs)
@@ -185,10 +211,10 @@ class RecVAE(_MultBase):
     def _build_module(self) -> nn.Module:
         config = RecVAEConfig(
             n_items=len(self.item_ids_),
-            hidden_dim=(*self.hidden_dims_, RECVAE_WIDTH)[0],
+            hidden_dim=(*self.hidden_dims_, defaults.RECVAE_WIDTH)[0],
             n_layers=len(self.hidden_dims_),
             latent_dim=self.latent_dim_,
             dropout=self.dropout_,
-            gamma=self.gamma,
+            gamma=self.gamma_,
         )
         return RecVAENet(config)

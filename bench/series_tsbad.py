@@ -107,40 +107,52 @@ def source_version() -> str:
     return head.stdout.decode().strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def save_aekit(family: str, limit: int | None = None) -> None:
+def save_aekit(family: str, limit: int | None, peers: list[str]) -> None:
     """Fit aekit at its defaults on each series' training part, score the
-    scored series, save both with the labels."""
+    scored series, save both with the labels; add the scores of
+    bench/series_nab.py's ``peers`` (as ``peer__<name>``) where missing."""
     import torch
-
-    import aekit
 
     torch.set_num_threads(1)
     for i, (name, train, values, labels) in enumerate(family_series(family)):
         if limit is not None and i >= limit:
             break
         path = npz_path(family, name)
-        if path.exists():
-            continue
-        start = time.perf_counter()
-        det = aekit.SeriesDetector(random_state=0, device="cpu").fit(train)
-        scores = det.decision_function(values)
-        predicted = det.predict(values)
-        seconds = time.perf_counter() - start
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(
-            path,
-            name=name,
-            values=values,
-            labels=labels,
-            train=train,
-            n_train=len(train),
-            scores=scores,
-            predicted=predicted,
-            window=det.window_,
-            seconds=seconds,
-            source=source_version(),
-        )
-        print(f"aekit {name}: window {det.window_}, {seconds:.1f} s", flush=True)
+        saved = dict(np.load(path)) if path.exists() else {}
+        if not saved:
+            saved = dict(name=name, values=values, labels=labels, train=train)
+            saved.update(aekit_scores(train, values), n_train=len(train))
+            print(f"aekit {name}: window {saved['window']}", flush=True)
+        missing = [p for p in peers if f"peer__{p}" not in saved]
+        for peer in missing:
+            saved[f"peer__{peer}"] = series_nab_peer(peer, train, values)
+        if missing or not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, **saved)
+
+
+def aekit_scores(train: np.ndarray, values: np.ndarray) -> dict:
+    import aekit
+
+    start = time.perf_counter()
+    det = aekit.SeriesDetector(random_state=0, device="cpu").fit(train)
+    scores, predicted = det.decision_function(values), det.predict(values)
+    seconds = time.perf_counter() - start
+    return dict(
+        scores=scores,
+        predicted=predicted,
+        window=det.window_,
+        seconds=seconds,
+        source=source_version(),
+    )
+
+
+def series_nab_peer(peer: str, train: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Point scores of one of bench/series_nab.py's peers (its windows: aekit's
+    window rule on the training part, centred mapping), fitted on ``train``."""
+    from series_nab import finite_scores, run_split
+
+    return finite_scores(run_split(peer, train, values)[0])
 
 
 # -- TSB-AD side (its venv) ------------------------------------------------------------
@@ -171,7 +183,17 @@ def tsbad_scores(method: str, train: np.ndarray, values: np.ndarray) -> np.ndarr
             out = run_Semisupervise_AD(method, train[:, None], values[:, None], **hp)
         else:
             out = run_Unsupervise_AD(method, values[:, None], **hp)
-    if not isinstance(out, np.ndarray):
+    if not isinstance(out, np.ndarray):  # the dispatcher hides the error: show it
+        from TSB_AD import model_wrapper
+
+        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+            wrapper = getattr(model_wrapper, f"run_{method}")
+            args = (
+                (train[:, None], values[:, None])
+                if method in SEMI
+                else (values[:, None],)
+            )
+            wrapper(*args, **hp)
         raise RuntimeError(str(out))
     return np.asarray(out, np.float64).ravel()
 
@@ -215,20 +237,24 @@ def tsbad_side(family: str, methods: list[str]) -> None:
         name, labels = str(data["name"]), data["labels"].astype(int)
         values, train = data["values"], data["train"]
         window = int(find_length_rank(values.reshape(-1, 1), rank=1))
-        for method in ["aekit", "aekit-own-threshold", *methods]:
+        ours = [f"sn-{k[6:]}" for k in data.files if k.startswith("peer__")]
+        for method in ["aekit", "aekit-own-threshold", *ours, *methods]:
             if (name, method) in done:
                 continue
             row = {"series": name, "method": method, "tsbad_window": window}
             start = time.perf_counter()
             try:
-                if method.startswith("aekit"):
+                if method.startswith("sn-"):
+                    scores, own = data[f"peer__{method[3:]}"], None
+                    seconds = float("nan")  # not timed here (see series_nab.py)
+                elif method.startswith("aekit"):
                     scores, seconds = data["scores"], float(data["seconds"])
                     own = data["predicted"].astype(bool) if "own" in method else None
                 else:
                     scores, own = tsbad_scores(method, train, values), None
                     seconds = time.perf_counter() - start
                 row.update(tsbad_metrics(scores, labels, window, own))
-                if not method.startswith("aekit"):
+                if method in methods:
                     np.save(path.with_suffix(f".{method}.npy"), scores)
             except Exception as error:  # a peer that fails is reported, not fatal
                 row["error"] = f"{type(error).__name__}: {error}"[:300]
@@ -313,12 +339,18 @@ def main() -> None:
     parser.add_argument("step", choices=("run", "setup", "aekit", "tsbad", "report"))
     parser.add_argument("--family", choices=FAMILIES, required=True)
     parser.add_argument("--methods", default=PEERS, help="TSB-AD detector names")
+    parser.add_argument(
+        "--series-nab-peers",
+        default="subpca,iforest,pyod-ae,pyod-pca",
+        help="bench/series_nab.py peers whose scores TSB-AD's metric also judges",
+    )
     parser.add_argument("--limit", type=int, help="first LIMIT series only (smoke)")
     args = parser.parse_args()
     if args.step in ("run", "setup"):
         make_venv()
+    peers = [p for p in args.series_nab_peers.split(",") if p]
     if args.step in ("run", "aekit"):
-        save_aekit(args.family, args.limit)
+        save_aekit(args.family, args.limit, peers)
     if args.step == "tsbad":
         tsbad_side(args.family, [m for m in args.methods.split(",") if m])
     if args.step == "run":

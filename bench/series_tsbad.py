@@ -281,9 +281,9 @@ def report(family: str) -> str:
     ok = table[table.get("error", pd.Series(index=table.index)).isna()]
     means = ok.groupby("method")[COLUMNS + ["missed", "seconds"]].mean()
     means.insert(0, "n", ok.groupby("method").size())
-    order = ["aekit"] + [
-        m for m in means.sort_values("VUS-PR").index[::-1] if m != "aekit"
-    ]
+    first = ["aekit", "aekit-own-threshold"]
+    ranked = means.sort_values("VUS-PR", ascending=False).index
+    order = first + [m for m in ranked if m not in first]
     lines = [f"#### {family}: mean over series", "", markdown(means.loc[order])]
     wide = ok.pivot(index="series", columns="method", values="VUS-PR")
     wide = wide[[m for m in order if m in wide and m != "aekit-own-threshold"]]

@@ -90,12 +90,13 @@ class RecVAE(_MultBase):
     gamma : float or "auto", default="auto"
         KL weight per click: a user with n clicks has beta = gamma * n.
         "auto" (`defaults.recvae_training_rule`): 0.002 below 5,000 training
-        users, the paper's 0.005 from then on.
+        users, the paper's 0.005 from then on; the value used is ``gamma_``.
     encoder_epochs : int, default=3
         Encoder epochs before each decoder epoch.
     learning_rate : float or "auto", default="auto"
         Adam's step size. "auto": 1e-3 below 5,000 training users, the paper's
-        5e-4 from then on.
+        5e-4 from then on; the value used is ``learning_rate_``. Both are in
+        ``resolved_params_``.
 
     Read more in docs/recommenders.md ("EASE and RecVAE").
 

@@ -18,6 +18,11 @@ One script, two environments:
   Scores are min-max scaled and thresholded at mean + 3 std for the F1 figures
   (the wheel's ``main.py``); VUS uses ``find_length_rank(series, rank=1)``.
 
+The peers of ``bench/series_nab.py`` (``--series-nab-peers``: Sub-PCA, PyOD's
+IForest, AutoEncoder and PCA on aekit's window rule, fitted on the training
+part) are saved beside aekit's scores and judged by the same ``get_metrics``
+(rows ``sn-<name>``), so both benchmarks' peers meet one metric.
+
 Families: ``nab-tuning`` / ``nab-held`` (``series_nab.split_files``; train on
 the anomaly-free prefix by ``series_nab.load``'s rule) and ``gutentag-tuning``
 / ``gutentag-held`` (``series_gutentag.family``; train on GutenTAG's

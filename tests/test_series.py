@@ -9,7 +9,7 @@ import aekit
 from aekit.data import series as ts
 
 FAST = dict(max_epochs=5, random_state=0, device="cpu")
-PERIOD = 25
+PERIOD = 40  # (at least ts.MIN_WINDOW, so the window is the period)
 
 
 def wave(n=1200, seed=0, noise=0.05, period=PERIOD):

@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_array
 
 from aekit.metrics import usable_scale
 
-MIN_WINDOW, MAX_WINDOW = 8, 256  # bounds of window="auto"
+MIN_WINDOW, MAX_WINDOW = 32, 256  # bounds of window="auto" (docs/series.md)
 FALLBACK_WINDOW = 64  # window="auto" when the series shows no period (docs/series.md)
 MIN_PEAK = 0.2  # least autocorrelation for a peak to count as a period
 IQR_TO_SIGMA = 1.349  # interquartile range of a normal distribution
@@ -216,7 +216,7 @@ def find_period(x: np.ndarray, max_lag: int = 8 * MAX_WINDOW) -> int | None:
 
 def auto_window(values: np.ndarray) -> tuple[int, int | None]:
     """``window="auto"``: the period of the channel whose autocorrelation peak
-    is highest, clipped to [8, 256]; 64 when no channel shows a period. Returns
+    is highest, clipped to [32, 256]; 64 when no channel shows a period. Returns
     (window, period found or None)."""
     best, best_peak = None, -np.inf
     for c in range(values.shape[1]):

@@ -212,7 +212,7 @@ class RecVAE(_MultBase):
     def _build_module(self) -> nn.Module:
         config = RecVAEConfig(
             n_items=len(self.item_ids_),
-            hidden_dim=(*self.hidden_dims_, defaults.RECVAE_WIDTH)[0],
+            hidden_dim=self.hidden_dims_[0] if self.hidden_dims_ else 0,  # (0: linear)
             n_layers=len(self.hidden_dims_),
             latent_dim=self.latent_dim_,
             dropout=self.dropout_,

@@ -56,6 +56,7 @@ SEMI = ("AutoEncoder", "CNN", "LSTMAD", "USAD", "OmniAnomaly")
 UNSUP = ("Sub_PCA", "IForest", "PCA", "POLY", "MatrixProfile", "KShapeAD")
 PEERS = ",".join(UNSUP + SEMI)
 FAMILIES = ("nab-tuning", "nab-held", "gutentag-tuning", "gutentag-held")
+EXTRA = ("pyod-tsod-ae", "dtai-ae")  # series_tsbad_peers.py's, judged when saved
 
 
 # -- the TSB-AD environment ------------------------------------------------------------
@@ -230,8 +231,9 @@ def done_pairs(path: Path) -> set[tuple[str, str]]:
 
 def tsbad_side(family: str, methods: list[str]) -> None:
     """Score every saved series of ``family`` with TSB-AD's metric: aekit's
-    saved scores (its own threshold for "aekit-own-threshold") and each of
-    TSB-AD's ``methods``."""
+    saved scores (its own threshold for "aekit-own-threshold"), the ``EXTRA``
+    peers' scores saved by series_tsbad_peers.py, and each of TSB-AD's
+    ``methods``."""
     from TSB_AD.utils.slidingWindows import find_length_rank
 
     result = OUT / "results" / f"{family}.jsonl"
@@ -243,7 +245,8 @@ def tsbad_side(family: str, methods: list[str]) -> None:
         values, train = data["values"], data["train"]
         window = int(find_length_rank(values.reshape(-1, 1), rank=1))
         ours = [f"sn-{k[6:]}" for k in data.files if k.startswith("peer__")]
-        for method in ["aekit", "aekit-own-threshold", *ours, *methods]:
+        extra = [m for m in EXTRA if path.with_suffix(f".{m}.json").exists()]
+        for method in ["aekit", "aekit-own-threshold", *ours, *extra, *methods]:
             if (name, method) in done:
                 continue
             row = {"series": name, "method": method, "tsbad_window": window}
@@ -252,6 +255,12 @@ def tsbad_side(family: str, methods: list[str]) -> None:
                 if method.startswith("sn-"):
                     scores, own = data[f"peer__{method[3:]}"], None
                     seconds = float("nan")  # not timed here (see series_nab.py)
+                elif method in EXTRA:  # scored by series_tsbad_peers.py
+                    note = json.loads(path.with_suffix(f".{method}.json").read_text())
+                    if "error" in note:
+                        raise RuntimeError(note["error"])
+                    scores, own = np.load(path.with_suffix(f".{method}.npy")), None
+                    seconds = float(note["seconds"])
                 elif method.startswith("aekit"):
                     scores, seconds = data["scores"], float(data["seconds"])
                     own = data["predicted"].astype(bool) if "own" in method else None

@@ -1,0 +1,192 @@
+"""cornac's EASE, VAECF (its Mult-VAE) and RecVAE on the splits of
+`bench/recsys_topk.py` (issue 25): the same positives, the same held-out users
+(seed 0) and the same 80/20 fold-in/target split of each held-out user, judged
+by the same metrics (`recsys_topk.evaluate`).
+
+cornac runs at its own defaults in its own virtual environment,
+``bench/out/cornac/venv``, made on the first run: ``pip install cornac``, then
+``torch==2.13.0`` (VAECF and RecVAE import torch; the CPU wheel where pip's
+find-links hold it). Nothing from aekit's environment is visible there.
+
+cornac trains on every click of the training users (its EASE, VAECF and RecVAE
+have no early stopping: they run a fixed number of epochs). The held-out users
+are then scored by strong generalisation, as aekit's models are: their fold-in
+clicks go through the trained model, fold-in items cornac never saw in training
+are dropped and seen items are excluded from the ranking. EASE: ``history @ B``
+(cornac's ``B``, negative weights removed as its default ``posB=True`` does).
+VAECF: softmax(decode(mu)) of ``vae.encode(history)``, as its ``score`` does
+for a training user. RecVAE: the network in eval mode (no input dropout, the
+code is the mean); ``--recvae-as-score`` adds a row run as cornac's own
+``RecVAE.score`` runs it, which leaves the network in training mode (input
+dropout 0.5 and a sampled code at prediction time).
+
+    python bench/cornac_peers.py [DATA_FOLDER] [--datasets ml-latest-small ml-100k]
+        [--models EASE VAECF RecVAE] [--seeds 0 1 2] [--recvae-as-score]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "out" / "cornac"
+VENV = WORK / "venv"
+PACKAGES = [["cornac"], ["torch==2.13.0"]]
+ONE_THREAD = {
+    k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+}
+STOCHASTIC = {"VAECF", "RecVAE", "RecVAE-as-score"}
+
+
+# ------------------------------------------------------- the caller's side
+def ensure_venv() -> Path:
+    """cornac's environment (made once); returns its python."""
+    python = VENV / "bin" / "python"
+    if python.exists():
+        return python
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    for packages in PACKAGES:
+        pip = [str(python), "-m", "pip", "install", "-q", *packages]
+        subprocess.run(pip, check=True)
+    return python
+
+
+def write_split(name: str, data: Path) -> Path | None:
+    """The split files of one dataset (None: the dataset is not available)."""
+    sys.path.insert(0, str(HERE))
+    from aekit.metrics import strong_generalization_split
+    from recsys_topk import dataset_positives
+
+    pos = dataset_positives(name, data)
+    if pos is None:
+        return None
+    train, fold, target = strong_generalization_split(pos, random_state=0)
+    folder = WORK / "splits" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for part, frame in {"train": train, "fold": fold, "target": target}.items():
+        frame[["user", "item"]].to_csv(folder / f"{part}.csv", index=False)
+    return folder
+
+
+def run_model(python: Path, folder: Path, model: str, seed: int) -> str:
+    """One table row: train ``model`` in cornac's environment, judge its lists."""
+    sys.path.insert(0, str(HERE))
+    from recbole_peers import judge
+
+    command = [str(python), str(Path(__file__).resolve()), "--inside"]
+    out = subprocess.run(
+        [*command, str(folder), model, str(seed)],
+        check=True,
+        stdout=subprocess.PIPE,  # stderr (cornac's warnings, errors) shows as is
+        text=True,
+        env={**os.environ, **ONE_THREAD},
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    m = judge(folder, result.pop("ranked"))
+    label = f"seed {seed}" if model in STOCHASTIC else "deterministic"
+    return (
+        f"| cornac {model} ({label}) | {m['NDCG@100']:.4f} | "
+        f"{m['Recall@20']:.4f} | {m['Recall@50']:.4f} | {result} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "data", nargs="?", default=str(HERE.parent / ".." / "shared" / "data")
+    )
+    parser.add_argument("--datasets", nargs="+", default=["ml-latest-small", "ml-100k"])
+    parser.add_argument("--models", nargs="+", default=["EASE", "VAECF", "RecVAE"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--recvae-as-score", action="store_true")
+    parser.add_argument("--inside", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inside:
+        return inside(Path(args.inside[0]), args.inside[1], int(args.inside[2]))
+    python = ensure_venv()
+    models = [*args.models, *(["RecVAE-as-score"] if args.recvae_as_score else [])]
+    for name in args.datasets:
+        folder = write_split(name, Path(args.data))
+        if folder is None:
+            print(f"{name}: skipped (no ml-100k: see bench/recsys_topk.py)")
+            continue
+        print(f"\n## {name} (cornac at its defaults)\n")
+        print("| model | NDCG@100 | Recall@20 | Recall@50 | notes |")
+        print("|---|---|---|---|---|")
+        for model in models:
+            for seed in args.seeds if model in STOCHASTIC else args.seeds[:1]:
+                print(run_model(python, folder, model, seed), flush=True)
+
+
+# ------------------------------------------------------- cornac's side
+def inside(folder: Path, model_name: str, seed: int) -> None:
+    """Train cornac's ``model_name`` on the training users and print the top
+    100 of each held-out user (run in cornac's environment)."""
+    import cornac
+    import torch
+
+    torch.set_num_threads(1)
+    triples = [(u, i, 1.0) for u, i in read_pairs(folder / "train.csv")]
+    train_set = cornac.data.Dataset.from_uir(triples, seed=seed)
+    base = "RecVAE" if model_name == "RecVAE-as-score" else model_name
+    model = getattr(cornac.models, base)(seed=seed, verbose=False)
+    start = time.perf_counter()
+    model.fit(train_set)
+    seconds = time.perf_counter() - start
+    ranked = rank_fold_in(model, model_name, train_set.iid_map, folder)
+    print(json.dumps({"fit_s": round(seconds, 1), "ranked": ranked}))
+
+
+def read_pairs(path: Path) -> list[tuple[str, str]]:
+    """The (user, item) rows of a split file, as strings."""
+    with open(path, newline="") as handle:
+        rows = csv.reader(handle)
+        next(rows)  # the header
+        return [(user, item) for user, item in rows]
+
+
+def fold_in_scores(model, model_name: str, x):
+    """Scores of every item for the fold-in rows ``x`` (users x items)."""
+    import numpy as np
+    import torch
+
+    if model_name == "EASE":
+        return torch.from_numpy(x.numpy().astype(np.float64) @ model.B)
+    with torch.no_grad():
+        if model_name == "VAECF":
+            mu, _ = model.vae.encode(x)
+            return model.vae.decode(mu)
+        net = model.recvae_model
+        if model_name == "RecVAE":
+            net.eval()
+        return net(x, calculate_loss=False)
+
+
+def rank_fold_in(model, model_name: str, known: dict, folder: Path) -> dict:
+    """Top 100 unseen items of each held-out user from the fold-in clicks."""
+    import torch
+
+    fold = [(u, i) for u, i in read_pairs(folder / "fold.csv") if i in known]
+    row: dict[str, int] = {}
+    for user, _ in fold:
+        row.setdefault(user, len(row))
+    x = torch.zeros(len(row), len(known))
+    x[[row[u] for u, _ in fold], [known[i] for _, i in fold]] = 1.0
+    scores = fold_in_scores(model, model_name, x).double()
+    scores = scores.masked_fill(x > 0, -torch.inf)
+    top = scores.topk(100, dim=1).indices.numpy()
+    tokens = [""] * len(known)
+    for token, column in known.items():
+        tokens[column] = token
+    return {u: [tokens[i] for i in top[r]] for u, r in row.items()}
+
+
+if __name__ == "__main__":
+    main()

@@ -57,18 +57,28 @@ def make_dtai_venv() -> None:
     (DTAI / "freeze.txt").write_bytes(freeze.stdout)
 
 
-def dtai_ae(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, int]:
+def dtai_ae(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, dict]:
+    """dtaianomaly's AutoEncoder, fitted on the 1-D training series (its "fft"
+    rule fails on a (n, 1) array under numpy 2). Where its training windows
+    would leave a last batch of one, which its BatchNorm layers reject in
+    training, the training series loses its first point(s) until they do not."""
     from dtaianomaly.anomaly_detection import AutoEncoder
+    from dtaianomaly.windowing import compute_window_size
 
-    det = AutoEncoder(window_size="fft", seed=0).fit(train[:, None])
-    return det.decision_function(values[:, None]), int(det.window_size_)
+    det = AutoEncoder(window_size="fft", seed=0)
+    trimmed = 0
+    while (len(train) - compute_window_size(train, "fft")) % det.batch_size == 0:
+        train, trimmed = train[1:], trimmed + 1
+    det.fit(train)
+    scores = det.decision_function(values)
+    return scores, {"window": int(det.window_size_), "trimmed": trimmed}
 
 
-def pyod_tsod_ae(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, int]:
+def pyod_tsod_ae(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, dict]:
     from pyod.models.ts_od import TimeSeriesOD
 
     det = TimeSeriesOD(detector="AutoEncoder").fit(train)
-    return det.decision_function(values), int(det.window_size)
+    return det.decision_function(values), {"window": int(det.window_size)}
 
 
 def score_family(family: str, method: str, limit: int | None) -> None:
@@ -90,7 +100,8 @@ def score_family(family: str, method: str, limit: int | None) -> None:
         quiet = io.StringIO()  # PyOD's AutoEncoder prints a bar per epoch
         try:
             with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-                scores, note["window"] = scorer(train, values)
+                scores, facts = scorer(train, values)
+            note.update(facts)
             np.save(target, np.asarray(scores, np.float64).ravel())
         except Exception as error:  # a failing series is reported, not fatal
             note["error"] = f"{type(error).__name__}: {error}"[:300]

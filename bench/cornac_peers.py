@@ -4,7 +4,7 @@
 by the same metrics (`recsys_topk.evaluate`).
 
 cornac runs at its own defaults in its own virtual environment,
-``bench/out/cornac/venv``, made on the first run: ``pip install cornac``, then
+``bench/out/cornac/venv``, made on the first run: ``pip install cornac==3.0.1``, then
 ``torch==2.13.0`` (VAECF and RecVAE import torch; the CPU wheel where pip's
 find-links hold it). Nothing from aekit's environment is visible there.
 
@@ -16,12 +16,13 @@ are dropped and seen items are excluded from the ranking. EASE: ``history @ B``
 (cornac's ``B``, negative weights removed as its default ``posB=True`` does).
 VAECF: softmax(decode(mu)) of ``vae.encode(history)``, as its ``score`` does
 for a training user. RecVAE: the network in eval mode (no input dropout, the
-code is the mean); ``--recvae-as-score`` adds a row run as cornac's own
-``RecVAE.score`` runs it, which leaves the network in training mode (input
-dropout 0.5 and a sampled code at prediction time).
+code is the mean). Two rows beyond the defaults can be asked for by name:
+``RecVAE-as-score``, RecVAE scored as cornac's own ``RecVAE.score`` runs the
+network, left in training mode after ``fit`` (input dropout 0.5 and a sampled
+code at prediction time), and ``VAECF-600-200`` (see `VARIANTS`).
 
     python bench/cornac_peers.py [DATA_FOLDER] [--datasets ml-latest-small ml-100k]
-        [--models EASE VAECF RecVAE] [--seeds 0 1 2] [--recvae-as-score]
+        [--models EASE VAECF RecVAE RecVAE-as-score VAECF-600-200] [--seeds 0 1 2]
 """
 
 from __future__ import annotations
@@ -38,11 +39,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "out" / "cornac"
 VENV = WORK / "venv"
-PACKAGES = [["cornac"], ["torch==2.13.0"]]
+PACKAGES = [["cornac==3.0.1"], ["torch==2.13.0"]]
 ONE_THREAD = {
     k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 }
-STOCHASTIC = {"VAECF", "RecVAE", "RecVAE-as-score"}
+# Rows beyond cornac's defaults, asked for by name in --models: (cornac class,
+# its arguments). VAECF-600-200 is Liang et al.'s 600-200 network with cornac's
+# other VAECF defaults, set a priori (nothing tuned); RecVAE-as-score is RecVAE
+# at its defaults, scored as cornac's own ``score`` runs the network.
+VARIANTS = {
+    "VAECF-600-200": ("VAECF", {"k": 200, "autoencoder_structure": [600]}),
+    "RecVAE-as-score": ("RecVAE", {}),
+}
 
 
 # ------------------------------------------------------- the caller's side
@@ -90,7 +98,7 @@ def run_model(python: Path, folder: Path, model: str, seed: int) -> str:
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     m = judge(folder, result.pop("ranked"))
-    label = f"seed {seed}" if model in STOCHASTIC else "deterministic"
+    label = "deterministic" if model == "EASE" else f"seed {seed}"
     return (
         f"| cornac {model} ({label}) | {m['NDCG@100']:.4f} | "
         f"{m['Recall@20']:.4f} | {m['Recall@50']:.4f} | {result} |"
@@ -105,13 +113,11 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["ml-latest-small", "ml-100k"])
     parser.add_argument("--models", nargs="+", default=["EASE", "VAECF", "RecVAE"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--recvae-as-score", action="store_true")
     parser.add_argument("--inside", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
         return inside(Path(args.inside[0]), args.inside[1], int(args.inside[2]))
     python = ensure_venv()
-    models = [*args.models, *(["RecVAE-as-score"] if args.recvae_as_score else [])]
     for name in args.datasets:
         folder = write_split(name, Path(args.data))
         if folder is None:
@@ -120,8 +126,8 @@ def main() -> None:
         print(f"\n## {name} (cornac at its defaults)\n")
         print("| model | NDCG@100 | Recall@20 | Recall@50 | notes |")
         print("|---|---|---|---|---|")
-        for model in models:
-            for seed in args.seeds if model in STOCHASTIC else args.seeds[:1]:
+        for model in args.models:
+            for seed in args.seeds[:1] if model == "EASE" else args.seeds:
                 print(run_model(python, folder, model, seed), flush=True)
 
 
@@ -135,8 +141,8 @@ def inside(folder: Path, model_name: str, seed: int) -> None:
     torch.set_num_threads(1)
     triples = [(u, i, 1.0) for u, i in read_pairs(folder / "train.csv")]
     train_set = cornac.data.Dataset.from_uir(triples, seed=seed)
-    base = "RecVAE" if model_name == "RecVAE-as-score" else model_name
-    model = getattr(cornac.models, base)(seed=seed, verbose=False)
+    base, settings = VARIANTS.get(model_name, (model_name, {}))
+    model = getattr(cornac.models, base)(seed=seed, verbose=False, **settings)
     start = time.perf_counter()
     model.fit(train_set)
     seconds = time.perf_counter() - start
@@ -160,7 +166,7 @@ def fold_in_scores(model, model_name: str, x):
     if model_name == "EASE":
         return torch.from_numpy(x.numpy().astype(np.float64) @ model.B)
     with torch.no_grad():
-        if model_name == "VAECF":
+        if model_name.startswith("VAECF"):
             mu, _ = model.vae.encode(x)
             return model.vae.decode(mu)
         net = model.recvae_model

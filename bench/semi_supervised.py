@@ -12,9 +12,10 @@ CatBoost on the raw features with ``--peers lightgbm catboost``, and deepod's
 DevNet, PReNet and DeepSAD with ``--peers devnet prenet deepsad`` (deepod
 0.4.1 pins an old torch: ``pip install --no-deps deepod`` over this one). Also evaluated
 from the same fits, without refitting: blend rules (the supervised rank's share
-``k / (k + half)`` for k labelled anomalies) and the rate rule of
+``k / (k + half)`` for k labelled anomalies); and the rate of
 ``contamination="auto"`` with labels (a hit: the training label rate within a
-factor 2 of the true rate).
+factor 2 of the true rate), with the labels' own rate beside it (the rule
+that blends them is chosen in bench/tuning/tune_label_rate.py).
 
 Tuning sets: ``TUNING_SETS`` of bench/tuning/tune_detector.py (the design and
 blend rule were chosen there); the other ADBench sets are held apart and were
@@ -51,7 +52,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import aekit
-from aekit.estimators._labels import blend_weight, label_rate, shrunk_rate
+from aekit.estimators._labels import blend_weight
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH / "tuning"))
@@ -60,10 +61,10 @@ from tune_detector import TUNING_SETS  # noqa: E402
 OUT = BENCH / "out" / "semi_supervised"
 RATIOS = (0.01, 0.05, 0.10)
 HALVES = (1.0, 2.0, 5.0, 10.0, 20.0, float("inf"))  # blend rules compared
-RULE = "forest_rank_rate_u"  # the supervised part's design and rate rule (round
-# 2: the labels' rate read on the unsupervised scores); a cache of another
-# rule has its labelled fits redone
-RATE_HALVES = (0.0, 2.0, 5.0, 20.0, float("inf"))  # rate rules compared
+RULE = "forest_rank_rate_blend"  # the supervised part's design and rate rule
+# (session 14: the labels' rate blended with the label-free one); a cache of
+# another rule has its labelled fits redone
+RATE_KEYS = ("fitted_rate", "label_rate", "rate_default")
 
 
 def load(data: Path, name: str, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +131,7 @@ def labelled_row(X_tr, X_te, y_tr, y_te, ratio: float, seed: int) -> dict:
     for half in HALVES:
         w = 1.0 if half == float("inf") else blend_weight(k, half)
         row[f"blend_{half:g}"] = auc(y_te, (1 - w) * u + w * s)
-    row.update(rates(det, labels))
+    row.update(rates(det))
     return row
 
 
@@ -152,25 +153,15 @@ def refit_labelled(run: dict, X, y, seed: int) -> dict:
     return run
 
 
-def rates(det, labels) -> dict:
-    """The training label rate under each rate rule (from the fitted scores)."""
-    scores = det.decision_scores_
-    estimate, _ = label_rate(scores, labels)
-    free = float(np.mean(scores > aekit.thresholds.auto_threshold(scores)))
-    k = int((labels == 1).sum())
-    row = {"fitted_rate": float(det.labels_.mean())}
-    for half in RATE_HALVES:
-        if half == 0.0:
-            rate = estimate
-        elif half == float("inf"):
-            rate = free
-        else:
-            share = k / (k + half)
-            rate = float(np.exp(share * np.log(max(estimate, 1e-6))
-                                + (1 - share) * np.log(max(free, 1e-6))))  # fmt: skip
-        row[f"rate_{half:g}"] = rate
-    row["rate_default"] = shrunk_rate(estimate, free, k)
-    return row
+def rates(det) -> dict:
+    """The training label rate (the share of training rows flagged), the
+    labels' own rate and the blended estimate the threshold used (the rate
+    rule itself is chosen in bench/tuning/tune_label_rate.py)."""
+    return {
+        "fitted_rate": float(det.labels_.mean()),
+        "label_rate": float(det.label_rate_),
+        "rate_default": float(det.contamination_estimate_),
+    }
 
 
 def add_peers(run: dict, X, y, seed: int, peers: list[str]) -> bool:
@@ -276,7 +267,7 @@ def report(results: dict) -> None:
             continue
         print(f"| {name} | " + " | ".join(f"{c:.4f}" for c in cells) + " |")
     print("\nlabel rate within a factor 2 of the true training rate (sets)")
-    for key in ["fitted_rate"] + [f"rate_{h:g}" for h in RATE_HALVES]:
+    for key in RATE_KEYS:
         hits = [rate_hits(results, f"{r:g}", key) for r in RATIOS]
         print(f"| {key} | " + " | ".join(f"{h}/{len(results)}" for h in hits) + " |")
 

@@ -6,7 +6,14 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import aekit
-from aekit.estimators._labels import blend_weight, check_labels, label_rate
+from aekit.estimators._labels import (
+    LABEL_WEIGHT,
+    LabelsMixin,
+    blend_weight,
+    blended_rate,
+    check_labels,
+    label_rate,
+)
 
 N, D = 500, 6
 
@@ -131,6 +138,40 @@ def test_label_rate_recovers_a_planted_rate():
     labels[:100] = 0  # with known normals: the best-separating cut
     estimate, (low, high) = label_rate(scores, labels)
     assert 0.035 <= estimate <= 0.065 and low <= truth.mean() <= high
+
+
+def test_blended_rate_is_a_log_space_blend():
+    w = LABEL_WEIGHT
+    assert 0.5 < w < 1  # the labels weigh more than the label-free rule
+    assert blended_rate(0.4, 0.1) == pytest.approx(0.4**w * 0.1 ** (1 - w))
+    assert blended_rate(0.05, 0.05) == pytest.approx(0.05)
+    # one factor-4 error on either side moves the blend by less than a factor 4
+    assert 0.1 < blended_rate(0.4, 0.1) < 0.4 and 0.1 < blended_rate(0.1, 0.4) < 0.4
+    assert 0 < blended_rate(0.0, 0.1) < 1e-3  # a zero rate is floored, not logged
+
+
+def test_rate_with_labels_blends_the_label_free_share(data, monkeypatch):
+    # both rates are read on the unsupervised training scores that fit hands
+    # to the threshold: the labels' rate and the label-free rule's share
+    seen = []
+    method = LabelsMixin._label_threshold
+
+    def spy(self, labels, scores):
+        seen.append(scores.copy())
+        return method(self, labels, scores)
+
+    monkeypatch.setattr(LabelsMixin, "_label_threshold", spy)
+    X, _ = data
+    y = np.where(np.arange(N) < 10, 1, -1)
+    det = aekit.AnomalyDetector(quick_model(), contamination="auto", random_state=0)
+    det.fit(X, y)
+    scores = seen[0]
+    free = np.mean(scores > aekit.thresholds.auto_threshold(scores))
+    assert det.label_rate_ == pytest.approx(label_rate(scores, y)[0])
+    assert det.contamination_estimate_ == pytest.approx(
+        blended_rate(det.label_rate_, free)
+    )
+    assert det.labels_.mean() == pytest.approx(det.contamination_estimate_, abs=2 / N)
 
 
 def test_save_load_keep_the_labelled_score(data, labelled, tmp_path):

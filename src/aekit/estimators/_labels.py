@@ -27,12 +27,13 @@ import pandas as pd
 import torch
 from sklearn.ensemble import ExtraTreesClassifier
 
+from aekit import thresholds
 from aekit.data.chunks import ChunkedTable, is_chunked
 from aekit.estimators._code_distance import _tensors
 from aekit.estimators._label_rate import (
-    RATE_HALF,
+    LABEL_WEIGHT,
+    blended_rate,
     label_rate,
-    shrunk_rate,
     wilson_interval,
 )
 from aekit.estimators._trees import ForestArrays, forest_arrays
@@ -40,11 +41,11 @@ from aekit.metrics import usable_scale
 from aekit.nn.labelled import part_scores
 
 __all__ = [
-    "RATE_HALF",
+    "LABEL_WEIGHT",
     "blend_weight",
+    "blended_rate",
     "check_labels",
     "label_rate",
-    "shrunk_rate",
     "wilson_interval",
 ]
 
@@ -321,23 +322,21 @@ class LabelsMixin:
     ) -> None:
         """``label_rate_`` and ``contamination_interval_``, the labels' rate and
         its interval (`label_rate`), and ``contamination_estimate_``, that rate
-        shrunk by `shrunk_rate` toward the share the label-free rule flags (or
-        the given ``contamination``); with ``contamination="auto"`` the
-        threshold flags that share of the training rows. The labels' rate is
-        read on the unsupervised training scores: the forest has seen the
-        known anomalies, so its in-sample scores would bias the cut (chosen
-        on the tuning sets, see docs/anomaly.md)."""
-        scores = self.decision_scores_
+        blended (`blended_rate`) with the share that the label-free rule
+        (`aekit.thresholds.auto_threshold`) flags on the same scores; with
+        ``contamination="auto"`` the threshold flags that share of the
+        training rows. Both rates are read on the unsupervised training
+        scores: the forest has seen the known anomalies, so its in-sample
+        scores would bias the cut (see docs/anomaly.md)."""
         estimate, interval = label_rate(unsupervised_scores, labels)
-        unsupervised = float(np.mean(scores > self.threshold_))
-        if self.contamination != "auto":
-            unsupervised = float(self.contamination)
-        rate = shrunk_rate(estimate, unsupervised, int((labels == 1).sum()))
+        cut = thresholds.auto_threshold(unsupervised_scores)
+        label_free = float(np.mean(unsupervised_scores > cut))
+        rate = blended_rate(estimate, label_free)
         self.contamination_estimate_ = rate
         self.contamination_interval_ = interval
         self.label_rate_ = estimate
         if self.contamination == "auto":
-            self.threshold_ = float(np.quantile(scores, 1.0 - rate))
+            self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - rate))
 
     def _score_components(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """The ranks (among the training rows) of the unsupervised score and

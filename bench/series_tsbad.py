@@ -21,7 +21,9 @@ One script, two environments:
 The peers of ``bench/series_nab.py`` (``--series-nab-peers``: Sub-PCA, PyOD's
 IForest, AutoEncoder and PCA on aekit's window rule, fitted on the training
 part) are saved beside aekit's scores and judged by the same ``get_metrics``
-(rows ``sn-<name>``), so both benchmarks' peers meet one metric.
+(rows ``sn-<name>``), so both benchmarks' peers meet one metric. So are the
+scores ``bench/series_tsbad_peers.py`` saves beside them (``EXTRA``:
+dtaianomaly's AutoEncoder and PyOD's TimeSeriesOD AutoEncoder).
 
 Families: ``nab-tuning`` / ``nab-held`` (``series_nab.split_files``; train on
 the anomaly-free prefix by ``series_nab.load``'s rule) and ``gutentag-tuning``

@@ -59,9 +59,10 @@ def make_dtai_venv() -> None:
 
 def dtai_ae(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, dict]:
     """dtaianomaly's AutoEncoder, fitted on the 1-D training series (its "fft"
-    rule fails on a (n, 1) array under numpy 2). Where its training windows
-    would leave a last batch of one, which its BatchNorm layers reject in
-    training, the training series loses its first point(s) until they do not."""
+    rule takes shape (n,); on (n, 1) it raises a TypeError here). Where its
+    training windows would leave a last batch of one, which its BatchNorm
+    layers reject in training, the training series loses its first point(s)
+    until they do not."""
     from dtaianomaly.anomaly_detection import AutoEncoder
     from dtaianomaly.windowing import compute_window_size
 

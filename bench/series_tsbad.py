@@ -58,7 +58,15 @@ SEMI = ("AutoEncoder", "CNN", "LSTMAD", "USAD", "OmniAnomaly")
 UNSUP = ("Sub_PCA", "IForest", "PCA", "POLY", "MatrixProfile", "KShapeAD")
 PEERS = ",".join(UNSUP + SEMI)
 FAMILIES = ("nab-tuning", "nab-held", "gutentag-tuning", "gutentag-held")
-EXTRA = ("pyod-tsod-ae", "dtai-ae")  # series_tsbad_peers.py's, judged when saved
+EXTRA = (  # series_tsbad_peers.py's, judged when saved
+    "pyod-tsod-ae",
+    "dtai-ae",
+    "pyod-lstmad",
+    "pyod-mp",
+    "dtai-lstm",
+    "dtai-cnn",
+    "dtai-transformer",
+)
 
 
 # -- the TSB-AD environment ------------------------------------------------------------

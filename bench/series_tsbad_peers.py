@@ -35,11 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
-from series_tsbad import FAMILIES, OUT, VENV, report
+from series_tsbad import EXTRA, FAMILIES, OUT, VENV, report
 
 DTAI = Path("bench/out/dtai")
 DTAI_VENV = DTAI / "venv"
-METHODS = ("pyod-tsod-ae", "dtai-ae")
+METHODS = tuple(EXTRA)
 
 
 def make_dtai_venv() -> None:
@@ -57,22 +57,47 @@ def make_dtai_venv() -> None:
     (DTAI / "freeze.txt").write_bytes(freeze.stdout)
 
 
-def dtai_ae(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, dict]:
-    """dtaianomaly's AutoEncoder, fitted on the 1-D training series (its "fft"
-    rule takes shape (n,); on (n, 1) it raises a TypeError here). Where its
-    training windows would leave a last batch of one, which its BatchNorm
-    layers reject in training, the training series loses its first point(s)
-    until they do not."""
-    from dtaianomaly.anomaly_detection import AutoEncoder
+def dtai_fit_score(det, train: np.ndarray, values: np.ndarray, one_left: int):
+    """Fit a dtaianomaly detector on the 1-D training series (its "fft" rule
+    takes shape (n,); on (n, 1) it raises a TypeError here) and score the
+    scored series. ``one_left`` is the remainder of (n - window) by the batch
+    size at which its training loader would end on a batch of one window,
+    which BatchNorm layers reject in training; there the training series loses
+    its first point(s) until it does not (-1: no BatchNorm, nothing trimmed)."""
     from dtaianomaly.windowing import compute_window_size
 
-    det = AutoEncoder(window_size="fft", seed=0)
     trimmed = 0
-    while (len(train) - compute_window_size(train, "fft")) % det.batch_size == 0:
+    while (
+        one_left >= 0
+        and (len(train) - compute_window_size(train, "fft")) % det.batch_size
+        == one_left
+    ):
         train, trimmed = train[1:], trimmed + 1
     det.fit(train)
     scores = det.decision_function(values)
     return scores, {"window": int(det.window_size_), "trimmed": trimmed}
+
+
+def dtai_ae(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, dict]:
+    """dtaianomaly's AutoEncoder (reconstruction: n - window + 1 windows)."""
+    from dtaianomaly.anomaly_detection import AutoEncoder
+
+    return dtai_fit_score(AutoEncoder(window_size="fft", seed=0), train, values, 0)
+
+
+def dtai_forecaster(name: str):
+    """A scorer for one of dtaianomaly's forecasting networks at its defaults
+    (forecast 1 point from the window before it). None needs a trim: the LSTM
+    and Transformer have no BatchNorm, and the CNN's normalises over the
+    window's length too, so a batch of one window trains."""
+
+    def scorer(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, dict]:
+        from dtaianomaly import anomaly_detection as ad
+
+        det = getattr(ad, name)(window_size="fft", seed=0)
+        return dtai_fit_score(det, train, values, -1)
+
+    return scorer
 
 
 def pyod_tsod_ae(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -82,13 +107,47 @@ def pyod_tsod_ae(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, dic
     return det.decision_function(values), {"window": int(det.window_size)}
 
 
+def pyod_lstmad(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, dict]:
+    """PyOD's LSTMAD at its defaults; it has no seed parameter and draws its
+    weights and batch order from torch's global generator, seeded 0 here."""
+    import torch
+    from pyod.models.ts_lstm import LSTMAD
+
+    torch.manual_seed(0)
+    np.random.seed(0)
+    det = LSTMAD().fit(train)
+    return det.decision_function(values), {"window": int(det.window_size)}
+
+
+def pyod_mp(train: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, dict]:
+    """PyOD's MatrixProfile at its defaults. It is transductive (its
+    decision_function raises NotImplementedError on new data), so it is fitted
+    on the scored series and its own scores are kept, as TSB-AD's unsupervised
+    detectors are run; the training part is not used."""
+    from pyod.models.ts_matrix_profile import MatrixProfile
+
+    det = MatrixProfile().fit(values)
+    return det.decision_scores_, {"window": int(det.window_size)}
+
+
+SCORERS = {
+    "pyod-tsod-ae": pyod_tsod_ae,
+    "pyod-lstmad": pyod_lstmad,
+    "pyod-mp": pyod_mp,
+    "dtai-ae": dtai_ae,
+    "dtai-lstm": dtai_forecaster("LongShortTermMemoryNetwork"),
+    "dtai-cnn": dtai_forecaster("ConvolutionalNeuralNetwork"),
+    "dtai-transformer": dtai_forecaster("Transformer"),
+}
+
+
 def score_family(family: str, method: str, limit: int | None) -> None:
     """Fit ``method`` on each saved series' training part, score the scored
     series, save the scores and a JSON note beside the series' ``.npz``."""
     import torch
 
     torch.set_num_threads(1)
-    scorer = dtai_ae if method == "dtai-ae" else pyod_tsod_ae
+    scorer = SCORERS[method]
     paths = sorted((OUT / "series" / family).glob("*.npz"))
     for path in paths[:limit]:
         target = path.with_suffix(f".{method}.npy")
@@ -111,18 +170,17 @@ def score_family(family: str, method: str, limit: int | None) -> None:
         print(str(data["name"]), json.dumps(note), flush=True)
 
 
-def run(family: str, limit: int | None) -> None:
-    """Both peers, then TSB-AD's metric on them (its venv), then the tables."""
+def run(family: str, limit: int | None, methods: list[str]) -> None:
+    """The PyOD ``methods`` here, the dtaianomaly ones in their venv, then
+    TSB-AD's metric on every saved score (its venv), then the tables."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    score_family(family, "pyod-tsod-ae", limit)
-    make_dtai_venv()
+    for method in [m for m in methods if m.startswith("pyod-")]:
+        score_family(family, method, limit)
     here = ["--family", family] + ([] if limit is None else ["--limit", str(limit)])
-    subprocess.run(
-        [str(DTAI_VENV / "bin" / "python"), __file__, "score", "--method", "dtai-ae"]
-        + here,
-        check=True,
-        env=env,
-    )
+    for method in [m for m in methods if m.startswith("dtai-")]:
+        make_dtai_venv()
+        command = [str(DTAI_VENV / "bin" / "python"), __file__, "score"]
+        subprocess.run([*command, "--method", method, *here], check=True, env=env)
     judge = [
         str(VENV / "bin" / "python"),
         str(Path(__file__).parent / "series_tsbad.py"),
@@ -138,12 +196,19 @@ def main() -> None:
     parser.add_argument("step", choices=("run", "score"))
     parser.add_argument("--family", choices=FAMILIES, required=True)
     parser.add_argument("--method", choices=METHODS, help="score step only")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help="run step: comma-separated"
+    )
     parser.add_argument("--limit", type=int, help="first LIMIT series only (smoke)")
     args = parser.parse_args()
     if args.step == "score":
         score_family(args.family, args.method, args.limit)
     else:
-        run(args.family, args.limit)
+        methods = [m for m in args.methods.split(",") if m]
+        unknown = sorted(set(methods) - set(METHODS))
+        if unknown:
+            parser.error(f"--methods: unknown {unknown}; allowed: {list(METHODS)}")
+        run(args.family, args.limit, methods)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def test_labels_file_and_column_agree(files, capsys):
     out1, out2 = files / "s1.csv", files / "s2.csv"
     main(["detect", str(files / "data.csv"), "-o", str(out1),
           "--labels", str(files / "labels.csv")])  # fmt: skip
-    assert "anomaly rate from the labels" in capsys.readouterr().out
+    assert "anomaly rate with the labels" in capsys.readouterr().out
     main(["detect", str(files / "with_labels.csv"), "-o", str(out2),
           "--label-column", "known"])  # fmt: skip
     first, second = pd.read_csv(out1), pd.read_csv(out2)

@@ -96,9 +96,9 @@ def cmd_detect(args: argparse.Namespace) -> None:
     if hasattr(detector, "contamination_estimate_"):
         low, high = detector.contamination_interval_
         print(
-            f"anomaly rate from the labels: {detector.contamination_estimate_:.3g} "
-            f"(labels alone {detector.label_rate_:.3g}, 95% interval "
-            f"{low:.3g}-{high:.3g})"
+            f"anomaly rate with the labels: {detector.contamination_estimate_:.3g} "
+            f"(the labels' rate {detector.label_rate_:.3g}, 95% interval "
+            f"{low:.3g}-{high:.3g}, blended with the label-free rule's)"
         )
     if args.model_dir:
         persistence.save(detector, args.model_dir)

@@ -191,9 +191,50 @@ def run(family: str, limit: int | None, methods: list[str]) -> None:
     print(report(family))
 
 
+# Autoencoder family as series-tsbad.md defines it (TSB-AD's deep detectors and
+# the windowed PyOD AutoEncoders), with the neural peers scored here.
+AE_FAMILY = (
+    ("AutoEncoder", "CNN", "LSTMAD", "USAD", "OmniAnomaly", "sn-pyod-ae")
+    + ("pyod-tsod-ae", "dtai-ae", "pyod-lstmad", "dtai-lstm", "dtai-cnn")
+    + ("dtai-transformer",)
+)
+
+
+def summary(family: str, methods: list[str]) -> str:
+    """Markdown: TSB-AD's VUS-PR and AUC-ROC means of aekit, ``methods``, the
+    best autoencoder-family peer and the best peer of all, then the per-series
+    VUS-PR of aekit and ``methods`` with dtaianomaly's fft window."""
+    import pandas as pd
+
+    from series_tsbad import markdown
+
+    rows = [json.loads(s) for s in (OUT / "results" / f"{family}.jsonl").open()]
+    table = pd.DataFrame(rows)
+    ok = table[table.get("error", pd.Series(index=table.index)).isna()]
+    means = ok.groupby("method")[["VUS-PR", "AUC-ROC", "seconds"]].mean()
+    means.insert(0, "n", ok.groupby("method").size())
+    means["AUC-ROC < 0.5"] = ok[ok["AUC-ROC"] < 0.5].groupby("method").size()
+    peers = means.drop(["aekit", "aekit-own-threshold"])
+    best_ae = peers.loc[peers.index.isin(AE_FAMILY), "VUS-PR"].idxmax()
+    shown = ["aekit", *methods, best_ae, peers["VUS-PR"].idxmax()]
+    order = list(dict.fromkeys(m for m in shown if m in means.index))
+    lines = [markdown(means.loc[order].fillna({"AUC-ROC < 0.5": 0}))]
+    wide = ok.pivot(index="series", columns="method", values="VUS-PR")
+    wide = wide[[m for m in order if m in wide][: len(methods) + 1]]
+    windows = {}  # dtaianomaly's fft window: one per series for its forecasters
+    for path in sorted((OUT / "series" / family).glob("*.npz")):
+        note = path.with_suffix(".dtai-lstm.json")
+        if note.exists():
+            windows[str(np.load(path)["name"])] = json.loads(note.read_text())["window"]
+    if windows:
+        wide["dtai window"] = [windows.get(k) for k in wide.index]
+    lines += ["", markdown(wide)]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("step", choices=("run", "score"))
+    parser.add_argument("step", choices=("run", "score", "summary"))
     parser.add_argument("--family", choices=FAMILIES, required=True)
     parser.add_argument("--method", choices=METHODS, help="score step only")
     parser.add_argument(
@@ -203,6 +244,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.step == "score":
         score_family(args.family, args.method, args.limit)
+    elif args.step == "summary":
+        print(summary(args.family, [m for m in args.methods.split(",") if m]))
     else:
         methods = [m for m in args.methods.split(",") if m]
         unknown = sorted(set(methods) - set(METHODS))

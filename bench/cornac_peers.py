@@ -66,23 +66,6 @@ def ensure_venv() -> Path:
     return python
 
 
-def write_split(name: str, data: Path) -> Path | None:
-    """The split files of one dataset (None: the dataset is not available)."""
-    sys.path.insert(0, str(HERE))
-    from aekit.metrics import strong_generalization_split
-    from recsys_topk import dataset_positives
-
-    pos = dataset_positives(name, data)
-    if pos is None:
-        return None
-    train, fold, target = strong_generalization_split(pos, random_state=0)
-    folder = WORK / "splits" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    for part, frame in {"train": train, "fold": fold, "target": target}.items():
-        frame[["user", "item"]].to_csv(folder / f"{part}.csv", index=False)
-    return folder
-
-
 def run_model(python: Path, folder: Path, model: str, seed: int) -> str:
     """One table row: train ``model`` in cornac's environment, judge its lists."""
     sys.path.insert(0, str(HERE))
@@ -117,9 +100,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.inside:
         return inside(Path(args.inside[0]), args.inside[1], int(args.inside[2]))
+    sys.path.insert(0, str(HERE))
+    from recbole_peers import write_split
+
     python = ensure_venv()
     for name in args.datasets:
-        folder = write_split(name, Path(args.data))
+        folder = write_split(name, Path(args.data), WORK)
         if folder is None:
             print(f"{name}: skipped (no ml-100k: see bench/recsys_topk.py)")
             continue

@@ -66,8 +66,9 @@ def ensure_venv() -> Path:
     return python
 
 
-def write_split(name: str, data: Path) -> Path | None:
-    """The split files of one dataset (None: the dataset is not available)."""
+def write_split(name: str, data: Path, work: Path = WORK) -> Path | None:
+    """The split files of one dataset under ``work`` (None: the dataset is not
+    available); cornac_peers.py writes the same splits under its own folder."""
     sys.path.insert(0, str(HERE))
     from aekit.metrics import strong_generalization_split
     from recsys_topk import dataset_positives
@@ -76,7 +77,7 @@ def write_split(name: str, data: Path) -> Path | None:
     if pos is None:
         return None
     train, fold, target = strong_generalization_split(pos, random_state=0)
-    folder = WORK / "splits" / name
+    folder = work / "splits" / name
     folder.mkdir(parents=True, exist_ok=True)
     for part, frame in {"train": train, "fold": fold, "target": target}.items():
         frame[["user", "item"]].to_csv(folder / f"{part}.csv", index=False)

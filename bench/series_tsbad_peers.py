@@ -213,12 +213,13 @@ def summary(family: str, methods: list[str]) -> str:
     ok = table[table.get("error", pd.Series(index=table.index)).isna()]
     means = ok.groupby("method")[["VUS-PR", "AUC-ROC", "seconds"]].mean()
     means.insert(0, "n", ok.groupby("method").size())
-    means["AUC-ROC < 0.5"] = ok[ok["AUC-ROC"] < 0.5].groupby("method").size()
+    below = ok[ok["AUC-ROC"] < 0.5].groupby("method").size()
+    means["AUC-ROC < 0.5"] = below.reindex(means.index, fill_value=0)
     peers = means.drop(["aekit", "aekit-own-threshold"])
     best_ae = peers.loc[peers.index.isin(AE_FAMILY), "VUS-PR"].idxmax()
     shown = ["aekit", *methods, best_ae, peers["VUS-PR"].idxmax()]
     order = list(dict.fromkeys(m for m in shown if m in means.index))
-    lines = [markdown(means.loc[order].fillna({"AUC-ROC < 0.5": 0}))]
+    lines = [markdown(means.loc[order])]
     wide = ok.pivot(index="series", columns="method", values="VUS-PR")
     wide = wide[[m for m in order if m in wide][: len(methods) + 1]]
     windows = {}  # dtaianomaly's fft window: one per series for its forecasters

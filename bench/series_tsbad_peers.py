@@ -221,7 +221,7 @@ def summary(family: str, methods: list[str]) -> str:
     order = list(dict.fromkeys(m for m in shown if m in means.index))
     lines = [markdown(means.loc[order])]
     wide = ok.pivot(index="series", columns="method", values="VUS-PR")
-    wide = wide[[m for m in order if m in wide][: len(methods) + 1]]
+    wide = wide[[m for m in ["aekit", *methods] if m in wide]]
     windows = {}  # dtaianomaly's fft window: one per series for its forecasters
     for path in sorted((OUT / "series" / family).glob("*.npz")):
         note = path.with_suffix(".dtai-lstm.json")

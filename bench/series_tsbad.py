@@ -23,7 +23,8 @@ IForest, AutoEncoder and PCA on aekit's window rule, fitted on the training
 part) are saved beside aekit's scores and judged by the same ``get_metrics``
 (rows ``sn-<name>``), so both benchmarks' peers meet one metric. So are the
 scores ``bench/series_tsbad_peers.py`` saves beside them (``EXTRA``:
-dtaianomaly's AutoEncoder and PyOD's TimeSeriesOD AutoEncoder).
+dtaianomaly's AutoEncoder, LSTM, CNN and Transformer; PyOD's TimeSeriesOD
+AutoEncoder, LSTMAD and MatrixProfile).
 
 Families: ``nab-tuning`` / ``nab-held`` (``series_nab.split_files``; train on
 the anomaly-free prefix by ``series_nab.load``'s rule) and ``gutentag-tuning``

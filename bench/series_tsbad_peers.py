@@ -1,16 +1,23 @@
-"""Two more autoencoder-family peers for ``bench/series_tsbad.py`` (issue 23).
+"""More time-series peers for ``bench/series_tsbad.py`` (issue 23).
 
-- ``dtai-ae``: dtaianomaly's ``AutoEncoder`` at its defaults, with its own
-  window rule ``window_size="fft"`` (the window has no default there) and
-  ``seed=0``. dtaianomaly pulls sktime, tslearn, numba and stumpy, so it runs
-  in its own environment, ``bench/out/dtai/venv``, made here on the local CPU
-  torch wheel (torch pinned on every pip line so nothing pulls a CUDA build).
+- ``dtai-ae``, ``dtai-lstm``, ``dtai-cnn``, ``dtai-transformer``:
+  dtaianomaly's ``AutoEncoder``, ``LongShortTermMemoryNetwork``,
+  ``ConvolutionalNeuralNetwork`` and ``Transformer`` at their defaults, with
+  its own window rule ``window_size="fft"`` (the window has no default there)
+  and ``seed=0``. dtaianomaly pulls sktime, tslearn, numba and stumpy, so it
+  runs in its own environment, ``bench/out/dtai/venv``, made here on the local
+  CPU torch wheel (torch pinned on every pip line so nothing pulls a CUDA
+  build).
 - ``pyod-tsod-ae``: PyOD's time-series wrapper ``TimeSeriesOD`` around its
   ``AutoEncoder`` (``pyod.models.ts_od``), all at their defaults (window 50,
   step 1, a point scored by the max over its windows, the AutoEncoder's own
   ``random_state=42``), run in the project's ``.venv`` with its PyOD.
+- ``pyod-lstmad``: PyOD's ``LSTMAD`` (``pyod.models.ts_lstm``) at its defaults,
+  torch's global generator seeded 0 (it has no seed parameter).
+- ``pyod-mp``: PyOD's ``MatrixProfile`` (``pyod.models.ts_matrix_profile``) at
+  its defaults; transductive, so fitted on the scored series itself.
 
-Both fit on the training part saved in each series' ``.npz`` by
+All but ``pyod-mp`` fit on the training part saved in each series' ``.npz`` by
 ``series_tsbad.py`` and score the whole scored series, as the semi-supervised
 peers there do. Scores go beside the ``.npz`` as ``<name>.<method>.npy`` with
 ``<name>.<method>.json`` (fit + score seconds, window); the ``.npz`` files,
@@ -19,6 +26,8 @@ judges them with TSB-AD's ``get_metrics`` like every other row.
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/series_tsbad_peers.py \
         run --family nab-held
+    .venv/bin/python bench/series_tsbad_peers.py summary --family nab-held \
+        --methods pyod-lstmad,pyod-mp,dtai-lstm,dtai-cnn,dtai-transformer
 """
 
 from __future__ import annotations

@@ -174,6 +174,18 @@ def test_rate_with_labels_blends_the_label_free_share(data, monkeypatch):
     assert det.labels_.mean() == pytest.approx(det.contamination_estimate_, abs=2 / N)
 
 
+def test_rate_with_labels_covers_the_known_anomalies(data, monkeypatch):
+    # a label-free rule that flags nothing and known anomalies the score ranks
+    # low would blend to a rate below the known share; it is floored there
+    monkeypatch.setattr(aekit.thresholds, "auto_threshold", lambda s: np.inf)
+    X, _ = data
+    y = np.where(np.arange(N) < 30, 1, -1)  # all 30 anomalies known: 6%
+    det = aekit.AnomalyDetector(quick_model(), contamination="auto", random_state=0)
+    det.fit(X, y)
+    assert det.contamination_estimate_ >= 30 / N
+    assert det.labels_.mean() == pytest.approx(det.contamination_estimate_, abs=2 / N)
+
+
 def test_save_load_keep_the_labelled_score(data, labelled, tmp_path):
     X, _ = data
     labelled.save(tmp_path / "det")

@@ -325,13 +325,15 @@ class LabelsMixin:
         blended (`blended_rate`) with the share that the label-free rule
         (`aekit.thresholds.auto_threshold`) flags on the same scores; with
         ``contamination="auto"`` the threshold flags that share of the
-        training rows. Both rates are read on the unsupervised training
-        scores: the forest has seen the known anomalies, so its in-sample
-        scores would bias the cut (see docs/anomaly.md)."""
+        training rows (at least the share of known anomalies). Both rates
+        are read on the unsupervised training scores: the forest has seen
+        the known anomalies, so its in-sample scores would bias the cut (see
+        docs/anomaly.md)."""
         estimate, interval = label_rate(unsupervised_scores, labels)
         cut = thresholds.auto_threshold(unsupervised_scores)
         label_free = float(np.mean(unsupervised_scores > cut))
-        rate = blended_rate(estimate, label_free)
+        # never below the share of rows the labels name as anomalies
+        rate = max(blended_rate(estimate, label_free), float(np.mean(labels == 1)))
         self.contamination_estimate_ = rate
         self.contamination_interval_ = interval
         self.label_rate_ = estimate

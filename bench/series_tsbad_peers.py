@@ -38,13 +38,12 @@ import io
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from series_tsbad import EXTRA, FAMILIES, OUT, VENV, report
+from series_tsbad import EXTRA, FAMILIES, OUT, VENV, build_venv, report
 
 DTAI = Path("bench/out/dtai")
 DTAI_VENV = DTAI / "venv"
@@ -53,17 +52,7 @@ METHODS = tuple(EXTRA)
 
 def make_dtai_venv() -> None:
     """Create bench/out/dtai/venv with dtaianomaly 0.5.1 on torch 2.13.0."""
-    python = DTAI_VENV / "bin" / "python"
-    if python.exists():
-        return
-    subprocess.run([sys.executable, "-m", "venv", str(DTAI_VENV)], check=True)
-    pip = [str(python), "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, "torch==2.13.0"], check=True)
-    subprocess.run([*pip, "dtaianomaly==0.5.1", "torch==2.13.0"], check=True)
-    freeze = subprocess.run(
-        [str(python), "-m", "pip", "freeze"], check=True, capture_output=True
-    )
-    (DTAI / "freeze.txt").write_bytes(freeze.stdout)
+    build_venv(DTAI_VENV, ["dtaianomaly==0.5.1"], DTAI)
 
 
 def dtai_fit_score(det, train: np.ndarray, values: np.ndarray, one_left: int):

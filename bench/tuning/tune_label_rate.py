@@ -35,7 +35,7 @@ from tune_detector import TUNING_SETS  # noqa: E402
 import aekit  # noqa: E402
 from aekit import thresholds  # noqa: E402
 from aekit.estimators import _labels  # noqa: E402
-from aekit.estimators._label_rate import label_rate  # noqa: E402
+from aekit.estimators._label_rate import blended_rate, label_rate  # noqa: E402
 from semi_supervised import RATIOS, load, partial_labels, split  # noqa: E402
 
 OUT = BENCH / "out" / "tune_label_rate"
@@ -82,11 +82,6 @@ def rates(cache, seed: int, ratio: float) -> tuple[float, float]:
     return estimate, float(np.mean(u > thresholds.auto_threshold(u)))
 
 
-def blend(estimate: float, label_free: float, w: float) -> float:
-    low, high = max(estimate, 1e-6), max(label_free, 1e-6)
-    return float(np.exp(w * np.log(low) + (1 - w) * np.log(high)))
-
-
 def report(names: list[str]) -> None:
     paths = {n: OUT / f"{n}.npz" for n in names}
     caches = {n: np.load(p) for n, p in paths.items() if p.exists()}
@@ -102,7 +97,8 @@ def report(names: list[str]) -> None:
             hits = {True: 0, False: 0}
             for name, cache in caches.items():
                 true = np.mean([cache[f"true_{s}"] for s in SEEDS])
-                rate = np.mean([blend(*rates(cache, s, ratio), w) for s in SEEDS])
+                each = [blended_rate(*rates(cache, s, ratio), w) for s in SEEDS]
+                rate = np.mean(each)
                 hits[family[name]] += bool(true / 2 <= rate <= 2 * true)
             cells.append(f"{hits[True]} / {hits[False]}")
             total += hits[True]

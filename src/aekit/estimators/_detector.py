@@ -274,8 +274,9 @@ class AnomalyDetector(
                 self.decision_scores_ = self._fit_latent_distance(X)
             else:
                 self.decision_scores_ = self._scores(X)
-            self.threshold_ = self._threshold(self.decision_scores_)
-            if labels is not None:
+            if labels is None:
+                self.threshold_ = self._threshold(self.decision_scores_)
+            else:
                 self._label_threshold(labels, unsupervised)
             self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self

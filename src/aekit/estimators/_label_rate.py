@@ -74,13 +74,14 @@ def _best_cut(anomalies: np.ndarray, normals: np.ndarray) -> float:
     return float(cuts[best])
 
 
-def blended_rate(label_estimate: float, label_free: float) -> float:
+def blended_rate(
+    label_estimate: float, label_free: float, weight: float = LABEL_WEIGHT
+) -> float:
     """The rate the threshold uses: the geometric blend ``label^w *
-    label_free^(1 - w)`` with ``w = LABEL_WEIGHT``. The labels' rate errs by
+    label_free^(1 - w)`` with ``w = weight`` (`LABEL_WEIGHT`). The labels' rate errs by
     a factor that more labels do not shrink (normal rows above the cut count
     as anomalies; known anomalies that the score ranks low move the cut
     down), and the label-free rule errs independently of it, so a fixed blend
     in log space errs less than either."""
     low, high = max(label_estimate, MIN_RATE), max(label_free, MIN_RATE)
-    w = LABEL_WEIGHT
-    return float(np.exp(w * np.log(low) + (1 - w) * np.log(high)))
+    return float(np.exp(weight * np.log(low) + (1 - weight) * np.log(high)))

@@ -325,7 +325,8 @@ class LabelsMixin:
         blended (`blended_rate`) with the share that the label-free rule
         (`aekit.thresholds.auto_threshold`) flags on the same scores; with
         ``contamination="auto"`` the threshold flags that share of the
-        training rows (at least the share of known anomalies). Both rates
+        training rows (at least the share of known anomalies), else the
+        given ``contamination`` sets ``threshold_``. Both rates
         are read on the unsupervised training scores: the forest has seen
         the known anomalies, so its in-sample scores would bias the cut (see
         docs/anomaly.md)."""
@@ -339,6 +340,8 @@ class LabelsMixin:
         self.label_rate_ = estimate
         if self.contamination == "auto":
             self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - rate))
+        else:
+            self.threshold_ = self._threshold(self.decision_scores_)  # type: ignore[attr-defined]
 
     def _score_components(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """The ranks (among the training rows) of the unsupervised score and

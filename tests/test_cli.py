@@ -247,3 +247,19 @@ def test_model_of_complete_numbers_refuses_empty_cells(
             err = run_error(argv, capsys)
             assert "has empty cells in 3 rows (first at row 3)" in err
             assert "fitted on complete numbers" in err and "aekit impute" in err
+
+
+def test_csv_separator_and_decimal_comma_are_found(tmp_path):
+    from aekit.data.tabular import csv_separator, read_frame
+
+    for sep in (";", "\t", "|", ","):
+        path = tmp_path / "t.csv"
+        path.write_text(f"a{sep}b{sep}name\n1.5{sep}2{sep}x y\n3{sep}4{sep}z\n")
+        assert csv_separator(path) == sep
+        frame = read_frame(path)
+        assert list(frame.columns) == ["a", "b", "name"]
+        assert frame["a"].tolist() == [1.5, 3.0]
+    path.write_text("a;b\n1,5;2\n-0,25;4\n")  # a decimal comma beside semicolons
+    assert read_frame(path)["a"].tolist() == [1.5, -0.25]
+    path.write_text("a;b\n1,5;x\n2;y\n")  # text that is not all numbers stays text
+    assert read_frame(path)["a"].tolist() == ["1,5", "2"]

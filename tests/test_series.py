@@ -328,3 +328,90 @@ def test_cli_detect_series_end_to_end(tmp_path):
     assert len(scores) == 600 and scores["label"].iloc[450:480].any()
     assert_picture(png)
     assert aekit.load(model).window_ == PERIOD
+
+
+def _skab_like_file(tmp_path, sep=";"):
+    """A two-channel series in SKAB's file layout: semicolons, a datetime
+    column first, label columns last; a level shift at rows 300-339."""
+    x = np.column_stack([wave(400, seed=11), wave(400, seed=12)])
+    x[300:340, 1] += 5.0
+    frame = pd.DataFrame(x, columns=["Pressure", "Current"])
+    stamps = pd.date_range("2020-03-09 10:14:33", periods=400, freq="s")
+    frame.insert(0, "datetime", stamps.strftime("%Y-%m-%d %H:%M:%S"))
+    frame["anomaly"] = 0.0
+    path = tmp_path / "series.csv"
+    frame.to_csv(path, sep=sep, index=False)
+    return path, frame
+
+
+def _detect(path, out, *extra):
+    from aekit.cli.main import main
+
+    main(
+        ["detect", str(path), "--series", "--drop", "anomaly", "-o", str(out),
+         "--random-state", "0", *extra]
+    )  # fmt: skip
+    return pd.read_csv(out)
+
+
+def test_cli_series_fits_on_the_first_rows_and_scores_every_row(tmp_path):
+    path, _ = _skab_like_file(tmp_path)
+    scores = _detect(path, tmp_path / "s.csv", "--train-rows", "200")
+    assert list(scores.columns) == ["datetime", "score", "label"]
+    assert len(scores) == 400
+    assert scores["label"].iloc[300:340].mean() > 0.5  # the shift, unseen in fit
+    assert scores["label"].iloc[:200].mean() < 0.05
+
+
+def test_cli_series_fit_on_a_file_and_score_with_the_saved_model(tmp_path, capsys):
+    from aekit.cli.main import main
+
+    path, frame = _skab_like_file(tmp_path)
+    train = tmp_path / "train.csv"
+    frame.iloc[:200].to_csv(train, sep=";", index=False)
+    whole = _detect(
+        path, tmp_path / "a.csv", "--fit-on", str(train), "--model-dir",
+        str(tmp_path / "m"),
+    )  # fmt: skip
+    first = _detect(path, tmp_path / "b.csv", "--train-rows", "200")
+    np.testing.assert_allclose(whole["score"], first["score"], rtol=1e-9)
+    main(["score", str(tmp_path / "m"), str(path), "--drop", "anomaly",
+          "-o", str(tmp_path / "c.csv")])  # fmt: skip
+    saved = pd.read_csv(tmp_path / "c.csv")
+    np.testing.assert_allclose(saved["score"], whole["score"], rtol=1e-9)
+    assert (saved["label"] == whole["label"]).all()
+    assert "points flagged" in capsys.readouterr().out
+
+
+def test_cli_series_training_period_errors(tmp_path, capsys):
+    from aekit.cli.main import main
+
+    path, frame = _skab_like_file(tmp_path)
+    other = tmp_path / "other.csv"
+    frame.drop(columns="Current").to_csv(other, sep=";", index=False)
+    for extra, message in [
+        (["--train-rows", "1"], "--train-rows must be between 2"),
+        (["--train-rows", "999"], "--train-rows must be between 2"),
+        (["--fit-on", str(other)], "they must match"),
+        (["--fit-on", str(other), "--train-rows", "9"], "not both"),
+    ]:
+        status = main(["detect", str(path), "--series", "--drop", "anomaly",
+                       "-o", str(tmp_path / "x.csv"), *extra])  # fmt: skip
+        assert status == 1 and message in capsys.readouterr().err
+
+
+def test_cli_train_series_model_then_score(tmp_path):
+    from aekit.cli.main import main
+
+    path, frame = _skab_like_file(tmp_path)
+    train = tmp_path / "train.csv"
+    frame.iloc[:200].to_csv(train, sep=";", index=False)
+    model = tmp_path / "m"
+    assert main(["train", str(train), "--model", "series", "--drop", "anomaly",
+                 "--random-state", "0", "-o", str(model)]) == 0  # fmt: skip
+    assert main(["score", str(model), str(path), "--drop", "anomaly",
+                 "-o", str(tmp_path / "s.csv")]) == 0  # fmt: skip
+    scored = pd.read_csv(tmp_path / "s.csv")
+    detected = _detect(path, tmp_path / "d.csv", "--fit-on", str(train))
+    np.testing.assert_allclose(scored["score"], detected["score"], rtol=1e-9)
+    assert list(scored.columns) == ["datetime", "score", "label"]

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 T = TypeVar("T", bound=type)
 
-INPUT_KINDS = ("table", "images", "any", "ratings")
+INPUT_KINDS = ("table", "images", "any", "ratings", "series")
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,9 @@ DATA_HELP = (
     "files (.npy and Parquet are read in chunks, never whole)"
 )
 TABLE_HELP = (
-    "CSV, TSV, Parquet, NPY or NPZ file (text columns and empty cells allowed), "
-    "or a directory of Parquet files (numeric .npy and Parquet are read in "
+    "CSV (fields separated by , ; tab or |), TSV, Parquet, NPY or NPZ file "
+    "(text columns and empty cells allowed), or a directory of Parquet files "
+    "(numeric .npy and Parquet are read in "
     "chunks, never whole; tables with text columns in memory)"
 )
 OUTPUT_HELP = ".csv, .parquet or .npy"
@@ -258,6 +259,14 @@ def read_table_or_images(args: argparse.Namespace) -> Any:
     return read_table_input(args)
 
 
+def read_series_input(args: argparse.Namespace) -> pd.DataFrame:
+    """`aekit train` reader for models with input kind "series": the channels
+    indexed by a first column that is not numeric (the timestamps), if any."""
+    from aekit.cli.series import read_series
+
+    return read_series(args.data, None, args.drop)
+
+
 def read_ratings_input(args: argparse.Namespace) -> pd.DataFrame:
     """`aekit train` reader for models with input kind "ratings": a CSV/TSV
     ratings table with a header, or MovieLens 100K ``u.data``."""
@@ -270,4 +279,5 @@ INPUT_READERS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "images": read_image_input,
     "any": read_table_or_images,
     "ratings": read_ratings_input,
+    "series": read_series_input,
 }

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from aekit.cli._io import read_data, read_input
+from aekit.data.tabular import read_csv
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
@@ -55,9 +56,10 @@ def read_features_and_labels(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _label_file(path: str) -> np.ndarray:
-    table = pd.read_csv(path) if not path.endswith((".parquet", ".pq")) else None
-    if table is None:
+    if path.endswith((".parquet", ".pq")):
         table = pd.read_parquet(path)
+    else:
+        table = read_csv(path)
     if "label" in table.columns:
         return table["label"].to_numpy()
     if table.shape[1] != 1:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from aekit import persistence, plotting, registry
+from aekit.cli import series
 from aekit.cli._io import (
     DATA_HELP,
     INPUT_READERS,
@@ -29,6 +30,7 @@ from aekit.cli._io import (
 )
 from aekit.data.chunks import ChunkedTable
 from aekit.demo import run_demo
+from aekit.estimators import SeriesDetector
 from aekit.exceptions import AekitError
 from aekit.training.distributed import is_main_process
 
@@ -154,13 +156,14 @@ def _without_nproc(argv: list[str]) -> list[str]:
     return rest
 
 
-def _load_and_read(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The saved model and DATA, read as `aekit train` and `aekit detect` read
-    it: empty cells are missing values wherever the model takes tables. A model
-    fitted on a mixed-type table reads the file whole (such tables do not
-    stream); one fitted on complete numbers refuses empty cells and text with
-    what to do instead."""
-    estimator = persistence.load(args.model)
+def _load_and_read(args: argparse.Namespace, estimator: Any = None) -> tuple[Any, Any]:
+    """The saved model (``estimator`` when loaded already) and DATA, read as
+    `aekit train` and `aekit detect` read it: empty cells are missing values
+    wherever the model takes tables. A model fitted on a mixed-type table reads
+    the file whole (such tables do not stream); one fitted on complete numbers
+    refuses empty cells and text with what to do instead."""
+    if estimator is None:
+        estimator = persistence.load(args.model)
     if _fitted_on_table(estimator):  # named columns, any type, empty cells
         return estimator, read_data(args.data, args.drop, tables=True)
     X = read_for_model(args.data, args.drop, estimator)
@@ -247,7 +250,11 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> None:
-    estimator, X = _load_and_read(args)
+    estimator = persistence.load(args.model)
+    if isinstance(estimator, SeriesDetector):  # saved by `aekit detect --series`
+        series.score_series(estimator, args)
+        return
+    estimator, X = _load_and_read(args, estimator)
     if hasattr(estimator, "reconstruction_error"):
         _write_rows(
             X, estimator.reconstruction_error, args, lambda _: ["reconstruction_error"]

@@ -43,11 +43,7 @@ def read_frame(
     if suffix in (".npy", ".npz"):
         return _two_d(_read_numpy(path), path)
     if suffix in (".csv", ".tsv", ".txt"):
-        sep = "\t" if suffix == ".tsv" else ","
-        try:
-            frame = pd.read_csv(path, sep=sep)
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise ValueError(f"could not read {path} as CSV: {exc}") from None
+        frame = read_csv(path)
     elif suffix in (".parquet", ".pq"):
         try:
             frame = pd.read_parquet(path)
@@ -68,6 +64,54 @@ def read_frame(
     if frame.shape[1] == 0 or len(frame) == 0:
         raise ValueError(f"{path} has no {'columns' if len(frame) else 'rows'}")
     return frame
+
+
+SEPARATORS = (",", ";", "\t", "|")
+
+
+def csv_separator(path: str | os.PathLike) -> str:
+    """The field separator of a text table: tab for .tsv, else the one of
+    `SEPARATORS` that occurs most often in the header line and as often in the
+    next (semicolons are common where the decimal mark is a comma), "," when
+    none does."""
+    path = Path(path)
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = [line for line in (handle.readline() for _ in range(2)) if line]
+    if not lines:
+        return ","
+    counts = {sep: lines[0].count(sep) for sep in SEPARATORS}
+    present = [sep for sep in SEPARATORS if counts[sep]]
+    steady = [sep for sep in present if lines[-1].count(sep) == counts[sep]]
+    candidates = steady or present
+    return max(candidates, key=counts.__getitem__) if candidates else ","
+
+
+def read_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """A CSV/TSV table with a header row, its separator found by `csv_separator`;
+    with semicolons, text columns that are numbers written with a decimal comma
+    ("1,5") are read as numbers."""
+    sep = csv_separator(path)
+    try:
+        frame = pd.read_csv(path, sep=sep)
+        if sep == ";" and _decimal_commas(frame):
+            frame = pd.read_csv(path, sep=sep, decimal=",")
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"could not read {path} as CSV: {exc}") from None
+    return frame
+
+
+def _decimal_commas(frame: pd.DataFrame) -> bool:
+    """Whether some text column holds only numbers with a decimal comma."""
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column):
+            continue
+        text = column.dropna().astype(str)
+        if len(text) and text.str.fullmatch(r"[-+]?\d*,\d+([eE][-+]?\d+)?").all():
+            return True
+    return False
 
 
 def frame_to_array(frame: pd.DataFrame, source: Path | str = "data") -> np.ndarray:

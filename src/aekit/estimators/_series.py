@@ -31,7 +31,7 @@ CALIBRATIONS = ("in-sample", "cross-fit")
 MODELS = ("dense", "conv")
 
 
-@register("series")
+@register("series", input_kind="series")
 class SeriesDetector(
     ScoresMixin,
     EventsMixin,

@@ -415,3 +415,38 @@ def test_cli_train_series_model_then_score(tmp_path):
     detected = _detect(path, tmp_path / "d.csv", "--fit-on", str(train))
     np.testing.assert_allclose(scored["score"], detected["score"], rtol=1e-9)
     assert list(scored.columns) == ["datetime", "score", "label"]
+
+
+def test_cli_series_fleet_folder(tmp_path):
+    from aekit.cli.main import main
+
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    for name, seed in (("pump_a", 21), ("pump_b", 22)):
+        x = np.column_stack([wave(300, seed=seed), wave(300, seed=seed + 10)])
+        if name == "pump_b":
+            x[220:250, 0] += 5.0
+        pd.DataFrame(x, columns=["flow", "current"]).to_csv(
+            fleet / f"{name}.csv", index=False
+        )
+    out, png = tmp_path / "s.csv", tmp_path / "p.png"
+    assert main(["detect", str(fleet), "--series", "--train-rows", "150",
+                 "-o", str(out), "--plot", str(png), "--model-dir",
+                 str(tmp_path / "m"), "--random-state", "0"]) == 0  # fmt: skip
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["series", "index", "score", "label"]
+    b = table[table["series"] == "pump_b"].reset_index(drop=True)
+    assert len(b) == 300 and b["label"].iloc[220:250].mean() > 0.5
+    assert (tmp_path / "p_pump_a.png").is_file() and (
+        tmp_path / "p_pump_b.png"
+    ).is_file()
+    # unsupervised: fit on both whole series, segments back in each one's rows
+    assert main(["detect", str(fleet), "--series", "-o", str(out),
+                 "--random-state", "0"]) == 0  # fmt: skip
+    whole = pd.read_csv(out)
+    assert len(whole) == 600 and whole.groupby("series").size().tolist() == [300, 300]
+    b = whole[whole["series"] == "pump_b"].reset_index(drop=True)
+    assert b["label"].iloc[220:250].all() and not whole["label"].iloc[:300].any()
+    assert main(["score", str(tmp_path / "m"), str(fleet), "-o",
+                 str(tmp_path / "c.csv")]) == 0  # fmt: skip
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "c.csv")["score"], table["score"])

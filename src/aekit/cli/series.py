@@ -15,6 +15,7 @@ import pandas as pd
 from aekit import persistence
 from aekit.data import read_frame
 from aekit.estimators import SeriesDetector
+from aekit.estimators._series_events import shifted
 
 MAX_PANELS = 8  # channels drawn; the score panel comes below them
 
@@ -24,9 +25,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--series",
         action="store_true",
-        help="the file is a time series (rows in time order): score every point "
-        "with SeriesDetector (see docs/series.md); the contamination default is "
-        "then 'control' (a control limit on the training scores)",
+        help="the file is a time series (rows in time order), or a folder of them "
+        "(a fleet of machines of one kind, one file each): score every point with "
+        "SeriesDetector (see docs/series.md); the contamination default is then "
+        "'control' (a control limit on the training scores)",
     )
     parser.add_argument(
         "--time-column",
@@ -113,91 +115,153 @@ def _contamination(text: str | None) -> float | str:
         ) from None
 
 
+SERIES_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
+
+
+def read_fleet(
+    path: str, time_column: str | None, drop: list[str] | None
+) -> tuple[list[str], list[pd.DataFrame], bool]:
+    """The series of a file, or of every table file in a folder (a fleet of
+    machines of one kind, one file each, sorted by name): their names (file
+    stems), the series and whether ``path`` is a folder."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return [folder.stem], [read_series(path, time_column, drop)], False
+    files = sorted(f for f in folder.iterdir() if f.suffix.lower() in SERIES_SUFFIXES)
+    if not files:
+        raise ValueError(
+            f"{path} is a folder with no series files ({', '.join(SERIES_SUFFIXES)})"
+        )
+    frames = [read_series(str(f), time_column, drop) for f in files]
+    return [f.stem for f in files], frames, True
+
+
 def cmd_detect_series(args: argparse.Namespace) -> None:
-    """Fit on the series (or on its first --train-rows rows, or on --fit-on),
-    score every point, write scores, plot, save."""
-    frame = read_series(args.data, args.time_column, args.drop)
+    """Fit on the series (or on the first --train-rows rows of each, or on
+    --fit-on), score every point, write scores, plot, save."""
+    names, frames, many = read_fleet(args.data, args.time_column, args.drop)
     detector = SeriesDetector(
         _window(args.window),
         model=args.window_model,
         contamination=_contamination(args.contamination),
         random_state=args.random_state,
     )
-    train = _training_period(args, frame)
+    train = _training_period(args, frames)
     if train is None:
-        detector.fit(frame)
-        scores, segments = detector.decision_scores_, detector.segments_
+        detector.fit(frames)
+        if many:  # (fitted on the list: its scores and segments, series by series)
+            scores, segments = _split(detector, frames)
+        else:
+            scores, segments = [detector.decision_scores_], [detector.segments_]
     else:
         detector.fit(train)
-        scores, segments = detector.decision_function(frame), detector.segments(frame)
-    write_scores(frame, scores, segments, args.output)
-    print(
-        f"window {detector.window_}: {len(segments)} segments, "
-        f"{sum(s['end'] - s['start'] + 1 for s in segments)} of {len(frame)} points "
-        f"flagged (threshold {detector.threshold_:.5g})"
-    )
-    for seg in segments[:10]:
-        print(
-            f"  {seg['start_time']} .. {seg['end_time']}: peak "
-            f"{seg['peak_score']:.3g}, channels {', '.join(seg['channels'][:3])}"
-        )
+        scores, segments = detector.decision_function(frames), detector.segments(frames)
+    _write(_score_table(names, frames, scores, segments, many), args.output)
+    print(f"window {detector.window_}, threshold {detector.threshold_:.5g}:")
+    _report(names, frames, segments, many)
     if args.model_dir:
         persistence.save(detector, args.model_dir)
         print(f"saved the detector to {args.model_dir}")
     if args.plot:
-        figure = series_figure(frame, scores, segments, detector.threshold_)
-        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(args.plot, dpi=100)
-        print(f"wrote {args.plot}")
+        pictures = zip(names, frames, scores, segments, strict=True)
+        for name, frame, score, found in pictures:
+            path = Path(args.plot)
+            if many:  # one picture per series: PLOT's name with the series'
+                path = path.with_name(f"{path.stem}_{name}{path.suffix}")
+            figure = series_figure(frame, score, found, detector.threshold_)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            figure.savefig(path, dpi=100)
+            print(f"wrote {path}")
+
+
+def _split(detector: SeriesDetector, frames: list[pd.DataFrame]) -> tuple[list, list]:
+    """A detector fitted on a list of series: each series' training scores
+    and segments (``decision_scores_`` and ``segments_`` run end to end)."""
+    scores, segments = [], []
+    ends = np.cumsum([len(f) for f in frames])
+    for frame, end in zip(frames, ends, strict=True):
+        start = end - len(frame)
+        scores.append(detector.decision_scores_[start:end])
+        found = [seg for seg in detector.segments_ if start <= seg["start"] < end]
+        segments.append([shifted(seg, -start) for seg in found])
+    return scores, segments
 
 
 def score_series(detector: SeriesDetector, args: argparse.Namespace) -> None:
     """`aekit score` with a detector saved by ``aekit detect --series``: the
-    score and 0/1 label of every point of the series DATA."""
-    frame = read_series(args.data, detector.time_column, args.drop)
+    score and 0/1 label of every point of the series DATA (a file, or a folder
+    of them)."""
+    names, frames, many = read_fleet(args.data, detector.time_column, args.drop)
     if detector.time_column is not None:  # the detector reads it as a column
-        frame = frame.reset_index()
-    scores, segments = detector.decision_function(frame), detector.segments(frame)
+        frames = [frame.reset_index() for frame in frames]
+    scores, segments = detector.decision_function(frames), detector.segments(frames)
     if detector.time_column is not None:
-        frame = frame.set_index(detector.time_column)
-    write_scores(frame, scores, segments, args.output)
-    flagged = sum(s["end"] - s["start"] + 1 for s in segments)
-    print(f"{len(segments)} segments, {flagged} of {len(frame)} points flagged")
+        frames = [frame.set_index(detector.time_column) for frame in frames]
+    _write(_score_table(names, frames, scores, segments, many), args.output)
+    _report(names, frames, segments, many)
 
 
-def _training_period(args: argparse.Namespace, frame: pd.DataFrame) -> Any:
-    """The normal period to fit on (--train-rows or --fit-on), or None: fit on
-    the whole series."""
+def _report(
+    names: list[str], frames: list[pd.DataFrame], segments: list[list], many: bool
+) -> None:
+    """Flagged points and the first segments, series by series."""
+    for name, frame, found in zip(names, frames, segments, strict=True):
+        flagged = sum(seg["end"] - seg["start"] + 1 for seg in found)
+        where = f"{name}: " if many else ""
+        print(f"{where}{len(found)} segments, {flagged} of {len(frame)} points flagged")
+        for seg in found[:10]:
+            print(
+                f"  {seg['start_time']} .. {seg['end_time']}: peak "
+                f"{seg['peak_score']:.3g}, channels {', '.join(seg['channels'][:3])}"
+            )
+
+
+def _training_period(args: argparse.Namespace, frames: list[pd.DataFrame]) -> Any:
+    """The normal period to fit on (the first --train-rows rows of each series,
+    or the series of --fit-on), or None: fit on the whole series."""
     if args.train_rows is not None and args.fit_on:
         raise ValueError("give --train-rows or --fit-on, not both")
     if args.fit_on:
-        train = read_series(args.fit_on, args.time_column, args.drop)
-        if list(train.columns) != list(frame.columns):
-            raise ValueError(
-                f"--fit-on {args.fit_on} has channels {[str(c) for c in train.columns]}"
-                f", DATA has {[str(c) for c in frame.columns]}: they must match"
-            )
+        _, train, _ = read_fleet(args.fit_on, args.time_column, args.drop)
+        for part in train:
+            if list(part.columns) != list(frames[0].columns):
+                raise ValueError(
+                    f"--fit-on {args.fit_on} has channels "
+                    f"{[str(c) for c in part.columns]}, DATA has "
+                    f"{[str(c) for c in frames[0].columns]}: they must match"
+                )
         return train
     if args.train_rows is None:
         return None
-    if not 2 <= args.train_rows <= len(frame):
+    shortest = min(len(frame) for frame in frames)
+    if not 2 <= args.train_rows <= shortest:
         raise ValueError(
-            f"--train-rows must be between 2 and the series' {len(frame)} rows, got "
+            f"--train-rows must be between 2 and the series' {shortest} rows, got "
             f"{args.train_rows}"
         )
-    return frame.iloc[: args.train_rows]
+    return [frame.iloc[: args.train_rows] for frame in frames]
 
 
-def write_scores(
-    frame: pd.DataFrame, scores: np.ndarray, segments: list[dict], path: str
-) -> None:
-    """One row per time point: its time, score and 0/1 label (inside a flagged
-    segment)."""
-    labels = np.zeros(len(frame), np.int64)
-    for seg in segments:
-        labels[seg["start"] : seg["end"] + 1] = 1
-    table = pd.DataFrame({"score": scores, "label": labels}, index=frame.index)
-    _write(table.reset_index(), path)
+def _score_table(
+    names: list[str],
+    frames: list[pd.DataFrame],
+    scores: list[np.ndarray],
+    segments: list[list],
+    many: bool,
+) -> pd.DataFrame:
+    """One row per time point: (the series' name, for a folder,) its time, score
+    and 0/1 label (inside a flagged segment)."""
+    tables = []
+    for name, frame, score, found in zip(names, frames, scores, segments, strict=True):
+        labels = np.zeros(len(frame), np.int64)
+        for seg in found:
+            labels[seg["start"] : seg["end"] + 1] = 1
+        table = pd.DataFrame({"score": score, "label": labels}, index=frame.index)
+        table = table.reset_index()
+        if many:
+            table.insert(0, "series", name)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
 
 
 def _write(table: pd.DataFrame, path: str) -> None:

@@ -1,6 +1,7 @@
 """Every plot renders to a PNG."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from aekit import plotting
@@ -21,7 +22,29 @@ FIGURES = {
         rng.random(200), threshold=0.9, labels=rng.random(200) > 0.9
     ),
     "feature_errors": lambda: plotting.feature_errors(rng.random(8), list("abcdefgh")),
+    "series_scores_1d": lambda: plotting.series_scores(
+        rng.normal(size=300),
+        rng.random(300),
+        threshold=0.9,
+        segments=[{"start": 100, "end": 120}],
+    ),  # fmt: skip
+    "series_scores_frame": lambda: plotting.series_scores(
+        pd.DataFrame(
+            rng.normal(size=(300, 12)),
+            index=pd.date_range("2026-01-01", periods=300, freq="s"),
+        ),
+        rng.random(300),
+        segments=[{"start": 0, "end": 5}],
+    ),
 }
+
+
+def test_series_scores_panels():
+    """One panel per channel up to ``max_channels``, then the score's."""
+    fig = plotting.series_scores(rng.normal(size=(50, 12)), rng.random(50))
+    assert len(fig.axes) == 9 and fig.axes[-1].get_ylabel() == "score"
+    fig = plotting.series_scores(rng.normal(size=(50, 2)), rng.random(50))
+    assert [a.get_ylabel() for a in fig.axes] == ["channel 0", "channel 1", "score"]
 
 
 @pytest.mark.parametrize("name", sorted(FIGURES))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -104,6 +105,46 @@ def score_histogram(
     ax.set(xlabel="anomaly score", ylabel="count")
     if labels is not None or threshold is not None:
         ax.legend()
+    return fig
+
+
+def series_scores(
+    series: object,
+    scores: np.ndarray,
+    *,
+    threshold: float | None = None,
+    segments: Sequence[dict] = (),
+    max_channels: int = 8,
+) -> Figure:
+    """A series and its point scores: one panel per channel (the first
+    ``max_channels``), the score with the threshold below, and the flagged
+    ``segments`` (dicts with row positions ``start`` and ``end``, as
+    `aekit.SeriesDetector.segments` gives) shaded in every panel. ``series``:
+    a DataFrame (its index is the time axis) or an array (n_time,) or
+    (n_time, n_channels)."""
+    if hasattr(series, "columns"):
+        frame: Any = series
+        x = np.asarray(frame.index)
+        names = [str(c) for c in frame.columns]
+        values = np.asarray(frame.to_numpy(dtype=np.float64))
+    else:
+        values = np.asarray(series, dtype=np.float64)
+        values = values.reshape(len(values), -1)
+        x = np.arange(len(values))
+        names = [f"channel {c}" for c in range(values.shape[1])]
+    shown = min(values.shape[1], max_channels)
+    fig = Figure(figsize=(10, 1.8 * (shown + 1)), layout="constrained")
+    axes = fig.subplots(shown + 1, 1, sharex=True, squeeze=False)[:, 0]
+    for c, ax in enumerate(axes[:-1]):
+        ax.plot(x, values[:, c], lw=0.8)
+        ax.set_ylabel(names[c])
+    axes[-1].plot(x, np.asarray(scores, dtype=np.float64), lw=0.8, color="black")
+    if threshold is not None:
+        axes[-1].axhline(threshold, color="red", ls="--", lw=0.8)
+    axes[-1].set_ylabel("score")
+    for seg in segments:
+        for ax in axes:
+            ax.axvspan(x[seg["start"]], x[seg["end"]], color="red", alpha=0.2)
     return fig
 
 

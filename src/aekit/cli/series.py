@@ -12,12 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aekit import persistence
+from aekit import persistence, plotting
 from aekit.data import read_frame
 from aekit.estimators import SeriesDetector
 from aekit.estimators._series_events import shifted
-
-MAX_PANELS = 8  # channels drawn; the score panel comes below them
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -168,7 +166,9 @@ def cmd_detect_series(args: argparse.Namespace) -> None:
             path = Path(args.plot)
             if many:  # one picture per series: PLOT's name with the series'
                 path = path.with_name(f"{path.stem}_{name}{path.suffix}")
-            figure = series_figure(frame, score, found, detector.threshold_)
+            figure = plotting.series_scores(
+                frame, score, threshold=detector.threshold_, segments=found
+            )
             path.parent.mkdir(parents=True, exist_ok=True)
             figure.savefig(path, dpi=100)
             print(f"wrote {path}")
@@ -273,31 +273,3 @@ def _write(table: pd.DataFrame, path: str) -> None:
         np.save(path, table[["score", "label"]].to_numpy())
     else:
         table.to_csv(path, index=False)
-
-
-def series_figure(
-    frame: pd.DataFrame, scores: np.ndarray, segments: list[dict], threshold: float
-) -> Any:
-    """One panel per channel (up to 8) and the score with the threshold below;
-    the flagged segments shaded in every panel."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    channels = list(frame.columns[:MAX_PANELS])
-    fig, axes = plt.subplots(
-        len(channels) + 1, 1, sharex=True, figsize=(10, 1.8 * (len(channels) + 1))
-    )
-    x = frame.index
-    for ax, name in zip(axes, channels, strict=False):
-        ax.plot(x, frame[name].to_numpy(), lw=0.8)
-        ax.set_ylabel(str(name))
-    axes[-1].plot(x, scores, lw=0.8, color="black")
-    axes[-1].axhline(threshold, color="red", ls="--", lw=0.8)
-    axes[-1].set_ylabel("score")
-    for seg in segments:
-        for ax in axes:
-            ax.axvspan(x[seg["start"]], x[seg["end"]], color="red", alpha=0.2)
-    fig.tight_layout()
-    return fig

@@ -1,5 +1,6 @@
-"""The ``aekit compare-pca`` command: held-out reconstruction error of an
-autoencoder next to PCA."""
+"""The ``aekit compare-pca`` and ``aekit compare-recs`` commands: held-out
+reconstruction error of an autoencoder next to PCA; top-k metrics of
+recommenders on the same held-out users."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from aekit.cli._io import (
     parse_sizes,
     read_data,
 )
-from aekit.compare import compare_with_pca
+from aekit.compare import TOP_K_MODELS, compare_recommenders, compare_with_pca
+from aekit.data.ratings import read_ratings
 from aekit.estimators import Autoencoder
 
 
@@ -30,6 +32,31 @@ def add_commands(subparsers: Subcommands) -> None:
     add_drop_option(p)
     p.set_defaults(run=cmd_compare_pca)
 
+    p = subparsers.add_parser(
+        "compare-recs",
+        help="recommenders side by side: NDCG@k and Recall@k on held-out users",
+    )
+    p.add_argument(
+        "data", help="ratings CSV/TSV with a header (user, item[, rating]) or u.data"
+    )
+    p.add_argument(
+        "--models", nargs="+", default=["ease", "multvae", "recvae"],
+        choices=TOP_K_MODELS, help="at their defaults (default: ease multvae recvae)",
+    )  # fmt: skip
+    p.add_argument("-k", type=int, nargs="+", default=[20, 100], help="list lengths")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument(
+        "--min-rating", type=float, help="rows rated below it are not clicks"
+    )
+    p.add_argument("--min-user-clicks", type=int, default=5)
+    p.add_argument("--test-users", type=float, default=0.2)
+    p.add_argument("--random-state", type=int, default=0, help="seed of the split")
+    p.add_argument("--user-col")
+    p.add_argument("--item-col")
+    p.add_argument("--rating-col")
+    p.add_argument("-o", "--output", help="also write the table (.csv)")
+    p.set_defaults(run=cmd_compare_recs)
+
 
 def cmd_compare_pca(args: argparse.Namespace) -> None:
     X = read_data(args.data, args.drop)
@@ -46,3 +73,23 @@ def cmd_compare_pca(args: argparse.Namespace) -> None:
         random_state=args.random_state,
     )
     print(result.summary())
+
+
+def cmd_compare_recs(args: argparse.Namespace) -> None:
+    result = compare_recommenders(
+        read_ratings(args.data),
+        args.models,
+        k=args.k,
+        seeds=args.seeds,
+        min_rating=args.min_rating,
+        min_user_clicks=args.min_user_clicks,
+        test_users=args.test_users,
+        user_col=args.user_col,
+        item_col=args.item_col,
+        rating_col=args.rating_col,
+        random_state=args.random_state,
+    )
+    print(result.summary())
+    if args.output:
+        result.table.to_csv(args.output)
+        print(f"wrote {args.output}")

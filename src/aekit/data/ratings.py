@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from aekit.data.tabular import csv_separator
+
 #: Column names tried, in order, when a ratings table does not name its columns.
 RATING_COLUMNS = ("user", "item", "rating")
 
@@ -188,8 +190,7 @@ def read_ratings(path: str | os.PathLike) -> pd.DataFrame:
         if path.name == "u.data" or path.suffix == ".data":
             names = ["userId", "movieId", "rating", "timestamp"]
             return pd.read_csv(path, sep="\t", header=None, names=names)
-        sep = "\t" if path.suffix.lower() == ".tsv" else ","
-        return pd.read_csv(path, sep=sep)
+        return pd.read_csv(path, sep=csv_separator(path))
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise ValueError(f"could not read {path} as a ratings table: {exc}") from None
 

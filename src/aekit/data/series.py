@@ -137,9 +137,10 @@ def _warn_on_gaps(index: pd.Index, where: str) -> None:
         isinstance(index, pd.DatetimeIndex) or pd.api.types.is_numeric_dtype(index)
     ):
         return
-    stamps = np.asarray(index)
-    if isinstance(index, pd.DatetimeIndex):
-        stamps = stamps.astype("datetime64[ns]").astype(np.int64)
+    if isinstance(index, pd.DatetimeIndex):  # (nanoseconds; time zones kept)
+        stamps = index.as_unit("ns").asi8
+    else:
+        stamps = np.asarray(index)
     steps = np.diff(stamps.astype(np.float64))
     gaps = int(np.sum(steps > GAP_FACTOR * np.median(steps)))
     if gaps:

@@ -142,6 +142,13 @@ MODEL_CASES["conv-window"] = (
     lambda est, X: est.transform(X),
 )
 
+# The LSTM window model: each row a window of one channel.
+MODEL_CASES["lstm-window"] = (
+    aekit.WindowLSTMAutoencoder((4,), 2, **FAST),
+    small_tabular(),
+    lambda est, X: est.transform(X),
+)
+
 # The series detector scores points: its scores are compared across save/load.
 MODEL_CASES["series"] = (
     aekit.SeriesDetector(window=8, max_epochs=3, random_state=0, device="cpu"),

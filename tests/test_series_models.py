@@ -1,4 +1,4 @@
-"""SeriesDetector's round-3 parts: the conv window model, the ONNX export of
+"""SeriesDetector's window models (conv, LSTM) and round-3 parts: the ONNX export of
 the window scoring, cross-fitted calibration, the trend rule of the value
 score and the window cap for many channels. Tiny series, seconds."""
 
@@ -10,7 +10,12 @@ import torch
 
 import aekit
 from aekit.data import series as ts
-from aekit.nn.series import ConvWindowAutoencoder, ConvWindowConfig
+from aekit.nn.series import (
+    ConvWindowAutoencoder,
+    ConvWindowConfig,
+    LSTMWindowAutoencoder,
+    LSTMWindowConfig,
+)
 
 FAST = dict(max_epochs=3, random_state=0, device="cpu")
 
@@ -34,15 +39,25 @@ def test_conv_module_gives_each_window_length_back(window):
     assert module.loss(x, out)["loss"].ndim == 0
 
 
-def test_conv_module_linear_path_starts_at_pca():
+WINDOW_MODULES = {
+    "conv": lambda: ConvWindowAutoencoder(
+        ConvWindowConfig(window=4, n_channels=2, latent_dim=8, linear_path=True)
+    ),
+    "lstm": lambda: LSTMWindowAutoencoder(
+        LSTMWindowConfig(window=4, n_channels=2, latent_dim=8, linear_path=True)
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WINDOW_MODULES))
+def test_window_module_linear_path_starts_at_pca(kind):
     """With the linear path at PCA with every component, the module
     reconstructs its input exactly before training."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 8))
     mean = x.mean(axis=0)
     _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
-    config = ConvWindowConfig(window=4, n_channels=2, latent_dim=8, linear_path=True)
-    module = ConvWindowAutoencoder(config).double()
+    module = WINDOW_MODULES[kind]().double()
     scales = torch.from_numpy(s / np.sqrt(len(x)))
     module.init_linear_path(torch.from_numpy(mean), torch.from_numpy(vt), scales)
     recon = module(torch.from_numpy(x))["recon"].detach().numpy()
@@ -59,11 +74,37 @@ def test_conv_window_autoencoder_checks_its_input():
         aekit.WindowConvAutoencoder(noise=0.1, **FAST).fit(windows)
 
 
-def test_conv_series_detector_flags_a_shift_and_round_trips(tmp_path):
+def test_lstm_module_reads_windows_in_time_order():
+    """The LSTM sees (window, channel) steps: a window and the same window
+    reversed in time get different codes, and the output has the input's shape."""
+    torch.manual_seed(0)
+    module = LSTMWindowAutoencoder(LSTMWindowConfig(window=6, n_channels=3))
+    x = torch.randn(4, 18)
+    backwards = x.reshape(4, 6, 3).flip(1).reshape(4, 18)
+    out = module(x)
+    assert out["recon"].shape == x.shape and out["z"].shape == (4, 8)
+    assert not torch.allclose(module.encode(x), module.encode(backwards))
+
+
+def test_lstm_window_autoencoder_learns_and_checks_its_input():
+    windows = ts.sliding_windows(two_channels(300), 8)
+    with pytest.raises(ValueError, match="hidden_dims must hold one int"):
+        aekit.WindowLSTMAutoencoder(hidden_dims=(8, 8), **FAST).fit(windows)
+    with pytest.raises(ValueError, match="n_channels=3 does not divide the 16"):
+        aekit.WindowLSTMAutoencoder(n_channels=3, **FAST).fit(windows)
+    plain = dict(FAST, max_epochs=15, pca_path=False)
+    ae = aekit.WindowLSTMAutoencoder(n_channels=2, **plain).fit(windows)
+    losses = [h["loss"] for h in ae.history_]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("model", ["conv", "lstm"])
+def test_window_model_series_detector_flags_a_shift_and_round_trips(tmp_path, model):
     x = two_channels()
     x[700:740, 0] += 2.0
-    det = aekit.SeriesDetector(model="conv", **FAST).fit(x[:600])
-    assert isinstance(det.model_.model_, aekit.WindowConvAutoencoder)
+    det = aekit.SeriesDetector(model=model, **FAST).fit(x[:600])
+    kind = {"conv": aekit.WindowConvAutoencoder, "lstm": aekit.WindowLSTMAutoencoder}
+    assert isinstance(det.model_.model_, kind[model])
     scores = det.decision_function(x)
     assert scores[700:740].mean() > scores[:600].max()
     det.save(tmp_path / "m")
@@ -92,12 +133,13 @@ def test_onnx_window_scores_equal_decision_function(tmp_path, params):
     assert float(meta["threshold"]) == det.threshold_
 
 
-def test_onnx_conv_window_scores_in_float32(tmp_path):
+@pytest.mark.parametrize("model", ["conv", "lstm"])
+def test_onnx_window_model_scores_in_float32(tmp_path, model):
     onnxruntime = pytest.importorskip("onnxruntime")
     x = two_channels()
-    det = aekit.SeriesDetector(model="conv", **FAST).fit(x[:600])
+    det = aekit.SeriesDetector(model=model, **FAST).fit(x[:600])
     windows = ts.sliding_windows(x, det.window_)
-    path = det.to_onnx(tmp_path / "c.onnx", dtype="float32")
+    path = det.to_onnx(tmp_path / "c.onnx")  # float32 by default for these
     session = onnxruntime.InferenceSession(str(path))
     score = session.run(None, {"x": windows.astype(np.float32)})[2]
     with torch.no_grad():

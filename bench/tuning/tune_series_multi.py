@@ -48,6 +48,7 @@ VARIANTS: dict[str, dict] = {
     "crossfit-m1": {"params": {"calibration": "cross-fit", "control_margin": 1.0}},
     "value-all": {"params": {"value_score": True}},
     "conv": {"params": {"model": "conv"}},
+    "lstm": {"params": {"model": "lstm"}},
     "margin1.25": {"params": {"control_margin": 1.25}},
     "w16": {"params": {"window": 16}},
     "rows2": {"patch": {"ROWS_PER_INPUT": 2}},

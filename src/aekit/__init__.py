@@ -15,6 +15,7 @@ from aekit.estimators import (
     RecVAE,
     SeriesDetector,
     WindowConvAutoencoder,
+    WindowLSTMAutoencoder,
 )
 from aekit.exceptions import AekitError, ModelFileError, TrainingError
 from aekit.persistence import load, save
@@ -40,6 +41,7 @@ __all__ = [
     "TrainingError",
     "VAE",
     "WindowConvAutoencoder",
+    "WindowLSTMAutoencoder",
     "__version__",
     "load",
     "registered_names",

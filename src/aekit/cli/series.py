@@ -49,10 +49,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--window-model",
-        choices=("dense", "conv"),
+        choices=("dense", "conv", "lstm"),
         default="dense",
         help="with --series: the window autoencoder (default dense; conv: 1-D "
-        "convolutions over time)",
+        "convolutions over time; lstm: LSTMs over time, slower)",
     )
 
 

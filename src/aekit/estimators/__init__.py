@@ -13,6 +13,7 @@ from aekit.estimators._recommender import Recommendations
 from aekit.estimators._recvae import RecVAE
 from aekit.estimators._series import SeriesDetector
 from aekit.estimators._series_conv import WindowConvAutoencoder
+from aekit.estimators._series_lstm import WindowLSTMAutoencoder
 from aekit.estimators._vae import VAE
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "Recommendations",
     "SeriesDetector",
     "WindowConvAutoencoder",
+    "WindowLSTMAutoencoder",
 ]

@@ -20,6 +20,7 @@ from aekit.estimators._series_calibrate import CalibrationMixin
 from aekit.estimators._series_conv import WindowConvAutoencoder
 from aekit.estimators._series_events import EventsMixin
 from aekit.estimators._series_export import SeriesExportMixin
+from aekit.estimators._series_lstm import WindowLSTMAutoencoder
 from aekit.estimators._series_resolve import ResolveMixin
 from aekit.estimators._series_scores import ScoresMixin
 from aekit.estimators._series_stream import StreamMixin
@@ -28,7 +29,7 @@ from aekit.training import resolve_device
 
 CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
 CALIBRATIONS = ("in-sample", "cross-fit")
-MODELS = ("dense", "conv")
+MODELS = ("dense", "conv", "lstm")
 
 
 @register("series", input_kind="series")
@@ -61,11 +62,12 @@ class SeriesDetector(
     window : int >= 2 or "auto", default="auto"
         Points per window. "auto": the training series' period (the highest
         autocorrelation peak), clipped to [8, 256]; 32 when there is none.
-    model : {"dense", "conv"}, default="dense"
+    model : {"dense", "conv", "lstm"}, default="dense"
         The window model: a dense `aekit.Autoencoder` on the flattened window
-        (one hidden layer of 64), or `aekit.WindowConvAutoencoder` (stride-2
-        1-D convolutions over time, 16 and 16 feature maps, kernel 5); both
-        with the PCA path. Both train through `aekit.AnomalyDetector`.
+        (one hidden layer of 64), `aekit.WindowConvAutoencoder` (stride-2
+        1-D convolutions over time, 16 and 16 feature maps, kernel 5) or
+        `aekit.WindowLSTMAutoencoder` (LSTM encoder and decoder, state 32);
+        each with the PCA path, each trained through `aekit.AnomalyDetector`.
     stride : int >= 1 or "auto", default="auto"
         Step between training windows ("auto": 1, or larger so that at most
         20,000 windows are trained on). Scoring uses every window.
@@ -308,6 +310,8 @@ class SeriesDetector(
         }
         if self.model == "conv":
             return WindowConvAutoencoder(n_channels=self.n_features_in_, **common)
+        if self.model == "lstm":
+            return WindowLSTMAutoencoder(n_channels=self.n_features_in_, **common)
         return Autoencoder(hidden_dims=(64,), loss="mse", **common)
 
     @property

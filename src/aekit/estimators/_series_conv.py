@@ -1,6 +1,7 @@
 """`WindowConvAutoencoder`: `aekit.Autoencoder` with a 1-D convolutional
 module (`aekit.nn.series.ConvWindowAutoencoder`) for flattened windows of a
-multichannel series; `aekit.SeriesDetector`'s ``model="conv"``."""
+multichannel series; `aekit.SeriesDetector`'s ``model="conv"``. `WindowModel`
+holds what the window models share."""
 
 from __future__ import annotations
 
@@ -16,8 +17,68 @@ from aekit.nn.series import ConvWindowAutoencoder, ConvWindowConfig
 from aekit.registry import register
 
 
+class WindowModel(Autoencoder):
+    """What the window autoencoders of `aekit.SeriesDetector` share: rows are
+    windows of ``n_features / n_channels`` time steps flattened time-major,
+    squared error on a linear output, the PCA path, and none of
+    `aekit.Autoencoder`'s regularisers (`UNUSED`). Subclasses build the module
+    (`_build_module`) and list their own parameters."""
+
+    _parameter_constraints: dict[str, v.Constraint] = {
+        **Autoencoder._parameter_constraints,
+        "n_channels": v.Int(),
+    }
+    # settings of aekit.Autoencoder these modules have no use for: only these values
+    UNUSED = {
+        "output_activation": ("auto", "linear"),
+        "loss": ("auto", "mse"),
+        "batch_norm": (False,),
+        "dropout": (0.0,),
+        "noise": (0.0,),
+        "sparsity": (0.0,),
+        "contractive": (0.0,),
+    }
+    n_channels: int
+
+    _accepts_tables = False  # windows of numbers only
+
+    def _check_param_rules(self) -> None:
+        for name, allowed in self.UNUSED.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} does not apply to "
+                    f"{type(self).__name__} (allowed: {allowed}); use aekit."
+                    "Autoencoder for it"
+                )
+        super()._check_param_rules()
+
+    def _resolve_data_params(
+        self, Xs: np.ndarray, n_samples: int, unit_spread: float
+    ) -> None:
+        if Xs.shape[1] % self.n_channels:
+            raise ValueError(
+                f"n_channels={self.n_channels} does not divide the "
+                f"{Xs.shape[1]} features: each row must be a window of "
+                "n_features / n_channels time steps"
+            )
+        super()._resolve_data_params(Xs, n_samples, unit_spread)
+        self.hidden_dims_ = v.check_sizes("hidden_dims", self.hidden_dims)
+        self.loss_, self.output_activation_ = "mse", "linear"
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False  # no masked cells: windows of numbers
+        return tags
+
+    def _initialise_module(self, module: nn.Module, data: Any) -> None:
+        """With ``pca_path``: the linear pair at the PCA solution of the
+        scaled training rows (as `aekit.Autoencoder` does)."""
+        if self.pca_path:
+            self._start_at_pca(module, data)
+
+
 @register("conv-window")
-class WindowConvAutoencoder(Autoencoder):
+class WindowConvAutoencoder(WindowModel):
     """1-D convolutional autoencoder on flattened windows of a series.
 
     Each row is one window of ``n_features / n_channels`` time steps,
@@ -59,19 +120,8 @@ class WindowConvAutoencoder(Autoencoder):
     """
 
     _parameter_constraints: dict[str, v.Constraint] = {
-        **Autoencoder._parameter_constraints,
-        "n_channels": v.Int(),
+        **WindowModel._parameter_constraints,
         "kernel_size": v.Int(),
-    }
-    # settings of aekit.Autoencoder this module has no use for: only these values
-    UNUSED = {
-        "output_activation": ("auto", "linear"),
-        "loss": ("auto", "mse"),
-        "batch_norm": (False,),
-        "dropout": (0.0,),
-        "noise": (0.0,),
-        "sparsity": (0.0,),
-        "contractive": (0.0,),
     }
 
     def __init__(
@@ -115,39 +165,12 @@ class WindowConvAutoencoder(Autoencoder):
         self.n_channels = n_channels
         self.kernel_size = kernel_size
 
-    _accepts_tables = False  # windows of numbers only
-
     def _check_param_rules(self) -> None:
-        for name, allowed in self.UNUSED.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"{name}={getattr(self, name)!r} does not apply to "
-                    f"WindowConvAutoencoder (allowed: {allowed}); use aekit."
-                    "Autoencoder for it"
-                )
         if self.kernel_size % 2 == 0:
             raise ValueError(
                 f"kernel_size must be odd (same padding), got {self.kernel_size}"
             )
         super()._check_param_rules()
-
-    def _resolve_data_params(
-        self, Xs: np.ndarray, n_samples: int, unit_spread: float
-    ) -> None:
-        if Xs.shape[1] % self.n_channels:
-            raise ValueError(
-                f"n_channels={self.n_channels} does not divide the "
-                f"{Xs.shape[1]} features: each row must be a window of "
-                "n_features / n_channels time steps"
-            )
-        super()._resolve_data_params(Xs, n_samples, unit_spread)
-        self.hidden_dims_ = v.check_sizes("hidden_dims", self.hidden_dims)
-        self.loss_, self.output_activation_ = "mse", "linear"
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False  # no masked cells: windows of numbers
-        return tags
 
     def _build_module(self) -> nn.Module:
         config = ConvWindowConfig(
@@ -160,10 +183,3 @@ class WindowConvAutoencoder(Autoencoder):
             linear_path=bool(self.pca_path),
         )
         return ConvWindowAutoencoder(config)
-
-    def _initialise_module(self, module: nn.Module, data: Any) -> None:
-        """With ``pca_path``: the linear pair at the PCA solution of the
-        scaled training rows (as `aekit.Autoencoder` does)."""
-        if self.pca_path:
-            assert isinstance(module, ConvWindowAutoencoder)  # by _build_module
-            self._start_at_pca(module, data)

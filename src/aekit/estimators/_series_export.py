@@ -101,8 +101,9 @@ class SeriesExportMixin:
     @property
     def _onnx_dtype(self) -> str:
         """The default of `to_onnx`: float64 as `decision_function` computes,
-        float32 for the conv model (onnxruntime's CPU Conv has no float64)."""
-        return "float32" if self.model == "conv" else "float64"
+        float32 for the conv and LSTM models (onnxruntime's CPU Conv and LSTM
+        have no float64)."""
+        return "float32" if self.model in ("conv", "lstm") else "float64"
 
     def inference_graph(self, dtype: torch.dtype = torch.float64) -> nn.Module:
         """The window scoring as one torch module on the CPU in ``dtype``: raw

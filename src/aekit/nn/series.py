@@ -1,4 +1,5 @@
-"""A 1-D convolutional autoencoder for windows of a multichannel series.
+"""Autoencoders for windows of a multichannel series: 1-D convolutional
+(`ConvWindowAutoencoder`) and LSTM (`LSTMWindowAutoencoder`).
 
 A window of ``window`` time steps and ``n_channels`` channels arrives flattened
 time-major (``window * n_channels`` features, row ``t * n_channels + c``), as
@@ -118,6 +119,81 @@ class ConvWindowAutoencoder(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         maps = self.from_code(z).reshape(-1, *self.shape)
         out = self.decoder(maps).transpose(1, 2).flatten(1)
+        return out if self.linear_decoder is None else out + self.linear_decoder(z)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = self.encode(x)
+        return {"recon": self.decode(z), "z": z}
+
+    def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor]) -> dict:
+        recon = losses.mse(out["recon"], x)
+        return {"loss": recon, "recon": recon}
+
+
+@dataclass(frozen=True)
+class LSTMWindowConfig:
+    """Shape and layers of an `LSTMWindowAutoencoder`."""
+
+    window: int  # time steps per window
+    n_channels: int  # channels per time step
+    hidden_size: int = 32  # state size of both LSTMs
+    latent_dim: int = 8
+    linear_path: bool = False  # a linear encoder/decoder beside (PCA start)
+
+    @property
+    def n_features(self) -> int:
+        return self.window * self.n_channels
+
+
+class LSTMWindowAutoencoder(nn.Module):
+    """Flattened windows (n, window * n_channels) -> codes (n, latent_dim) ->
+    reconstructed windows, through LSTMs over time (an LSTM encoder-decoder as
+    Malhotra et al. 2016, https://arxiv.org/abs/1607.00148, use for anomaly
+    detection).
+
+    The encoder LSTM reads the window step by step; a linear layer maps its last
+    hidden state to the code. The decoder maps the code to a state, feeds it to
+    a second LSTM at every step and a linear layer turns each step's output
+    into the channels. With ``linear_path`` a linear pair beside it starts at
+    PCA, as in `ConvWindowAutoencoder` (the layers into the code and out to the
+    channels start at zero).
+    """
+
+    def __init__(self, config: LSTMWindowConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, h = config.n_channels, config.hidden_size
+        self.encoder = nn.LSTM(c, h, batch_first=True)
+        self.to_code = nn.Linear(h, config.latent_dim)
+        self.from_code = nn.Linear(config.latent_dim, h)
+        self.decoder = nn.LSTM(h, h, batch_first=True)
+        self.to_output = nn.Linear(h, c)
+        self.linear_encoder: nn.Linear | None = None
+        self.linear_decoder: nn.Linear | None = None
+        if config.linear_path:
+            self.linear_encoder = nn.Linear(config.n_features, config.latent_dim)
+            self.linear_decoder = nn.Linear(config.latent_dim, config.n_features)
+            for layer in (self.to_code, self.to_output):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+    @torch.no_grad()
+    def init_linear_path(
+        self, mean: torch.Tensor, components: torch.Tensor, scales: torch.Tensor
+    ) -> None:
+        """Set the linear pair to PCA (see `ConvWindowAutoencoder`)."""
+        set_pca_pair(self.linear_encoder, self.linear_decoder, mean, components, scales)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        _, (state, _) = self.encoder(x.reshape(-1, cfg.window, cfg.n_channels))
+        z = self.to_code(state[-1])
+        return z if self.linear_encoder is None else z + self.linear_encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        start = torch.tanh(self.from_code(z))
+        steps, _ = self.decoder(start.unsqueeze(1).expand(-1, self.config.window, -1))
+        out = self.to_output(steps).flatten(1)
         return out if self.linear_decoder is None else out + self.linear_decoder(z)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -266,6 +266,10 @@ def test_unsorted_duplicated_and_gapped_timestamps():
         aekit.SeriesDetector(**FAST).fit(frame.drop(index[50:53]))
     with pytest.raises(ValueError, match="time_column='t' is not a column"):
         aekit.SeriesDetector(time_column="t").fit(frame)
+    holed = frame.reset_index(names="t")
+    holed.loc[5, "t"] = pd.NaT
+    with pytest.raises(ValueError, match="1 missing timestamps \\(first at row 5\\)"):
+        aekit.SeriesDetector(time_column="t").fit(holed)
     zoned = frame.tz_localize("Europe/Berlin")  # time zones: the same rules
     with pytest.warns(UserWarning, match="1 gaps in its timestamps") as caught:
         aekit.SeriesDetector(**FAST).fit(zoned.drop(zoned.index[50:53]))

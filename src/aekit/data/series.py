@@ -119,6 +119,12 @@ def _ordered_frame(frame: pd.DataFrame, time_column: Any, where: str) -> pd.Data
     index = frame.index
     if isinstance(index, pd.RangeIndex) and time_column is None:
         return frame
+    missing = np.flatnonzero(pd.isna(index))
+    if len(missing):
+        raise ValueError(
+            f"{where} has {len(missing)} missing timestamps (first at row "
+            f"{missing[0]}); drop those rows or fill in their times"
+        )
     if index.has_duplicates:
         first = index[index.duplicated()][0]
         raise ValueError(f"{where} has duplicated timestamps (first: {first})")

@@ -297,6 +297,32 @@ def test_mean_rule_streams_each_score_window_minus_one_points_later():
     np.testing.assert_allclose(delayed[lag:], batch[: len(x) - lag], atol=1e-6)
 
 
+def test_interleaved_streams_keep_their_own_buffers():
+    """A fleet streamed through one detector: points of two machines arriving
+    interleaved score as each machine's series alone."""
+    det = aekit.SeriesDetector(point_score="mean", **FAST).fit(wave(300))
+    a, b = wave(150, seed=3), wave(150, seed=4)
+    b[80] = np.nan  # filled from the stream's own previous value
+    b[100] += 3.0
+    mixed = {"a": [], "b": []}
+    for va, vb in zip(a, b, strict=True):
+        mixed["a"].append(det.update(va, stream="a"))
+        mixed["b"].append(det.update(vb, stream="b"))
+    alone = {
+        "a": det.score_stream(a, reset=True, stream="solo-a"),
+        "b": det.score_stream(np.where(np.isnan(b), b[79], b), stream="solo-b"),
+    }
+    lag = det.window_ - 1
+    for name in "ab":
+        got = np.array(mixed[name])
+        assert np.isnan(got[:lag]).all()
+        np.testing.assert_allclose(got[lag:], alone[name][: len(got) - lag], atol=1e-9)
+    assert det.stream_filled_of("b") == 1 and det.stream_filled_of("a") == 0
+    assert det.stream_filled == 0  # the default stream never started
+    det.reset_stream("b")
+    assert det.stream_filled_of("b") == 0
+
+
 # -- persistence --------------------------------------------------------------------
 
 

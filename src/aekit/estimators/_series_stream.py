@@ -6,6 +6,8 @@ more than the arithmetic)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,22 @@ from sklearn.utils.validation import check_is_fitted
 from aekit.estimators._series_numpy import numpy_window_error
 
 TINY = float(np.finfo(np.float64).tiny)  # as batch scoring's floor of the error
+
+
+@dataclass
+class StreamState:
+    """One stream's buffer: the scaled points of the last window twice over
+    (a window is always one contiguous slice), where the next point goes, how
+    many points came, the last point (for NaN cells), the last window scores
+    and value deviations (rings), and the NaN cells filled so far."""
+
+    ring: np.ndarray
+    recent: np.ndarray
+    deviation: np.ndarray
+    last: np.ndarray
+    position: int = 0
+    seen: int = 0
+    filled: int = 0
 
 
 class StreamMixin:
@@ -33,6 +51,11 @@ class StreamMixin:
     A NaN cell in a point takes the channel's previous value (a stream cannot
     see the next one; batch scoring interpolates), and is counted in
     ``stream_filled``.
+
+    Several streams (the machines of a fleet watched by one detector) each
+    keep their own buffer: pass ``stream=`` any hashable name (a machine's
+    id) to `update`, `score_stream`, `reset_stream` and `stream_filled_of`;
+    ``None`` is the default stream.
     """
 
     window_: int
@@ -52,45 +75,62 @@ class StreamMixin:
         raise NotImplementedError
 
     def _drop_stream(self) -> None:
-        """Forget the stream and the cached graph (after a fit)."""
-        for name in ("_ring", "_graph_cache", "_window_error"):
+        """Forget every stream and the cached graph (after a fit)."""
+        for name in ("_streams", "_graph_cache", "_window_error"):
             self.__dict__.pop(name, None)
 
-    def reset_stream(self) -> None:
-        """Start a new stream: an empty buffer."""
+    def reset_stream(self, stream: Hashable = None) -> None:
+        """Start stream ``stream`` afresh: an empty buffer."""
         check_is_fitted(self)
         width = self.n_features_in_
-        self._ring = np.zeros((2 * self.window_, width))
-        self._position = 0
-        self._seen = 0
-        self._last = np.zeros(width)
-        self._recent = np.zeros(self.window_)  # the last window scores (ring)
-        self._deviation = np.zeros(self.window_)  # the last value deviations
-        self.stream_filled = 0
+        streams = self.__dict__.setdefault("_streams", {})
+        streams[stream] = StreamState(
+            ring=np.zeros((2 * self.window_, width)),
+            recent=np.zeros(self.window_),
+            deviation=np.zeros(self.window_),
+            last=np.zeros(width),
+        )
         self._value_on = bool(self.value_channels_.any())
         self._value_ref = self.value_reference_[:, self.value_channels_]
         if not hasattr(self, "_window_error"):
             graph = None if self.latent_distance else self._graph()
             self._window_error = numpy_window_error(graph)
 
-    def update(self, point: Any) -> float:
-        """Take one new point (a number, or one value per channel) and return
-        a final point score: this point's with ``point_score="end"``, the one
-        ``window_ - 1`` points back with "mean"; NaN while the first window
-        fills."""
-        score = self._push(point)
+    @property
+    def stream_filled(self) -> int:
+        """NaN cells filled in the default stream since it started."""
+        return self.stream_filled_of(None)
+
+    def stream_filled_of(self, stream: Hashable = None) -> int:
+        """NaN cells filled in stream ``stream`` since it started (0 for a
+        stream that has not started)."""
+        state = self.__dict__.get("_streams", {}).get(stream)
+        return 0 if state is None else state.filled
+
+    def _state(self, stream: Hashable) -> StreamState:
+        """Stream ``stream``'s buffer (a new one for a new name)."""
+        streams = self.__dict__.get("_streams", {})
+        if stream not in streams:
+            self.reset_stream(stream)
+        return self.__dict__["_streams"][stream]
+
+    def update(self, point: Any, stream: Hashable = None) -> float:
+        """Take one new point (a number, or one value per channel) of stream
+        ``stream`` and return a final point score: this point's with
+        ``point_score="end"``, the one ``window_ - 1`` points back with
+        "mean"; NaN while the stream's first window fills."""
+        state = self._state(stream)
+        score = self._push(point, state)
         if self.point_score == "end" or math.isnan(score):
             return score
-        n_windows = self._seen - self.window_ + 1
-        self._recent[(n_windows - 1) % self.window_] = score
+        n_windows = state.seen - self.window_ + 1
+        state.recent[(n_windows - 1) % self.window_] = score
         count = min(n_windows, self.window_)
-        return float(self._recent[:count].sum()) / count
+        return float(state.recent[:count].sum()) / count
 
-    def _push(self, point: Any) -> float:
+    def _push(self, point: Any, state: StreamState) -> float:
         """Buffer one point; the score of the window ending at it (NaN while
         the first window fills)."""
-        if getattr(self, "_ring", None) is None:
-            self.reset_stream()
         x = np.asarray(point, dtype=np.float64).reshape(-1)
         if x.shape[0] != self.n_features_in_:
             raise ValueError(
@@ -99,29 +139,29 @@ class StreamMixin:
             )
         missing = np.isnan(x)
         if missing.any():
-            x = np.where(missing, self._last, x)
-            self.stream_filled += int(missing.sum())
-        self._last = x
-        w, at = self.window_, self._position
+            x = np.where(missing, state.last, x)
+            state.filled += int(missing.sum())
+        state.last = x
+        w, at = self.window_, state.position
         scaled = (x - self.shift_) / self.scale_
-        self._ring[at] = scaled
-        self._ring[at + w] = scaled
+        state.ring[at] = scaled
+        state.ring[at + w] = scaled
         if self._value_on:
             median, up, down = self._value_ref
             above = scaled[self.value_channels_] - median
-            self._deviation[at] = np.where(above >= 0, above / up, -above / down).max()
-        self._position = (at + 1) % w
-        self._seen += 1
-        if self._seen < w:
+            state.deviation[at] = np.where(above >= 0, above / up, -above / down).max()
+        state.position = (at + 1) % w
+        state.seen += 1
+        if state.seen < w:
             return math.nan
-        start = self._position
-        score = self._raw_score(self._ring[start : start + w].reshape(-1))
+        start = state.position
+        score = self._raw_score(state.ring[start : start + w].reshape(-1))
         if not self.latent_distance:
             score = (
                 math.log(max(score, TINY)) - self.score_center_
             ) / self.score_scale_
         if self._value_on:
-            spread = float(self._deviation.max())
+            spread = float(state.deviation.max())
             score = max(score, (spread - self.value_center_) / self.value_scale_)
         return score
 
@@ -133,19 +173,23 @@ class StreamMixin:
         with torch.inference_mode():
             return float(self._graph()(row)[2][0])
 
-    def score_stream(self, points: Any, *, reset: bool = True) -> np.ndarray:
+    def score_stream(
+        self, points: Any, *, reset: bool = True, stream: Hashable = None
+    ) -> np.ndarray:
         """Feed the rows of ``points`` (n_time, n_channels) or 1-D one at a
-        time. From a fresh stream (``reset``) returns one score per point,
-        equal to ``decision_function(points)`` (the window scores computed
-        point by point, mapped to points by ``point_score``); with
-        ``reset=False`` returns what `update` gives for each."""
+        time to stream ``stream``. From a fresh stream (``reset``) returns one
+        score per point, equal to ``decision_function(points)`` (the window
+        scores computed point by point, mapped to points by ``point_score``);
+        with ``reset=False`` returns what `update` gives for each."""
         check_is_fitted(self)
         rows = np.asarray(points, dtype=np.float64)
         rows = rows[:, None] if rows.ndim == 1 else rows
         if not reset:
-            return np.array([self.update(row) for row in rows])
-        self.reset_stream()
-        windows = np.array([self._push(row) for row in rows])[self.window_ - 1 :]
+            return np.array([self.update(row, stream) for row in rows])
+        self.reset_stream(stream)
+        state = self._state(stream)
+        windows = np.array([self._push(row, state) for row in rows])
+        windows = windows[self.window_ - 1 :]
         if not len(windows):
             return np.full(len(rows), math.nan)
         return self._points(windows)

@@ -214,3 +214,59 @@ def test_cli_conv_window_model_and_onnx_export(tmp_path):
     assert main(["export", str(model), "-o", str(tmp_path / "m.onnx")]) in (0, None)
     meta = aekit.export.read_metadata(tmp_path / "m.onnx")
     assert meta["estimator"] == "series" and meta["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("gap, min_length", [(0, 1), (1, 2), (3, 4), (6, 1), (0, 5)])
+def test_points_graph_labels_follow_merge_runs(gap, min_length):
+    """The graph's gap filling and short-run removal (sliding maxima) against
+    `merge_runs` on random flags."""
+    det = aekit.SeriesDetector(merge_gap=gap, min_length=min_length, **FAST)
+    graph = det.fit(two_channels(300)).points_graph()
+    rng = np.random.default_rng(gap * 10 + min_length)
+    for density in (0.1, 0.4, 0.8):
+        flags = rng.random(200) < density
+        expected = np.zeros(200, np.int64)
+        for start, end in ts.merge_runs(flags, gap, min_length):
+            expected[start : end + 1] = 1
+        f = torch.from_numpy(flags.astype(np.float64))
+        if gap > 0:
+            f = graph._merged(f, 200)
+        if min_length > 1:
+            f = graph._long_runs(f)
+        np.testing.assert_array_equal(f.numpy().astype(np.int64), expected)
+
+
+@pytest.mark.parametrize(
+    "params", [{"merge_gap": 3, "min_length": 4}, {"point_score": "end"}, {}]
+)
+def test_onnx_points_graph_equals_decision_function_and_predict(tmp_path, params):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    x = two_channels()
+    x[700:720, 0] += 2.0
+    x[735:745, 0] += 2.0  # a second event, a gap away
+    det = aekit.SeriesDetector(**FAST, **params).fit(x[:600])
+    path = det.to_onnx(tmp_path / "p.onnx", points=True)
+    session = onnxruntime.InferenceSession(str(path))
+    for series in (x, x[: det.window_ + 1], x[650:]):  # any length above a window
+        score, label = session.run(None, {"x": series})
+        np.testing.assert_allclose(score, det.decision_function(series), atol=1e-9)
+        np.testing.assert_array_equal(label, det.predict(series))
+    assert label.sum() > 0
+    meta = aekit.export.read_metadata(path)
+    assert meta["outputs"] == '["score", "label"]'
+    assert meta["input_shape"] == '["time", 2]'
+
+
+def test_cli_export_points(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    from aekit.cli.main import main
+
+    det = aekit.SeriesDetector(**FAST).fit(two_channels(400))
+    det.save(tmp_path / "m")
+    out = tmp_path / "s.onnx"
+    assert main(["export", str(tmp_path / "m"), "-o", str(out), "--points"]) == 0
+    assert "outputs score, label" in capsys.readouterr().out
+    tabular = aekit.Autoencoder((4,), 2, **FAST).fit(two_channels(100))
+    tabular.save(tmp_path / "d")
+    assert main(["export", str(tmp_path / "d"), "-o", str(out), "--points"]) == 1
+    assert "--points exports a series detector" in capsys.readouterr().err

@@ -29,7 +29,7 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,20 @@ def to_onnx(
             f"{type(estimator).__name__} cannot be exported to ONNX: export works "
             "for Autoencoder, ConvAutoencoder, VAE, ConvVAE and AnomalyDetector."
         )
+    return write_graph(estimator, graph_of, path, dtype)
+
+
+def write_graph(
+    estimator: Any,
+    graph_of: Callable[[torch.dtype], torch.nn.Module],
+    path: str | os.PathLike,
+    dtype: str | None,
+) -> Path:
+    """Write the graph ``graph_of(torch dtype)`` of the fitted ``estimator`` to
+    ``path`` (see `to_onnx`). The graph's ``sample_shape`` is one row's shape;
+    it may name its outputs (``output_names``, default `OUTPUT_NAMES`), its
+    first, dynamic dimension (``rows``, default "batch") and that dimension's
+    least size (``min_rows``)."""
     check_is_fitted(estimator)
     dtype = estimator._onnx_dtype if dtype is None else dtype
     v.check_choice("dtype", dtype, DTYPES)
@@ -110,7 +124,7 @@ def to_onnx(
     graph = graph_of(DTYPES[dtype])
     example = _example_rows(graph, DTYPES[dtype])
     model = _export(graph, example).model_proto
-    onnx.helper.set_model_props(model, metadata(estimator, dtype, graph.sample_shape))
+    onnx.helper.set_model_props(model, metadata(estimator, dtype, graph))
     onnx.checker.check_model(model)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,9 +143,11 @@ def _require(name: str) -> Any:
 
 
 def _example_rows(graph: Any, dtype: torch.dtype) -> torch.Tensor:
-    """Four rows of standard normal noise to trace (and try) the graph with."""
+    """Rows of standard normal noise to trace (and try) the graph with: four,
+    or twice the graph's ``min_rows``."""
     generator = torch.Generator().manual_seed(0)
-    return torch.randn((4, *graph.sample_shape), generator=generator).to(dtype)
+    n = max(4, 2 * getattr(graph, "min_rows", 1))
+    return torch.randn((n, *graph.sample_shape), generator=generator).to(dtype)
 
 
 @contextlib.contextmanager
@@ -151,21 +167,23 @@ def _quiet_exporter() -> Iterator[None]:
 
 
 def _export(graph: torch.nn.Module, example: torch.Tensor) -> Any:
-    """The ONNX program of ``graph`` with a dynamic first (batch) dimension."""
-    batch = torch.export.Dim("batch")
+    """The ONNX program of ``graph`` with a dynamic first dimension."""
+    least = getattr(graph, "min_rows", None)
+    name = getattr(graph, "rows", "batch")
+    rows = torch.export.Dim(name, **({} if least is None else {"min": least}))
     with _quiet_exporter():
         return torch.onnx.export(
             graph,
             (example,),
             dynamo=True,
             input_names=[INPUT_NAME],
-            output_names=list(OUTPUT_NAMES),
-            dynamic_shapes={INPUT_NAME: {0: batch}},
+            output_names=list(getattr(graph, "output_names", OUTPUT_NAMES)),
+            dynamic_shapes={INPUT_NAME: {0: rows}},
             verbose=False,
         )
 
 
-def metadata(estimator: Any, dtype: str, sample_shape: tuple) -> dict[str, str]:
+def metadata(estimator: Any, dtype: str, graph: Any) -> dict[str, str]:
     """The ``metadata_props`` of an exported file (values are JSON, except
     the names)."""
     from aekit import __version__
@@ -179,9 +197,11 @@ def metadata(estimator: Any, dtype: str, sample_shape: tuple) -> dict[str, str]:
         "estimator_class": type(estimator).__name__,
         "feature_names": json.dumps([str(name) for name in names]),
         "input": INPUT_NAME,
-        "input_shape": json.dumps(["batch", *map(int, sample_shape)]),
+        "input_shape": json.dumps(
+            [getattr(graph, "rows", "batch"), *map(int, graph.sample_shape)]
+        ),
         "dtype": dtype,
-        "outputs": json.dumps(list(OUTPUT_NAMES)),
+        "outputs": json.dumps(list(getattr(graph, "output_names", OUTPUT_NAMES))),
         **estimator._onnx_metadata(),
     }
 

@@ -1,5 +1,7 @@
-"""`aekit.SeriesDetector`'s window scoring as one torch module, and its ONNX
-export by `aekit.export.to_onnx`: raw windows in, window scores out.
+"""`aekit.SeriesDetector`'s scoring as torch modules, and their ONNX export by
+`aekit.export`: raw windows in, window scores out (`SeriesWindowGraph`); or a
+raw series in, the point scores and the 0/1 labels of `predict` out
+(`SeriesPointsGraph`).
 
 The graph takes windows flattened time-major, ``(n, window_ * n_channels)`` in
 the series' own units (row ``t * n_channels + c``), scales each channel, runs
@@ -9,6 +11,13 @@ robust z of the log error, or the code-distance score, and the value part where
 it is larger). The windowing and the point rule stay outside: a point's score is
 the mean of the scores of the windows covering it (``point_score="mean"``) or
 the score of the window ending at it ("end").
+
+The points graph puts them inside, for a series of any length: the windows are
+gathered by index, the "mean" rule is a difference of cumulative sums, and the
+labels follow `aekit.data.series.merge_runs` with sliding maxima: a run of
+unflagged points is filled when the flagged points on either side are at most
+``merge_gap_ + 1`` apart, then a point stays flagged when some ``min_length``
+consecutive flagged points hold it (erosion, then dilation).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
+
+from aekit import _validation as v
 
 TINY = float(np.finfo(np.float64).tiny)
 
@@ -87,6 +98,84 @@ class SeriesWindowGraph(nn.Module):
         return (spread - self.value_center) / self.value_scale
 
 
+def sliding_max(values: torch.Tensor, k: int) -> torch.Tensor:
+    """Maximum of each run of ``k`` consecutive values (``len - k + 1`` of
+    them), by gathering: a pooling operator would fix the series' length in
+    the exported graph."""
+    rows = torch.arange(values.shape[0] - k + 1).unsqueeze(1)
+    return values[rows + torch.arange(k).unsqueeze(0)].amax(dim=1)
+
+
+class SeriesPointsGraph(nn.Module):
+    """A raw series (n_time, n_channels), finite, longer than a window -> (point
+    scores, 0/1 labels), as `decision_function` and `predict` give them."""
+
+    far: torch.Tensor
+    threshold: torch.Tensor
+
+    def __init__(self, windows: SeriesWindowGraph, detector: Any) -> None:
+        super().__init__()
+        self.windows = windows
+        self.window, self.n_channels = windows.window, windows.n_channels
+        self.sample_shape = (self.n_channels,)
+        self.rows, self.min_rows = "time", self.window + 1
+        self.output_names = ("score", "label")
+        self.rule = detector.point_score
+        self.gap, self.min_length = int(detector.merge_gap_), int(detector.min_length)
+        dtype = windows.shift.dtype
+        self.register_buffer(
+            "threshold", torch.tensor(detector.threshold_, dtype=dtype)
+        )
+        self.register_buffer("far", torch.tensor(1e15, dtype=dtype))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n, w = x.shape[0], self.window
+        starts = torch.arange(n - w + 1).unsqueeze(1)
+        windows = x[starts + torch.arange(w).unsqueeze(0)].reshape(
+            -1, w * self.n_channels
+        )
+        scores = self.windows(windows)[2]
+        points = self._points(scores, n)
+        flags = (points > self.threshold).to(x.dtype)
+        if self.gap > 0:
+            flags = self._merged(flags, n)
+        if self.min_length > 1:
+            flags = self._long_runs(flags)
+        return points, flags.to(torch.int64)
+
+    def _points(self, scores: torch.Tensor, n: int) -> torch.Tensor:
+        """`aekit.data.series.point_scores` of the window scores."""
+        w = self.window
+        if self.rule == "end":
+            return torch.cat([scores[:1].expand(w - 1), scores])
+        sums = torch.cat([torch.zeros_like(scores[:1]), torch.cumsum(scores, 0)])
+        t = torch.arange(n)
+        first = torch.clamp(t - (w - 1), min=0)
+        last = torch.clamp(t, max=n - w)
+        return (sums[last + 1] - sums[first]) / (last - first + 1).to(scores.dtype)
+
+    def _merged(self, flags: torch.Tensor, n: int) -> torch.Tensor:
+        """Gaps of at most ``gap`` unflagged points between flagged ones filled:
+        for each point, the nearest flagged point at most ``gap`` back and
+        ahead (itself included)."""
+        g, far = self.gap, self.far
+        at = torch.arange(n).to(flags.dtype)
+        edge = far.expand(g).neg()
+        before = sliding_max(torch.cat([edge, torch.where(flags > 0, at, -far)]), g + 1)
+        after = -sliding_max(
+            torch.cat([torch.where(flags > 0, -at, -far), edge]), g + 1
+        )
+        filled = (before > -far) & (after < far) & (after - before - 1 <= g)
+        return torch.maximum(flags, filled.to(flags.dtype))
+
+    def _long_runs(self, flags: torch.Tensor) -> torch.Tensor:
+        """The flagged points inside runs of at least ``min_length``."""
+        m = self.min_length
+        pad = torch.zeros(m - 1, dtype=flags.dtype)
+        inside = -sliding_max(torch.cat([-flags, pad]), m)  # a full run starts here
+        return sliding_max(torch.cat([pad, inside]), m)
+
+
 class SeriesExportMixin:
     """``inference_graph`` and ``to_onnx`` of `aekit.SeriesDetector`."""
 
@@ -105,7 +194,7 @@ class SeriesExportMixin:
         have no float64)."""
         return "float32" if self.model in ("conv", "lstm") else "float64"
 
-    def inference_graph(self, dtype: torch.dtype = torch.float64) -> nn.Module:
+    def inference_graph(self, dtype: torch.dtype = torch.float64) -> SeriesWindowGraph:
         """The window scoring as one torch module on the CPU in ``dtype``: raw
         windows flattened time-major ``(n, window_ * n_channels)`` -> (codes,
         reconstruction in raw units, window score). In float64 its scores are
@@ -114,15 +203,31 @@ class SeriesExportMixin:
         graph = self.model_.inference_graph(dtype)
         return SeriesWindowGraph(graph, self, dtype).eval()
 
-    def to_onnx(self, path: Any, *, dtype: str | None = None) -> Any:
-        """Write the window scoring (`inference_graph`) to ``path`` as ONNX
-        (see `aekit.export.to_onnx`): input ``x``, raw windows flattened
-        time-major; outputs ``codes``, ``reconstruction``, ``score`` (one per
-        window). ``window_``, the point rule and ``threshold_`` are in the
-        file's metadata. Needs ``pip install 'aekit[onnx]'``."""
-        from aekit.export import to_onnx
+    def points_graph(self, dtype: torch.dtype = torch.float64) -> nn.Module:
+        """The whole scoring as one torch module on the CPU in ``dtype``: a raw
+        series (n_time, n_channels) with more than ``window_`` points and no
+        NaN -> (point scores, 0/1 labels), in float64 equal to
+        `decision_function` and `predict`."""
+        return SeriesPointsGraph(self.inference_graph(dtype), self).eval()
 
-        return to_onnx(self, path, dtype=dtype)
+    def to_onnx(
+        self, path: Any, *, dtype: str | None = None, points: bool = False
+    ) -> Any:
+        """Write the scoring to ``path`` as ONNX (see `aekit.export.to_onnx`).
+
+        Default: the window scoring (`inference_graph`): input ``x``, raw
+        windows flattened time-major; outputs ``codes``, ``reconstruction``,
+        ``score`` (one per window); ``window_``, the point rule and
+        ``threshold_`` are in the file's metadata. With ``points=True`` the
+        whole scoring (`points_graph`): input ``x``, the raw series (n_time,
+        n_channels) of any length above ``window_``, NaN cells filled first;
+        outputs ``score`` and ``label`` per point, as `decision_function` and
+        `predict`. Needs ``pip install 'aekit[onnx]'``."""
+        from aekit.export import write_graph
+
+        v.check_bool("points", points)
+        build = self.points_graph if points else self.inference_graph
+        return write_graph(self, build, path, dtype)
 
     def _onnx_metadata(self) -> dict[str, str]:
         return {

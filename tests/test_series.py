@@ -395,6 +395,11 @@ def test_cli_series_fits_on_the_first_rows_and_scores_every_row(tmp_path):
     assert len(scores) == 400
     assert scores["label"].iloc[300:340].mean() > 0.5  # the shift, unseen in fit
     assert scores["label"].iloc[:200].mean() < 0.05
+    explained = _detect(path, tmp_path / "e.csv", "--train-rows", "200", "--explain")
+    assert list(explained.columns)[3:] == ["error_Pressure", "error_Current"]
+    np.testing.assert_allclose(explained["score"], scores["score"])
+    shifted = explained.iloc[300:340]  # the shift was planted in Current
+    assert (shifted["error_Current"] > shifted["error_Pressure"]).mean() > 0.8
 
 
 def test_cli_series_fit_on_a_file_and_score_with_the_saved_model(tmp_path, capsys):

@@ -48,6 +48,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "channels) and score DATA",
     )
     parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="with --series: also write each channel's window error relative to "
+        "training per point (columns error_<channel>; 1 = as in training)",
+    )
+    parser.add_argument(
         "--window-model",
         choices=("dense", "conv", "lstm"),
         default="dense",
@@ -154,7 +160,9 @@ def cmd_detect_series(args: argparse.Namespace) -> None:
     else:
         detector.fit(train)
         scores, segments = detector.decision_function(frames), detector.segments(frames)
-    _write(_score_table(names, frames, scores, segments, many), args.output)
+    explained = detector.explain(frames) if args.explain else None
+    table = _score_table(names, frames, scores, segments, many, explained)
+    _write(table, args.output)
     print(f"window {detector.window_}, threshold {detector.threshold_:.5g}:")
     _report(names, frames, segments, many)
     if args.model_dir:
@@ -248,15 +256,23 @@ def _score_table(
     scores: list[np.ndarray],
     segments: list[list],
     many: bool,
+    explained: list[pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """One row per time point: (the series' name, for a folder,) its time, score
-    and 0/1 label (inside a flagged segment)."""
+    and 0/1 label (inside a flagged segment), and with ``explained`` each
+    channel's relative window error (``error_<channel>``)."""
     tables = []
-    for name, frame, score, found in zip(names, frames, scores, segments, strict=True):
+    for i, (name, frame, score, found) in enumerate(
+        zip(names, frames, scores, segments, strict=True)
+    ):
         labels = np.zeros(len(frame), np.int64)
         for seg in found:
             labels[seg["start"] : seg["end"] + 1] = 1
         table = pd.DataFrame({"score": score, "label": labels}, index=frame.index)
+        if explained is not None:
+            errors = np.asarray(explained[i])
+            for c, channel in enumerate(frame.columns):
+                table[f"error_{channel}"] = errors[:, c]
         table = table.reset_index()
         if many:
             table.insert(0, "series", name)

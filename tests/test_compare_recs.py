@@ -84,3 +84,14 @@ def test_cli_compare_recs(tmp_path, capsys):
     table = pd.read_csv(out, index_col=0)
     assert list(table.index) == ["popularity", "ease"]
     assert "NDCG@10" in capsys.readouterr().out
+
+
+def test_single_values_and_repeated_models():
+    ratings = taste_clicks(60)
+    one = compare_recommenders(ratings, "ease", k=10, seeds=0)
+    assert list(one.table.index) == ["popularity", "ease"]
+    assert list(one.table.columns)[:2] == ["NDCG@10", "Recall@10"]
+    with pytest.raises(ValueError, match="names one model twice"):
+        compare_recommenders(ratings, ["ease", "ease"])
+    with pytest.raises(TypeError, match="k must be an int"):
+        compare_recommenders(ratings, "ease", k=[10.5])

@@ -260,11 +260,19 @@ def test_unsorted_duplicated_and_gapped_timestamps():
     frame = pd.DataFrame({"v": wave(200)}, index=index)
     with pytest.raises(ValueError, match="unsorted timestamps"):
         aekit.SeriesDetector(**FAST).fit(frame.iloc[::-1])
+    swapped = frame.iloc[[0, 1, 2, 4, 3, *range(5, 200)]]
+    with pytest.raises(ValueError, match="unsorted timestamps \\(first at row 4: "):
+        aekit.SeriesDetector(**FAST).fit(swapped)
+    named = frame.rename_axis("t")  # time_column naming the index is the index
+    fitted = aekit.SeriesDetector(time_column="t", **FAST).fit(named)
+    np.testing.assert_allclose(
+        fitted.decision_function(named), fitted.decision_function(named.reset_index())
+    )
     with pytest.raises(ValueError, match="duplicated timestamps"):
         aekit.SeriesDetector(**FAST).fit(pd.concat([frame.iloc[:1], frame]))
     with pytest.warns(UserWarning, match="1 gaps in its timestamps"):
         aekit.SeriesDetector(**FAST).fit(frame.drop(index[50:53]))
-    with pytest.raises(ValueError, match="time_column='t' is not a column"):
+    with pytest.raises(ValueError, match="time_column='t' is neither a column"):
         aekit.SeriesDetector(time_column="t").fit(frame)
     holed = frame.reset_index(names="t")
     holed.loc[5, "t"] = pd.NaT
@@ -489,3 +497,62 @@ def test_cli_series_fleet_folder(tmp_path):
     assert main(["score", str(tmp_path / "m"), str(fleet), "-o",
                  str(tmp_path / "c.csv")]) == 0  # fmt: skip
     np.testing.assert_allclose(pd.read_csv(tmp_path / "c.csv")["score"], table["score"])
+
+
+def test_cli_series_day_first_dates_time_column_not_first_and_fleet_checks(
+    tmp_path, capsys
+):
+    from aekit.cli.main import main
+
+    # day-first dates read day first (month first would put them out of order)
+    x = wave(400, seed=5)
+    stamps = pd.date_range("2024-01-01", periods=400, freq="h")
+    frame = pd.DataFrame({"value": x, "time": stamps.strftime("%d/%m/%Y %H:%M")})
+    path = tmp_path / "dmy.csv"
+    frame.to_csv(path, index=False)  # the time column is not the first
+    out, model = tmp_path / "o.csv", tmp_path / "m"
+    assert main(["detect", str(path), "--series", "--time-column", "time",
+                 "--train-rows", "200", "-o", str(out), "--model-dir",
+                 str(model)]) == 0  # fmt: skip
+    written = pd.read_csv(out, parse_dates=["time"])
+    assert (written["time"] == stamps).all()
+    # the saved detector keeps its time column: `score` finds it again
+    assert main(["score", str(model), str(path), "-o", str(tmp_path / "s.csv")]) == 0
+    np.testing.assert_allclose(
+        pd.read_csv(tmp_path / "s.csv")["score"], written["score"]
+    )
+    # a column the fit did not have: the error names it and suggests --drop
+    frame.assign(extra=1.0).to_csv(tmp_path / "extra.csv", index=False)
+    capsys.readouterr()
+    assert main(["score", str(model), str(tmp_path / "extra.csv"), "-o",
+                 str(tmp_path / "x.csv")]) == 1  # fmt: skip
+    assert "--drop extra?" in capsys.readouterr().err
+    # a fleet: files must share channels (named); alike stems keep their suffix
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    frame.to_csv(fleet / "a.csv", index=False)
+    frame.to_parquet(fleet / "a.parquet", index=False)
+    assert main(["detect", str(fleet), "--series", "--time-column", "time",
+                 "-o", str(out)]) == 0  # fmt: skip
+    assert set(pd.read_csv(out)["series"]) == {"a.csv", "a.parquet"}
+    frame.rename(columns={"value": "flow"}).to_csv(fleet / "b.csv", index=False)
+    capsys.readouterr()
+    assert main(["detect", str(fleet), "--series", "--time-column", "time",
+                 "-o", str(out)]) == 1  # fmt: skip
+    assert "b.csv has ['flow'], a.csv has ['value']" in capsys.readouterr().err
+    # aekit train reads a folder as a fleet
+    (fleet / "b.csv").unlink()
+    assert main(["train", str(fleet), "--model", "series", "-o",
+                 str(tmp_path / "t")]) == 0  # fmt: skip
+
+
+def test_series_too_short_to_train_and_first_stream_nan():
+    with pytest.raises(ValueError, match="2 windows of window_=8 points, fewer than 3"):
+        aekit.SeriesDetector(window=8, **FAST).fit(wave(9))
+    with pytest.warns(UserWarning, match="window_ is 2, capped by the shortest"):
+        aekit.SeriesDetector(**FAST).fit(np.column_stack([wave(40)] * 4))
+    det = aekit.SeriesDetector(**FAST).fit(wave(300) + 100.0)  # far from 0
+    y = wave(200, seed=2) + 100.0
+    y[0] = np.nan  # no earlier value: the stream takes the training centre
+    streamed = det.score_stream(y)
+    assert np.nanmax(streamed) < det.threshold_

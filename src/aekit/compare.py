@@ -176,11 +176,11 @@ def compare_recommenders(
     ----------
     ratings : DataFrame
         (user, item[, rating]) rows; columns as in the recommenders' ``fit``.
-    models : sequence of str or estimators, default=("ease", "multvae", "recvae")
+    models : str, estimator or a sequence of them, default=("ease", "multvae", "recvae")
         Names (``"ease"``, ``"multvae"``, ``"multdae"``, ``"recvae"``: at
         their defaults) or unfitted estimators (cloned for each seed).
-    k : sequence of int, default=(20, 100)
-    seeds : sequence of int, default=(0,)
+    k : int or sequence of int, default=(20, 100)
+    seeds : int or sequence of int, default=(0,)
         Each model is fitted once per seed (EASE, deterministic, once).
     min_rating : float or None, default=None
         Rows rated below it are not clicks (None: every row is one).
@@ -204,10 +204,17 @@ def compare_recommenders(
     >>> list(result.table.index)
     ['popularity', 'ease']
     """
-    ks = sorted({v.check_int("k", int(value)) for value in k})
+    ks = sorted({v.check_int("k", value) for value in _listed(k)})
+    seeds = [v.check_int("seeds", seed, low=0) for seed in _listed(seeds)]
     if not ks or not seeds:
         raise ValueError("k and seeds must each hold at least one value")
-    estimators = [_recommender(model, device) for model in models]
+    estimators = [_recommender(model, device) for model in _listed(models)]
+    names = [name for name, _ in estimators]
+    if len(set(names)) < len(names):
+        raise ValueError(
+            f"models names one model twice ({names}): give each once (two "
+            "estimators of one class: compare them in two calls)"
+        )
     clicks = _clicks(ratings, min_rating, user_col, item_col, rating_col)
     counts = clicks.groupby("user")["item"].transform("size")
     clicks = clicks[counts >= v.check_int("min_user_clicks", min_user_clicks)]
@@ -248,6 +255,14 @@ def compare_recommenders(
         n_items=int(clicks["item"].nunique()),
         n_test_users=int(fold["user"].nunique()),
     )
+
+
+def _listed(value: Any) -> list:
+    """A list of ``value``'s items, or of ``value`` itself for a single one (a
+    name, a number, an estimator)."""
+    if isinstance(value, str | int | np.integer) or hasattr(value, "fit"):
+        return [value]
+    return list(value)
 
 
 def _recommender(model: Any, device: str) -> tuple[str, Any]:

@@ -203,6 +203,7 @@ def metadata(estimator: Any, dtype: str, graph: Any) -> dict[str, str]:
         "dtype": dtype,
         "outputs": json.dumps(list(getattr(graph, "output_names", OUTPUT_NAMES))),
         **estimator._onnx_metadata(),
+        **getattr(graph, "metadata", {}),  # what the graph says of itself
     }
 
 

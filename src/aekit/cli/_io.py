@@ -259,12 +259,14 @@ def read_table_or_images(args: argparse.Namespace) -> Any:
     return read_table_input(args)
 
 
-def read_series_input(args: argparse.Namespace) -> pd.DataFrame:
+def read_series_input(args: argparse.Namespace) -> Any:
     """`aekit train` reader for models with input kind "series": the channels
-    indexed by a first column that is not numeric (the timestamps), if any."""
-    from aekit.cli.series import read_series
+    indexed by a first column that is not numeric (the timestamps), if any; a
+    folder of such files as a list (a fleet)."""
+    from aekit.cli.series import read_fleet
 
-    return read_series(args.data, None, args.drop)
+    _, frames, many = read_fleet(args.data, None, args.drop)
+    return frames if many else frames[0]
 
 
 def read_ratings_input(args: argparse.Namespace) -> pd.DataFrame:

@@ -50,6 +50,12 @@ def add_commands(subparsers: Subcommands) -> None:
     )
     p.add_argument("--min-user-clicks", type=int, default=5)
     p.add_argument("--test-users", type=float, default=0.2)
+    p.add_argument(
+        "--fold-in",
+        type=float,
+        default=0.8,
+        help="share of a held-out user's clicks seen",
+    )
     p.add_argument("--random-state", type=int, default=0, help="seed of the split")
     p.add_argument("--user-col")
     p.add_argument("--item-col")
@@ -84,6 +90,7 @@ def cmd_compare_recs(args: argparse.Namespace) -> None:
         min_rating=args.min_rating,
         min_user_clicks=args.min_user_clicks,
         test_users=args.test_users,
+        fold_in=args.fold_in,
         user_col=args.user_col,
         item_col=args.item_col,
         rating_col=args.rating_col,

@@ -30,8 +30,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--time-column",
-        help="with --series: the timestamp column (default: a first column that "
-        "is not numeric, if any)",
+        help="with --series: the timestamp column (default: the first column if "
+        "it is not numeric, else the only column that is not, if any)",
     )
     parser.add_argument(
         "--window", default="auto", help="with --series: points per window, or auto"
@@ -66,16 +66,18 @@ def read_series(
     path: str, time_column: str | None, drop: list[str] | None = None
 ) -> pd.DataFrame:
     """The series file as a DataFrame of numeric channels indexed by time (the
-    time column: ``time_column``, else a first column that is not numeric)."""
+    time column: ``time_column``, else the first column if it is not numeric,
+    else the only column that is not)."""
     read = read_frame(path, drop=drop)
     frame = pd.DataFrame(read) if isinstance(read, np.ndarray) else read
-    if time_column is None and not pd.api.types.is_numeric_dtype(frame.iloc[:, 0]):
-        time_column = str(frame.columns[0])
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if time_column is None and text and (text[0] == frame.columns[0] or len(text) == 1):
+        time_column = str(text[0])  # the first column, or the only one, of text
     if time_column is not None:
         if time_column not in frame.columns:
             raise ValueError(
-                f"--time-column {time_column!r} is not a column of {path}; columns: "
-                f"{[str(c) for c in frame.columns]}"
+                f"the time column {time_column!r} is not a column of {path}; "
+                f"columns: {[str(c) for c in frame.columns]}"
             )
         stamps = frame[time_column]
         if not pd.api.types.is_numeric_dtype(stamps):
@@ -85,17 +87,36 @@ def read_series(
 
 
 def _timestamps(stamps: pd.Series, name: str, path: str) -> pd.Series:
-    """The time column parsed as dates, with an error naming it otherwise."""
-    try:
-        with warnings.catch_warnings():  # (a format guessed per element is fine)
-            warnings.simplefilter("ignore", UserWarning)
-            return pd.to_datetime(stamps)
-    except (ValueError, TypeError) as exc:
+    """The time column parsed as dates, with an error naming it otherwise.
+    Dates such as 02/01/2024 read month first unless that fails or puts the
+    series out of order and day first does not (both in order: the steadier
+    steps)."""
+    parsed, error = [], None
+    for day_first in (False, True):
+        try:
+            with warnings.catch_warnings():  # (a format guessed per element)
+                warnings.simplefilter("ignore", UserWarning)
+                parsed.append(pd.to_datetime(stamps, dayfirst=day_first))
+        except (ValueError, TypeError) as exc:
+            error = error or exc
+    if not parsed:
         raise ValueError(
             f"the time column {name!r} of {path} holds values that are neither "
-            f"numbers nor dates ({exc}); name the time column with --time-column, "
-            "or --drop the column"
-        ) from None
+            f"numbers nor dates ({error}); name the time column with "
+            "--time-column, or --drop the column"
+        )
+    return min(parsed, key=_disorder)  # (the first, month first, on a tie)
+
+
+def _disorder(stamps: pd.Series) -> tuple[bool, float]:
+    """How badly ``stamps`` read as a time axis: out of order first, then the
+    spread of the steps relative to their median."""
+    steps = np.diff(stamps.to_numpy().astype("datetime64[ns]").astype(np.int64))
+    if not len(steps):
+        return False, 0.0
+    unsorted = bool((steps <= 0).any())
+    spread = float(np.std(steps) / max(abs(float(np.median(steps))), 1.0))
+    return unsorted, spread
 
 
 def _window(text: str) -> int | str:
@@ -126,8 +147,9 @@ def read_fleet(
     path: str, time_column: str | None, drop: list[str] | None
 ) -> tuple[list[str], list[pd.DataFrame], bool]:
     """The series of a file, or of every table file in a folder (a fleet of
-    machines of one kind, one file each, sorted by name): their names (file
-    stems), the series and whether ``path`` is a folder."""
+    machines of one kind, one file each, sorted by name, every file with the
+    same channels): their names (file stems, or whole names where two stems
+    are alike), the series and whether ``path`` is a folder."""
     folder = Path(path)
     if not folder.is_dir():
         return [folder.stem], [read_series(path, time_column, drop)], False
@@ -137,7 +159,16 @@ def read_fleet(
             f"{path} is a folder with no series files ({', '.join(SERIES_SUFFIXES)})"
         )
     frames = [read_series(str(f), time_column, drop) for f in files]
-    return [f.stem for f in files], frames, True
+    for file, frame in zip(files[1:], frames[1:], strict=True):
+        if list(frame.columns) != list(frames[0].columns):
+            raise ValueError(
+                f"the files of a fleet must have the same channels: {file.name} "
+                f"has {[str(c) for c in frame.columns]}, {files[0].name} has "
+                f"{[str(c) for c in frames[0].columns]}"
+            )
+    stems = [f.stem for f in files]
+    names = [f.name if stems.count(f.stem) > 1 else f.stem for f in files]
+    return names, frames, True
 
 
 def cmd_detect_series(args: argparse.Namespace) -> None:
@@ -148,18 +179,21 @@ def cmd_detect_series(args: argparse.Namespace) -> None:
         _window(args.window),
         model=args.window_model,
         contamination=_contamination(args.contamination),
+        time_column=frames[0].index.name,  # (None: rows in order, no times)
         random_state=args.random_state,
     )
     train = _training_period(args, frames)
     if train is None:
         detector.fit(frames)
+        if detector.n_filled_:
+            print(f"{detector.n_filled_} empty cells filled by linear interpolation")
         if many:  # (fitted on the list: its scores and segments, series by series)
             scores, segments = _split(detector, frames)
         else:
             scores, segments = [detector.decision_scores_], [detector.segments_]
     else:
         detector.fit(train)
-        scores, segments = detector.decision_function(frames), detector.segments(frames)
+        scores, segments = scored(detector, frames)
     explained = detector.explain(frames) if args.explain else None
     table = _score_table(names, frames, scores, segments, many, explained)
     _write(table, args.output)
@@ -172,6 +206,7 @@ def cmd_detect_series(args: argparse.Namespace) -> None:
         pictures = zip(names, frames, scores, segments, strict=True)
         for name, frame, score, found in pictures:
             path = Path(args.plot)
+            path = path if path.suffix else path.with_suffix(".png")
             if many:  # one picture per series: PLOT's name with the series'
                 path = path.with_name(f"{path.stem}_{name}{path.suffix}")
             figure = plotting.series_scores(
@@ -180,6 +215,29 @@ def cmd_detect_series(args: argparse.Namespace) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             figure.savefig(path, dpi=100)
             print(f"wrote {path}")
+
+
+def scored(detector: SeriesDetector, frames: list[pd.DataFrame]) -> tuple[list, list]:
+    """Each series' point scores and segments, in one pass over its windows
+    (one warning for its filled cells), after checking its channels."""
+    return detector.scores_and_segments(_checked_channels(detector, frames))
+
+
+def _checked_channels(
+    detector: SeriesDetector, frames: list[pd.DataFrame]
+) -> list[pd.DataFrame]:
+    """The frames, after checking they hold the fitted channels (by name)."""
+    fitted = getattr(detector, "channel_names_", None)
+    for frame in frames:
+        names = [str(c) for c in frame.columns]
+        if fitted is not None and names != fitted:
+            extra = sorted(set(names) - set(fitted))
+            hint = f"; --drop {' --drop '.join(extra)}?" if extra else ""
+            raise ValueError(
+                f"the series has channels {names}, the detector was fitted on "
+                f"{fitted}{hint}"
+            )
+    return frames
 
 
 def _split(detector: SeriesDetector, frames: list[pd.DataFrame]) -> tuple[list, list]:
@@ -200,11 +258,7 @@ def score_series(detector: SeriesDetector, args: argparse.Namespace) -> None:
     score and 0/1 label of every point of the series DATA (a file, or a folder
     of them)."""
     names, frames, many = read_fleet(args.data, detector.time_column, args.drop)
-    if detector.time_column is not None:  # the detector reads it as a column
-        frames = [frame.reset_index() for frame in frames]
-    scores, segments = detector.decision_function(frames), detector.segments(frames)
-    if detector.time_column is not None:
-        frames = [frame.set_index(detector.time_column) for frame in frames]
+    scores, segments = scored(detector, frames)
     _write(_score_table(names, frames, scores, segments, many), args.output)
     _report(names, frames, segments, many)
 
@@ -216,7 +270,8 @@ def _report(
     for name, frame, found in zip(names, frames, segments, strict=True):
         flagged = sum(seg["end"] - seg["start"] + 1 for seg in found)
         where = f"{name}: " if many else ""
-        print(f"{where}{len(found)} segments, {flagged} of {len(frame)} points flagged")
+        noun = "segment" if len(found) == 1 else "segments"
+        print(f"{where}{len(found)} {noun}, {flagged} of {len(frame)} points flagged")
         for seg in found[:10]:
             print(
                 f"  {seg['start_time']} .. {seg['end_time']}: peak "

@@ -109,13 +109,13 @@ def _one_series(data: Any, time_column: Any, i: int) -> tuple[Series, Any]:
 
 def _ordered_frame(frame: pd.DataFrame, time_column: Any, where: str) -> pd.DataFrame:
     """The frame indexed by its timestamps, after checking they increase."""
-    if time_column is not None:
-        if time_column not in frame.columns:
-            raise ValueError(
-                f"time_column={time_column!r} is not a column of {where}; columns: "
-                f"{[str(c) for c in frame.columns]}"
-            )
+    if time_column is not None and time_column in frame.columns:
         frame = frame.set_index(time_column)
+    elif time_column is not None and frame.index.name != time_column:
+        raise ValueError(
+            f"time_column={time_column!r} is neither a column of {where} nor the "
+            f"name of its index; columns: {[str(c) for c in frame.columns]}"
+        )
     index = frame.index
     if isinstance(index, pd.RangeIndex) and time_column is None:
         return frame
@@ -129,9 +129,12 @@ def _ordered_frame(frame: pd.DataFrame, time_column: Any, where: str) -> pd.Data
         first = index[index.duplicated()][0]
         raise ValueError(f"{where} has duplicated timestamps (first: {first})")
     if not index.is_monotonic_increasing:
+        stamps = pd.Series(index)
+        back = int(np.flatnonzero((stamps < stamps.cummax().shift(1)).to_numpy())[0])
         raise ValueError(
-            f"{where} has unsorted timestamps; sort it first (e.g. "
-            "frame.sort_index() or frame.sort_values(time_column))"
+            f"{where} has unsorted timestamps (first at row {back}: {index[back]} "
+            "after a later time); sort it first (e.g. frame.sort_index() or "
+            "frame.sort_values(time_column))"
         )
     _warn_on_gaps(index, where)
     return frame

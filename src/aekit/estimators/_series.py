@@ -30,6 +30,7 @@ from aekit.training import resolve_device
 CONTAMINATION = v.Real(low_open=True, high=0.5, high_open=False)
 CALIBRATIONS = ("in-sample", "cross-fit")
 MODELS = ("dense", "conv", "lstm")
+MIN_TRAIN_WINDOWS = 3  # fewer leave the window model nothing to learn from
 
 
 @register("series", input_kind="series")
@@ -61,7 +62,8 @@ class SeriesDetector(
     ----------
     window : int >= 2 or "auto", default="auto"
         Points per window. "auto": the training series' period (the highest
-        autocorrelation peak), clipped to [8, 256]; 32 when there is none.
+        autocorrelation peak), clipped to [32, 256]; 64 when there is none;
+        at most the shortest training series' rows / (4 x channels).
     model : {"dense", "conv", "lstm"}, default="dense"
         The window model: a dense `aekit.Autoencoder` on the flattened window
         (one hidden layer of 64), `aekit.WindowConvAutoencoder` (stride-2
@@ -264,6 +266,12 @@ class SeriesDetector(
             train = np.concatenate(
                 [ts.sliding_windows(s, self.window_, self.stride_) for s in scaled]
             )
+            if len(train) < MIN_TRAIN_WINDOWS:
+                raise ValueError(
+                    f"the training series give {len(train)} windows of window_="
+                    f"{self.window_} points, fewer than {MIN_TRAIN_WINDOWS}: give "
+                    "a longer normal period or a smaller window"
+                )
             self.latent_dim_ = self._resolve_latent_dim(train)
             self.calibration_ = self._resolve_calibration(scaled)
             self.model_ = self._make_model().fit(train)
@@ -374,6 +382,8 @@ def _as_table(item: Any, time_column: Any, values: np.ndarray) -> Any:
     (time column as index) or the 2-D values."""
     if isinstance(item, pd.Series):
         item = item.to_frame()
+    if isinstance(item, pd.DataFrame) and time_column in item.columns:
+        return item.set_index(time_column)  # (else the index holds the times)
     if isinstance(item, pd.DataFrame):
-        return item.set_index(time_column) if time_column is not None else item
+        return item
     return values

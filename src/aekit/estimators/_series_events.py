@@ -62,6 +62,17 @@ class EventsMixin:
             results.append(self._described(scores, channels, index))
         return results if is_list else results[0]
 
+    def scores_and_segments(self, series: Any) -> tuple[Any, Any]:
+        """``(decision_function(series), segments(series))`` from one pass over
+        the windows (a list of each for a list of series)."""
+        scores, found = [], []
+        each, is_list = self._each(series, "scoring")
+        for outputs, index in each:
+            points = self._points(self._window_scores(outputs))
+            scores.append(points)
+            found.append(self._described(points, outputs[1], index))
+        return (scores, found) if is_list else (scores[0], found[0])
+
     def _described(
         self, scores: np.ndarray, channels: np.ndarray, index: pd.Index
     ) -> list[dict]:

@@ -120,6 +120,11 @@ class SeriesPointsGraph(nn.Module):
         self.sample_shape = (self.n_channels,)
         self.rows, self.min_rows = "time", self.window + 1
         self.output_names = ("score", "label")
+        self.metadata = {
+            "score": "point score (as decision_function)",
+            "label": "0/1 per point (as predict: merged, short runs dropped)",
+            "layout": "a series: rows in time order, one column per channel",
+        }
         self.rule = detector.point_score
         self.gap, self.min_length = int(detector.merge_gap_), int(detector.min_length)
         dtype = windows.shift.dtype

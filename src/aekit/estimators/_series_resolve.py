@@ -4,6 +4,7 @@ stride, the code size and the channels the value score reads."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ MAX_TRAIN_WINDOWS = 20_000  # stride="auto" keeps at most this many windows
 PCA_WINDOWS = 2_000  # windows the latent_dim="auto" rule looks at
 EXPLAINED = 0.9  # latent_dim="auto": components for this share of the variance
 MAX_LATENT = 32
+SHORT_WINDOW = 8  # window="auto" capped below this: a warning (too short a period)
 ROWS_PER_INPUT = 4  # window="auto": training rows per channel of a window, at least
 TREND_SHARE = 0.5  # value score: channels whose trend explains less of the variance
 
@@ -38,7 +40,17 @@ class ResolveMixin:
             longest = max(parts, key=lambda p: len(p.values)).values
             window, self.period_ = ts.auto_window(longest)
             inputs = ROWS_PER_INPUT * parts[0].values.shape[1]
-            window = min(window, max(2, shortest // inputs))
+            capped = max(2, shortest // inputs)
+            if capped < min(window, SHORT_WINDOW):
+                warnings.warn(
+                    f"window_ is {capped}, capped by the shortest training series "
+                    f"({shortest} rows, {inputs // ROWS_PER_INPUT} channels: "
+                    f"{ROWS_PER_INPUT} rows per window input); a longer normal "
+                    f"period gives windows of the series' own scale ({window})",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            window = min(window, capped)
         else:
             window, self.period_ = int(self.window), None
         self.window_ = window

@@ -49,7 +49,8 @@ class StreamMixin:
     `score_stream` returns, for a fresh stream, exactly what
     ``decision_function`` gives for the same points (to rounding, ~1e-12).
     A NaN cell in a point takes the channel's previous value (a stream cannot
-    see the next one; batch scoring interpolates), and is counted in
+    see the next one; batch scoring interpolates), or before any value the
+    channel's training centre (``shift_``), and is counted in
     ``stream_filled``.
 
     Several streams (the machines of a fleet watched by one detector) each
@@ -88,7 +89,7 @@ class StreamMixin:
             ring=np.zeros((2 * self.window_, width)),
             recent=np.zeros(self.window_),
             deviation=np.zeros(self.window_),
-            last=np.zeros(width),
+            last=self.shift_.copy(),  # a NaN before any value: the training centre
         )
         self._value_on = bool(self.value_channels_.any())
         self._value_ref = self.value_reference_[:, self.value_channels_]

@@ -7,6 +7,7 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from aekit.cli import compare, detect, export, images, impute, models, recsys
 from aekit.exceptions import AekitError
@@ -26,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*feature names.*")
+            warnings.formatwarning = _one_line  # (catch_warnings restores it)
             args.run(args)
         end_launched_process()  # under torchrun: leave once every rank is done
     except (
@@ -42,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("aekit: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _one_line(message: Any, category: Any, *args: Any, **kwargs: Any) -> str:
+    """A warning as the command line shows it: one line, no source."""
+    return f"aekit: warning: {message}\n"
 
 
 def build_parser() -> argparse.ArgumentParser:

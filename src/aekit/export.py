@@ -161,6 +161,8 @@ def _quiet_exporter() -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
+            # an LSTM's flattened weights, reassigned by torch itself in export
+            warnings.filterwarnings("ignore", message="The tensor attributes")
             yield
     finally:
         logger.setLevel(level)

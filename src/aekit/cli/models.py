@@ -118,8 +118,11 @@ def cmd_train(args: argparse.Namespace) -> None:
         return
     last = estimator.history_[-1]
     val = f", validation loss {last['val_loss']:.5g}" if "val_loss" in last else ""
+    rows = sum(len(x) for x in X) if isinstance(X, list) else len(X)
+    where = f"{len(X)} series, " if isinstance(X, list) else ""
     print(
-        f"trained {args.model} on {len(X)} rows x {estimator.n_features_in_} columns: "
+        f"trained {args.model} on {where}{rows} rows x {estimator.n_features_in_} "
+        "columns: "
         f"{estimator.n_iter_} epochs (best {estimator.best_epoch_}), "
         f"loss {last['loss']:.5g}{val}; saved to {args.output}"
     )

@@ -274,3 +274,40 @@ def test_cli_train_and_recommend(tmp_path, capsys, ratings):
     assert table.shape == (6, 5) and table["title"].str.startswith("T").all()
     assert main(["recommend", str(model), "--user", "999"]) == 1
     assert "unknown user" in capsys.readouterr().err
+
+
+def test_histories_without_ratings_are_clicks_under_min_rating(ratings, tmp_path):
+    """min_rating filters rated rows; a dict or a user-item table has no
+    ratings to filter, so every row is a click (README's fold-in snippet)."""
+    ease = aekit.EASE(min_rating=4, device="cpu").fit(ratings)
+    items = ratings["item"].unique()[:2].tolist()
+    from_dict = ease.recommend({"new": items}, k=5)
+    pairs = pd.DataFrame({"user": ["new", "new"], "item": items})
+    np.testing.assert_array_equal(ease.recommend(pairs, k=5).items, from_dict.items)
+    assert not set(items) & set(from_dict.items[0])  # seen items left out
+    # the command line: `score` on a recommender says what to use instead
+    ease.save(tmp_path / "m")
+    ratings.to_csv(tmp_path / "r.csv", index=False)
+    status = main(["score", str(tmp_path / "m"), str(tmp_path / "r.csv"),
+                   "-o", str(tmp_path / "s.csv")])  # fmt: skip
+    assert status == 1
+
+
+def test_submodules_load_on_first_use():
+    assert aekit.callbacks.MaxTime is not None
+    assert callable(aekit.compare.compare_recommenders)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        aekit.nothing  # noqa: B018
+
+
+def test_cli_export_of_a_model_without_a_graph_is_one_line(tmp_path, capsys):
+    pytest.importorskip("onnx")
+    frame = pd.DataFrame(
+        {"a": np.arange(60.0), "kind": ["x", "y", "z"] * 20, "b": np.ones(60)}
+    )
+    aekit.Autoencoder((4,), 2, max_epochs=2, random_state=0, device="cpu").fit(
+        frame
+    ).save(tmp_path / "m")
+    assert main(["export", str(tmp_path / "m"), "-o", str(tmp_path / "m.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("aekit: error:") and "Traceback" not in err

@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         AekitError,
         FileNotFoundError,
         ImportError,  # a missing optional extra, e.g. aekit[onnx] for export
+        NotImplementedError,  # e.g. export of a model that has no graph
         ValueError,
         TypeError,
         OSError,

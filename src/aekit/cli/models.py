@@ -116,15 +116,19 @@ def cmd_train(args: argparse.Namespace) -> None:
     persistence.save(estimator, args.output)
     if not is_main_process():  # distributed: rank 0 reports and plots
         return
-    last = estimator.history_[-1]
-    val = f", validation loss {last['val_loss']:.5g}" if "val_loss" in last else ""
+    best = estimator.best_epoch_  # the weights kept (0: the start), as `info`
+    kept = estimator.history_[best - 1] if best >= 1 else None
+    if kept is None:
+        losses = "kept the starting weights"
+    else:
+        val = f", validation loss {kept['val_loss']:.5g}" if "val_loss" in kept else ""
+        losses = f"loss {kept['loss']:.5g}{val}"
     rows = sum(len(x) for x in X) if isinstance(X, list) else len(X)
     where = f"{len(X)} series, " if isinstance(X, list) else ""
     print(
         f"trained {args.model} on {where}{rows} rows x {estimator.n_features_in_} "
-        "columns: "
-        f"{estimator.n_iter_} epochs (best {estimator.best_epoch_}), "
-        f"loss {last['loss']:.5g}{val}; saved to {args.output}"
+        f"columns: {estimator.n_iter_} epochs (best {best}), {losses}; saved to "
+        f"{args.output}"
     )
     if args.plot:
         fig = plotting.loss_curve(estimator.history_, best_epoch=estimator.best_epoch_)
@@ -257,6 +261,13 @@ def cmd_score(args: argparse.Namespace) -> None:
     if isinstance(estimator, SeriesDetector):  # saved by `aekit detect --series`
         series.score_series(estimator, args)
         return
+    if not hasattr(estimator, "reconstruction_error") and not hasattr(
+        estimator, "decision_function"
+    ):
+        raise ValueError(
+            f"the model in {args.model} ({type(estimator).__name__}) has no "
+            "per-row score; for a recommender use 'aekit recommend'"
+        )
     estimator, X = _load_and_read(args, estimator)
     if hasattr(estimator, "reconstruction_error"):
         _write_rows(

@@ -229,8 +229,8 @@ class TableMixin:
             raise ValueError(
                 f"impute needs a {type(self).__name__} fitted on a table with "
                 "missing cells or categorical columns; this one was fitted on "
-                "complete numbers. Use aekit.AutoencoderImputer to fit an imputer "
-                "on complete data."
+                "complete numbers. Fit an aekit.AutoencoderImputer (on the command "
+                "line: aekit impute without --model) to impute on complete data."
             )
         return fill_holes(X, self.reconstruct(X))
 

@@ -133,7 +133,8 @@ class Recommender(BaseEstimator):
             missing = labels[rows < 0][:5].tolist()
             raise ValueError(
                 f"unknown user(s) {missing}: pass their history (a DataFrame, a "
-                "dict user -> items or a sparse matrix) to fold them in instead"
+                "dict user -> items or a sparse matrix; on the command line "
+                "--history FILE) to fold them in instead"
             )
         return self._train_matrix()[rows], self.user_ids_[rows], rows
 
@@ -141,8 +142,11 @@ class Recommender(BaseEstimator):
         self, frame: pd.DataFrame, user_col: Any, item_col: Any, rating_col: Any
     ) -> tuple[sp.csr_matrix, np.ndarray, Any]:
         """Items not seen in training are left out: the model has no column for
-        them. Users keep their order of first appearance."""
-        frame = self._select_rows(frame)
+        them. Users keep their order of first appearance. A history with no
+        rating column (a dict, or user and item columns only) is all clicks,
+        whatever ``min_rating`` says of rated rows."""
+        if ratings_columns(frame, user_col, item_col, rating_col)[2] is not None:
+            frame = self._select_rows(frame)
         M, users, items = frame_to_matrix(frame, user_col, item_col, rating_col)
         cols = lookup(self.item_ids_, items)
         keep = cols >= 0

@@ -291,3 +291,11 @@ def test_a_mixed_table_model_has_no_inference_graph_yet(model, frame):
     errors, codes = model.errors_and_codes(frame)  # the per-row training loss
     np.testing.assert_allclose(errors, model.reconstruction_error(frame), rtol=1e-5)
     assert codes.shape == (len(frame), model.latent_dim)
+
+
+def test_a_numeric_column_with_a_stray_text_cell_is_reported():
+    frame = pd.DataFrame({"a": np.arange(50.0), "b": np.linspace(0, 1, 50)})
+    frame["b"] = frame["b"].astype(object)
+    frame.loc[7, "b"] = "n/a"
+    with pytest.warns(UserWarning, match="column 'b' holds numbers but for 1 cells"):
+        aekit.Autoencoder((4,), 2, max_epochs=1, random_state=0).fit(frame)

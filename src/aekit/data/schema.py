@@ -64,6 +64,26 @@ def _kind(series: pd.Series) -> str:
     return "categorical"
 
 
+def _warn_if_mostly_numbers(series: pd.Series, name: Any) -> None:
+    """Warn when a text column is numbers but for a few cells (a "?" or "n/a"
+    for a missing value): it is taken as categorical, one level per number."""
+    if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
+        return
+    values = series.dropna().astype(str)
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = values[numbers.isna()]
+    if len(values) >= 20 and 0 < len(bad) <= 0.05 * len(values):
+        shown = ", ".join(repr(v) for v in pd.unique(bad)[:3])
+        warnings.warn(
+            f"column {name!r} holds numbers but for {len(bad)} cells ({shown}); "
+            "it is taken as categorical. If those cells mean 'missing', make "
+            "them empty (e.g. pd.read_csv(..., na_values=[...]) or replace them) "
+            "so the column stays numeric",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def _plain(value: Any) -> Any:
     """A level as a JSON-able Python scalar (str for anything exotic)."""
     if isinstance(value, np.generic):
@@ -120,6 +140,8 @@ class TableSchema:
         columns = []
         for name in df.columns:
             kind = _kind(df[name])
+            if kind == "categorical":
+                _warn_if_mostly_numbers(df[name], name)
             levels, capped = (
                 _levels(df[name], kind) if kind != "numeric" else ((), False)
             )

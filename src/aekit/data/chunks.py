@@ -293,7 +293,11 @@ def _open_npy(source: Any, chunk_rows: int | None) -> ChunkedTable:
         except (ValueError, OSError) as exc:
             raise ValueError(f"could not read {path} as a .npy array: {exc}") from None
         if mm.dtype.hasobject or mm.flags.f_contiguous and mm.ndim > 1:
-            raise ValueError(f"{path}: only C-ordered numeric .npy files stream")
+            raise ValueError(
+                f"{path}: only C-ordered numeric .npy files stream (a column-"
+                "ordered array, such as DataFrame.to_numpy() can give, is not); "
+                "save it with np.save(path, np.ascontiguousarray(array))"
+            )
         offset, shape, dtype = int(mm.offset), mm.shape, mm.dtype
         del mm
     if dtype.kind not in "biuf":

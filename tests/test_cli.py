@@ -145,13 +145,19 @@ def test_unsupported_suffix(tmp_path, capsys):
     assert "unsupported data file" in err
 
 
-def test_wrong_feature_count(trained, tmp_path, capsys):
+def test_wrong_feature_count(trained, csv, tmp_path, capsys):
     path = tmp_path / "narrow.csv"
     pd.DataFrame(np.ones((4, 5))).to_csv(path, index=False)
     err = run_error(
         ["score", str(trained), str(path), "-o", str(tmp_path / "s.csv")], capsys
     )
     assert "has 5 columns but the model" in err and "trained on 12" in err
+    named = pd.read_csv(csv).drop(columns="c3").assign(extra=1.0).drop(columns="c4")
+    named.to_csv(path, index=False)  # 11 columns: c3, c4 missing, one extra
+    err = run_error(
+        ["score", str(trained), str(path), "-o", str(tmp_path / "s.csv")], capsys
+    )
+    assert "missing ['c3', 'c4']; extra ['extra'] (--drop them)" in err
 
 
 def test_bad_parameter(csv, tmp_path, capsys):

@@ -179,9 +179,24 @@ def _load_and_read(args: argparse.Namespace, estimator: Any = None) -> tuple[Any
     if n_columns != estimator.n_features_in_:
         raise ValueError(
             f"{args.data} has {n_columns} columns but the model in {args.model} was "
-            f"trained on {estimator.n_features_in_}"
+            f"trained on {estimator.n_features_in_}{_column_difference(X, estimator)}"
         )
     return estimator, X
+
+
+def _column_difference(X: Any, estimator: Any) -> str:
+    """The columns DATA lacks and has beyond the model's, where both have
+    names ("" otherwise)."""
+    fitted = getattr(estimator, "feature_names_in_", None)
+    names = getattr(X, "columns", None)
+    if fitted is None or names is None:
+        return ""
+    have, want = [str(c) for c in names], [str(c) for c in fitted]
+    missing = [c for c in want if c not in have][:5]
+    extra = [c for c in have if c not in want][:5]
+    parts = [f"missing {missing}"] if missing else []
+    parts += [f"extra {extra} (--drop them)"] if extra else []
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _fitted_on_table(estimator: Any) -> bool:

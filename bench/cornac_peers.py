@@ -4,9 +4,9 @@
 by the same metrics (`recsys_topk.evaluate`).
 
 cornac runs at its own defaults in its own virtual environment,
-``bench/out/cornac/venv``, made on the first run: ``pip install cornac==3.0.1``, then
-``torch==2.13.0`` (VAECF and RecVAE import torch; the CPU wheel where pip's
-find-links hold it). Nothing from aekit's environment is visible there.
+``bench/out/cornac/venv``, made on the first run by `peer_venv.build_venv`:
+``torch==2.13.0`` (VAECF and RecVAE import torch; the CPU wheel), then
+``cornac==3.0.1`` beside it. Nothing from aekit's environment is visible there.
 
 cornac trains on every click of the training users (its EASE, VAECF and RecVAE
 have no early stopping: they run a fixed number of epochs). The held-out users
@@ -36,10 +36,11 @@ import sys
 import time
 from pathlib import Path
 
+from peer_venv import build_venv
+
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "out" / "cornac"
 VENV = WORK / "venv"
-PACKAGES = [["cornac==3.0.1"], ["torch==2.13.0"]]
 ONE_THREAD = {
     k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 }
@@ -56,14 +57,7 @@ VARIANTS = {
 # ------------------------------------------------------- the caller's side
 def ensure_venv() -> Path:
     """cornac's environment (made once); returns its python."""
-    python = VENV / "bin" / "python"
-    if python.exists():
-        return python
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    for packages in PACKAGES:
-        pip = [str(python), "-m", "pip", "install", "-q", *packages]
-        subprocess.run(pip, check=True)
-    return python
+    return build_venv(VENV, ["cornac==3.0.1"], WORK)
 
 
 def run_model(python: Path, folder: Path, model: str, seed: int) -> str:

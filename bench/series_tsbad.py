@@ -47,11 +47,12 @@ import io
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from peer_venv import build_venv
 
 OUT = Path("bench/out/tsbad")
 VENV = OUT / "venv"
@@ -78,23 +79,6 @@ def make_venv() -> None:
     (torch pinned first and on the tsb-ad command line, so nothing pulls a
     CUDA build)."""
     build_venv(VENV, ["numpy<2", "scikit-learn<1.6", "tsb-ad==1.5"], OUT)
-
-
-def build_venv(venv: Path, packages: list[str], freeze_folder: Path) -> None:
-    """Create ``venv`` (unless it exists) with torch 2.13.0 first, then
-    ``packages`` beside the same torch, and write its ``pip freeze`` to
-    ``freeze_folder/freeze.txt``."""
-    python = venv / "bin" / "python"
-    if python.exists():
-        return
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(python), "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, "torch==2.13.0"], check=True)
-    subprocess.run([*pip, *packages, "torch==2.13.0"], check=True)
-    freeze = subprocess.run(
-        [str(python), "-m", "pip", "freeze"], check=True, capture_output=True
-    )
-    (freeze_folder / "freeze.txt").write_bytes(freeze.stdout)
 
 
 # -- aekit side (.venv) ----------------------------------------------------------------

@@ -43,7 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from series_tsbad import EXTRA, FAMILIES, OUT, VENV, build_venv, report
+from peer_venv import build_venv
+from series_tsbad import EXTRA, FAMILIES, OUT, VENV, report
 
 DTAI = Path("bench/out/dtai")
 DTAI_VENV = DTAI / "venv"

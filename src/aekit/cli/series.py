@@ -187,10 +187,7 @@ def cmd_detect_series(args: argparse.Namespace) -> None:
         detector.fit(frames)
         if detector.n_filled_:
             print(f"{detector.n_filled_} empty cells filled by linear interpolation")
-        if many:  # (fitted on the list: its scores and segments, series by series)
-            scores, segments = _split(detector, frames)
-        else:
-            scores, segments = [detector.decision_scores_], [detector.segments_]
+        scores, segments = _split(detector, frames)
     else:
         detector.fit(train)
         scores, segments = scored(detector, frames)
@@ -241,8 +238,9 @@ def _checked_channels(
 
 
 def _split(detector: SeriesDetector, frames: list[pd.DataFrame]) -> tuple[list, list]:
-    """A detector fitted on a list of series: each series' training scores
-    and segments (``decision_scores_`` and ``segments_`` run end to end)."""
+    """A detector fitted on a list of series (one, or a fleet's): each series'
+    training scores and segments (``decision_scores_`` and ``segments_`` run
+    end to end)."""
     scores, segments = [], []
     ends = np.cumsum([len(f) for f in frames])
     for frame, end in zip(frames, ends, strict=True):

@@ -54,19 +54,13 @@ class EventsMixin:
         index values, as strings), ``peak_score``, ``peak`` (its row) and
         ``channels`` (channel names ordered by their error over the segment,
         relative to training) with ``channel_errors``."""
-        results = []
-        each, is_list = self._each(series, "segmenting")
-        for outputs, index in each:
-            scores = self._points(self._window_scores(outputs))
-            channels = outputs[1]
-            results.append(self._described(scores, channels, index))
-        return results if is_list else results[0]
+        return self.scores_and_segments(series, "segmenting")[1]
 
-    def scores_and_segments(self, series: Any) -> tuple[Any, Any]:
+    def scores_and_segments(self, series: Any, what: str = "scoring") -> tuple:
         """``(decision_function(series), segments(series))`` from one pass over
         the windows (a list of each for a list of series)."""
         scores, found = [], []
-        each, is_list = self._each(series, "scoring")
+        each, is_list = self._each(series, what)
         for outputs, index in each:
             points = self._points(self._window_scores(outputs))
             scores.append(points)
